@@ -1,0 +1,214 @@
+"""Command line: `python -m app serve|migrate|demo|users|areas|check-migrations`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from functools import partial
+from pathlib import Path
+
+from app.settings import current
+
+
+async def _with_db(coro_factory):  # type: ignore[no-untyped-def]
+    from app.core import db
+
+    await db.init_db(current())
+    try:
+        return await coro_factory()
+    finally:
+        await db.close_db()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from app.main import create_app
+
+    loader = AppLoader(factory=partial(create_app, name="gongzhi"))
+    app = loader.load()
+    app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=args.access_log,
+                single_process=args.workers == 1, motd=True)
+    Sanic.serve(primary=app, app_loader=loader)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from tortoise.migrations.api import migrate
+
+    from app.core.db import tortoise_config
+
+    async def run() -> None:
+        from tortoise import Tortoise
+
+        try:
+            await migrate(config=tortoise_config(current()),
+                          progress=lambda event, app, name: print(f"  {event} {app}.{name}"))
+        finally:
+            await Tortoise.close_connections()
+
+    asyncio.run(run())
+    print("migrations applied")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from app.demo import load_demo, write_accounts_file
+
+    async def run():  # type: ignore[no-untyped-def]
+        with tqdm(desc="demo areas", unit=" areas", disable=not sys.stderr.isatty()) as bar:
+            return await load_demo(progress=bar.update)
+
+    accounts = asyncio.run(_with_db(run))
+    if accounts is None:
+        print("demo data already present (passwords were printed on the first run, "
+              f"and kept in {current().var_dir / 'demo-accounts.txt'})")
+        return 0
+    path = write_accounts_file(accounts)
+    print("demo district 任城区 loaded. Staff accounts (also saved to %s):" % path)
+    for a in accounts:
+        print(f"  {a.username:<16} {a.password:<14} {a.role.value:<16} {a.scope}")
+    print("Residents log in from the mini-program (dev mode: POST /api/v1/auth/dev).")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from app.accounts.models import Role, RoleGrant, User
+    from app.areas.models import Area
+    from app.core import security
+    from app.units.models import Unit
+
+    password = args.password or (sys.stdin.readline().strip() if args.password_stdin
+                                 else getpass.getpass("password: "))
+    if len(password) < 10:
+        print("password must be at least 10 characters", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        from tortoise.transactions import in_transaction
+
+        role = Role(args.role)
+        area = await Area.get_or_none(code=args.area) if args.area else None
+        if args.area and area is None:
+            print(f"unknown area {args.area}", file=sys.stderr)
+            return 2
+        unit = await Unit.get_or_none(id=args.unit) if args.unit else None
+        if role == Role.HANDLER and unit is None:
+            print("a handler needs --unit", file=sys.stderr)
+            return 2
+        if role not in (Role.ADMIN, Role.HANDLER) and area is None:
+            print(f"a {role.value} needs --area", file=sys.stderr)
+            return 2
+        if await User.filter(username=args.username).exists():
+            print(f"username {args.username} is taken", file=sys.stderr)
+            return 1
+        async with in_transaction():
+            user = await User.create(username=args.username, display_name=args.name,
+                                     surname=args.name[:1],
+                                     password_hash=await security.hash_password(password))
+            await RoleGrant.create(user=user, role=role, area=area, unit=unit)
+        print(f"created {args.username} ({role.value}) id={user.id}")
+        return 0
+
+    return asyncio.run(_with_db(run))
+
+
+def cmd_areas_import(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from app.areas import service
+    from app.areas.schemas import FeatureCollection
+    from app.core.errors import AppError
+
+    try:
+        raw = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        collection = FeatureCollection.model_validate(raw)
+    except (OSError, json.JSONDecodeError, ValidationError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        with tqdm(total=len(collection.features), unit=" areas", desc="importing") as bar:
+            try:
+                result = await service.import_areas(collection=collection, crs=args.crs,
+                                                    actor=None, progress=bar.update)
+            except AppError as exc:
+                bar.close()
+                print(exc.message, file=sys.stderr)
+                for error in exc.details.get("errors", []):
+                    print(f"  feature {error['feature']} ({error['code']}): {error['message']}",
+                          file=sys.stderr)
+                return 1
+        print(f"imported {result.created} areas {result.by_kind}")
+        return 0
+
+    return asyncio.run(_with_db(run))
+
+
+def cmd_check_migrations(args: argparse.Namespace) -> int:
+    from app.core.schema_check import check_migrations
+
+    problems = asyncio.run(check_migrations())
+    for p in problems:
+        print(p, file=sys.stderr)
+    print("migrations match the models" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Gongzhi (共治)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply migrations/ to the database").set_defaults(
+        func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo district and staff (once)").set_defaults(
+        func=cmd_demo)
+    sub.add_parser("check-migrations",
+                   help="fail if the models differ from migrations/ or the migrated schema"
+                   ).set_defaults(func=cmd_check_migrations)
+
+    users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_cmd",
+                                                                           required=True)
+    create = users.add_parser("create", help="create a staff account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--name", required=True, help="display name, e.g. 王芳")
+    create.add_argument("--role", required=True,
+                        choices=["admin", "dispatcher", "community_staff", "grid_worker", "handler"])
+    create.add_argument("--area", help="area code the role covers (omit for a city-wide admin)")
+    create.add_argument("--unit", type=int, help="unit id (handlers)")
+    create.add_argument("--password", help="prefer --password-stdin or the prompt")
+    create.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(func=cmd_users_create)
+
+    areas = sub.add_parser("areas", help="manage the area tree").add_subparsers(
+        dest="areas_cmd", required=True)
+    imp = areas.add_parser("import", help="import a GeoJSON FeatureCollection (all or nothing)")
+    imp.add_argument("file")
+    imp.add_argument("--crs", choices=["wgs84", "gcj02"], help="overrides the file's crs member")
+    imp.set_defaults(func=cmd_areas_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Accounts: residents (WeChat), staff (password), area-scoped roles, tokens."""

@@ -1,0 +1,81 @@
+"""Users, their area- or unit-scoped roles, and refresh-token sessions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    GRID_WORKER = "grid_worker"
+    HANDLER = "handler"
+    COMMUNITY_STAFF = "community_staff"
+    DISPATCHER = "dispatcher"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    # Residents log in through WeChat (openid); staff with username + password. Either may be null.
+    openid = fields.CharField(max_length=64, unique=True, null=True)
+    unionid = fields.CharField(max_length=64, null=True)
+    username = fields.CharField(max_length=64, unique=True, null=True)
+    password_hash = fields.CharField(max_length=255, null=True)
+    display_name = fields.CharField(max_length=64, default="")
+    # Shown on public timelines as role + surname only (e.g. 网格员 王).
+    surname = fields.CharField(max_length=16, default="")
+    work_phone = fields.CharField(max_length=32, default="")
+    home_area: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Area", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "users"
+
+
+class RoleGrant(Model):
+    """One role of one user, scoped to an area subtree (staff) or a unit (handlers)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="grants", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=32)
+    area: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Area", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    unit: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Unit", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "role_grants"
+        unique_together = (("user", "role", "area", "unit"),)
+
+
+class RefreshToken(Model):
+    """An opaque refresh token, stored hashed, rotated on every use (reuse revokes the family)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    family_id = fields.CharField(max_length=36, db_index=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "refresh_tokens"

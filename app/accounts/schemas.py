@@ -1,0 +1,104 @@
+"""Request and response models of the accounts domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.accounts.models import Role
+from app.core.api import Input
+
+
+class WechatLoginIn(Input):
+    code: str = Field(min_length=1, max_length=128, description="The code from wx.login")
+
+
+class DevLoginIn(Input):
+    openid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    display_name: str = Field(default="", max_length=64)
+
+
+class PasswordLoginIn(Input):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshIn(Input):
+    refresh_token: str = Field(min_length=1, max_length=128)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    token_type: str = "Bearer"
+
+
+class AreaRef(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    path: str
+
+
+class GrantOut(BaseModel):
+    role: Role
+    area: AreaRef | None = None
+    unit_id: int | None = None
+    unit_name: str | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    display_name: str
+    surname: str
+    username: str | None = None
+    work_phone: str = ""
+    is_active: bool
+    home_area: AreaRef | None = None
+    roles: list[GrantOut]
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next: str | None = None
+
+
+class GrantIn(Input):
+    role: Role
+    area_code: str | None = Field(default=None, max_length=32,
+                                  description="Area subtree the role covers (staff)")
+    unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="Unit the role covers (handlers)")
+
+
+class StaffCreate(Input):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    display_name: str = Field(min_length=1, max_length=64)
+    surname: str = Field(default="", max_length=16)
+    work_phone: str = Field(default="", max_length=32)
+    roles: list[GrantIn] = Field(min_length=1, max_length=20)
+
+
+class MeUpdate(Input):
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    home_area_code: str | None = Field(default=None, max_length=32)
+
+
+class UserUpdate(Input):
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    surname: str | None = Field(default=None, max_length=16)
+    work_phone: str | None = Field(default=None, max_length=32)
+    is_active: bool | None = None
+
+
+class UserQuery(Input):
+    role: Role | None = None
+    area: str | None = Field(default=None, max_length=32, description="Area code: users in it")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=32)

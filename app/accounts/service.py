@@ -1,0 +1,359 @@
+"""Accounts: logins, tokens, staff creation, and the area/unit scope every permission uses."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.transactions import in_transaction
+
+from app.accounts.models import STAFF_ROLES, RefreshToken, Role, RoleGrant, User
+from app.accounts.schemas import (
+    AreaRef,
+    GrantIn,
+    GrantOut,
+    MeUpdate,
+    StaffCreate,
+    TokenPair,
+    UserOut,
+    UserPage,
+    UserQuery,
+    UserUpdate,
+)
+from app.areas.models import Area
+from app.core import security, wechat
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from app.core.ratelimit import counters
+from app.settings import current
+from app.units.models import Unit
+
+# Roles that may look after other people's accounts, within their area subtree.
+USER_MANAGERS = frozenset({Role.ADMIN, Role.COMMUNITY_STAFF, Role.DISPATCHER})
+ROLE_LABELS = {
+    Role.RESIDENT: "居民",
+    Role.GRID_WORKER: "网格员",
+    Role.HANDLER: "处置人员",
+    Role.COMMUNITY_STAFF: "社区工作人员",
+    Role.DISPATCHER: "派遣员",
+    Role.ADMIN: "管理员",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may reach: area subtrees (materialised paths) and units, per role."""
+
+    roles: frozenset[Role]
+    area_paths: dict[Role, tuple[str, ...]] = field(default_factory=dict)
+    unit_ids: dict[Role, tuple[int, ...]] = field(default_factory=dict)
+
+    def has(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+    def covers(self, path: str, *roles: Role) -> bool:
+        """Whether one of `roles` is granted on an area subtree that contains `path`."""
+        return any(path.startswith(p) for role in roles for p in self.area_paths.get(role, ()))
+
+    def paths(self, *roles: Role) -> list[str]:
+        return sorted({p for role in roles for p in self.area_paths.get(role, ())})
+
+
+def scope_of(user: User) -> Scope:
+    """The user's scope from their (prefetched) grants; WeChat users are residents."""
+    roles: set[Role] = {Role.RESIDENT} if user.openid else set()
+    paths: dict[Role, list[str]] = {}
+    units: dict[Role, list[int]] = {}
+    for grant in user.grants:  # type: ignore[attr-defined]
+        roles.add(grant.role)
+        if grant.area_id is not None:
+            paths.setdefault(grant.role, []).append(grant.area.path)
+        if grant.unit_id is not None:
+            units.setdefault(grant.role, []).append(grant.unit_id)
+    return Scope(
+        roles=frozenset(roles),
+        area_paths={r: tuple(p) for r, p in paths.items()},
+        unit_ids={r: tuple(u) for r, u in units.items()},
+    )
+
+
+async def get_active_user(*, user_id: int) -> User | None:
+    return (
+        await User.filter(id=user_id, is_active=True)
+        .prefetch_related("grants__area", "grants__unit", "home_area")
+        .first()
+    )
+
+
+async def _load(user: User) -> User:
+    await user.fetch_related("grants__area", "grants__unit", "home_area")
+    return user
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+async def issue_tokens(*, user: User, family_id: str | None = None) -> TokenPair:
+    access, access_expires_at = security.issue_access_token(user.id)
+    refresh, refresh_hash = security.new_refresh_token()
+    refresh_expires_at = datetime.now(UTC) + timedelta(seconds=current().refresh_token_ttl)
+    await RefreshToken.create(
+        user=user,
+        family_id=family_id or str(uuid.uuid4()),
+        token_hash=refresh_hash,
+        expires_at=refresh_expires_at,
+    )
+    return TokenPair(
+        access_token=access,
+        access_expires_at=access_expires_at,
+        refresh_token=refresh,
+        refresh_expires_at=refresh_expires_at,
+    )
+
+
+async def refresh_tokens(*, refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. Presenting an already-used one revokes its whole family."""
+    now = datetime.now(UTC)
+    token_hash = security.hash_refresh_token(refresh_token)
+    async with in_transaction():
+        row = await RefreshToken.get_or_none(token_hash=token_hash).select_related("user")
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            raise Unauthorized("登录已过期，请重新登录", code="invalid_refresh_token")
+        # Conditional update: of two concurrent uses of one token exactly one rotates it.
+        rotated = await RefreshToken.filter(id=row.id, used_at=None).update(used_at=now)
+        if not rotated:
+            await RefreshToken.filter(family_id=row.family_id).update(revoked_at=now)
+            raise Unauthorized("登录凭证已被使用，请重新登录", code="refresh_token_reused")
+        if not row.user.is_active:
+            raise Unauthorized("账号不可用", code="invalid_refresh_token")
+        return await issue_tokens(user=row.user, family_id=row.family_id)
+
+
+async def logout(*, user: User, refresh_token: str) -> None:
+    row = await RefreshToken.get_or_none(
+        token_hash=security.hash_refresh_token(refresh_token), user_id=user.id
+    )
+    if row is not None:
+        await RefreshToken.filter(family_id=row.family_id).update(revoked_at=datetime.now(UTC))
+
+
+# --- logins -----------------------------------------------------------------------------
+
+
+async def _throttle_login(ip: str) -> None:
+    await counters.hit(f"login:ip:{ip}", limit=current().rate_login_per_minute, window_s=60)
+
+
+async def login_with_wechat(*, code: str, ip: str) -> TokenPair:
+    """code2Session through wechatpy → find or create the resident by openid → our tokens.
+
+    The session_key stays on this server (it is not even stored: nothing here decrypts
+    WeChat data yet).
+    """
+    await _throttle_login(ip)
+    session = await wechat.code_to_session(code)
+    openid = session.get("openid")
+    if not openid:
+        raise Unauthorized("微信登录失败，请重试", code="invalid_wechat_code")
+    user = await _find_or_create_resident(openid=openid, unionid=session.get("unionid"))
+    return await issue_tokens(user=user)
+
+
+async def login_dev(*, openid: str, display_name: str, ip: str) -> TokenPair:
+    await _throttle_login(ip)
+    user = await _find_or_create_resident(openid=f"dev-{openid}", unionid=None)
+    if display_name and user.display_name != display_name:
+        user.display_name = display_name
+        await user.save(update_fields=["display_name", "updated_at"])
+    return await issue_tokens(user=user)
+
+
+async def _find_or_create_resident(*, openid: str, unionid: str | None) -> User:
+    user = await User.get_or_none(openid=openid)
+    if user is None:
+        try:
+            user = await User.create(openid=openid, unionid=unionid, display_name="微信用户")
+        except IntegrityError:  # a concurrent first login created it
+            user = await User.get(openid=openid)
+    if not user.is_active:
+        raise Forbidden("账号已停用", code="account_disabled")
+    return user
+
+
+async def login_with_password(*, username: str, password: str, ip: str) -> TokenPair:
+    """Staff login. After repeated failures the username is locked for a while (429)."""
+    settings = current()
+    await _throttle_login(ip)
+    fail_key = f"login:fail:{username.lower()}"
+    failures, retry_after = await counters.get(fail_key)
+    if failures >= settings.login_max_failures:
+        raise TooManyRequests(
+            "登录失败次数过多，请稍后再试", code="too_many_login_failures",
+            headers={"Retry-After": str(retry_after)}, details={"retry_after": retry_after},
+        )
+    user = await User.get_or_none(username=username)
+    ok = await security.verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.is_active:
+        await counters.incr(fail_key, settings.login_lockout_seconds)
+        raise Unauthorized("用户名或密码错误", code="invalid_credentials")
+    await counters.delete(fail_key)
+    return await issue_tokens(user=user)
+
+
+# --- profiles and staff -----------------------------------------------------------------
+
+
+def area_ref(area: Area | None) -> AreaRef | None:
+    if area is None:
+        return None
+    return AreaRef(id=area.id, code=area.code, name=area.name, kind=area.kind, path=area.path)
+
+
+def user_out(user: User) -> UserOut:
+    grants = [
+        GrantOut(role=g.role, area=area_ref(g.area), unit_id=g.unit_id,
+                 unit_name=g.unit.name if g.unit_id else None)
+        for g in user.grants  # type: ignore[attr-defined]
+    ]
+    if user.openid:
+        grants.insert(0, GrantOut(role=Role.RESIDENT))
+    return UserOut(
+        id=user.id, display_name=user.display_name, surname=user.surname,
+        username=user.username, work_phone=user.work_phone, is_active=user.is_active,
+        home_area=area_ref(user.home_area), roles=grants, created_at=user.created_at,
+    )
+
+
+async def update_me(*, user: User, changes: MeUpdate) -> User:
+    if changes.display_name is not None:
+        user.display_name = changes.display_name
+    if changes.home_area_code is not None:
+        area = await Area.get_or_none(code=changes.home_area_code)
+        if area is None:
+            raise Invalid("所选社区不存在", code="unknown_area")
+        user.home_area = area
+    await user.save()
+    return await _load(user)
+
+
+def _user_paths(user: User) -> list[str]:
+    """The area paths a user belongs to: home area (residents) and granted areas (staff)."""
+    paths = [g.area.path for g in user.grants if g.area_id is not None]  # type: ignore[attr-defined]
+    if user.home_area_id is not None:
+        paths.append(user.home_area.path)
+    return paths
+
+
+def can_manage(viewer: User, target: User) -> bool:
+    """A manager sees users whose home or granted areas lie inside their own subtree."""
+    scope = scope_of(viewer)
+    if not scope.has(*USER_MANAGERS):
+        return False
+    return any(scope.covers(path, *USER_MANAGERS) for path in _user_paths(target))
+
+
+async def get_user_for(*, viewer: User, user_id: int) -> User:
+    """A user's profile: yourself, or someone in your managed subtree; otherwise 404."""
+    if user_id == viewer.id:
+        return viewer
+    target = await User.get_or_none(id=user_id).prefetch_related(
+        "grants__area", "grants__unit", "home_area"
+    )
+    # 404, not 403: a resident must not learn whether another account exists.
+    if target is None or not can_manage(viewer, target):
+        raise NotFound("找不到该用户", code="user_not_found")
+    return target
+
+
+async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
+    scope = scope_of(viewer)
+    if not scope.has(*USER_MANAGERS):
+        raise Forbidden()
+    paths = scope.paths(*USER_MANAGERS)
+    if query.area:
+        area = await Area.get_or_none(code=query.area)
+        if area is None or not scope.covers(area.path, *USER_MANAGERS):
+            raise NotFound("找不到该区域", code="area_not_found")
+        paths = [area.path]
+    in_scope = Q()
+    for path in paths:
+        in_scope |= Q(home_area__path__startswith=path) | Q(grants__area__path__startswith=path)
+    qs = User.filter(in_scope)
+    if query.role == Role.RESIDENT:
+        qs = qs.filter(openid__not_isnull=True)
+    elif query.role is not None:
+        qs = qs.filter(id__in=Subquery(RoleGrant.filter(role=query.role).values("user_id")))
+    if query.cursor:
+        if not query.cursor.isdigit():
+            raise Invalid("分页参数有误", code="invalid_cursor")
+        qs = qs.filter(id__gt=int(query.cursor))
+    rows = await (
+        qs.distinct().order_by("id").limit(query.limit + 1)
+        .prefetch_related("grants__area", "grants__unit", "home_area")
+    )
+    items = [user_out(u) for u in rows[: query.limit]]
+    next_cursor = str(rows[query.limit - 1].id) if len(rows) > query.limit else None
+    return UserPage(items=items, next=next_cursor)
+
+
+async def _resolve_grant(scope: Scope, grant: GrantIn) -> tuple[Area | None, Unit | None]:
+    """Check one requested grant against the creating admin's own scope."""
+    if grant.role == Role.RESIDENT:
+        raise Invalid("居民通过微信登录，无需创建", code="invalid_role")
+    if grant.role == Role.HANDLER:
+        if grant.unit_id is None:
+            raise Invalid("处置人员必须指定所属单位", code="unit_required")
+        unit = await Unit.get_or_none(id=grant.unit_id).select_related("area")
+        if unit is None or (unit.area_id is not None and not scope.covers(unit.area.path, Role.ADMIN)):
+            raise Invalid("单位不存在或不在管辖范围内", code="unknown_unit")
+        return None, unit
+    if not grant.area_code:
+        raise Invalid("工作人员必须指定负责区域", code="area_required")
+    area = await Area.get_or_none(code=grant.area_code)
+    if area is None or not scope.covers(area.path, Role.ADMIN):
+        raise Invalid("区域不存在或不在管辖范围内", code="unknown_area",
+                      details={"area_code": grant.area_code})
+    return area, None
+
+
+async def create_staff(*, actor: User, data: StaffCreate) -> User:
+    """Admins create staff accounts, each role scoped inside the admin's own area subtree."""
+    scope = scope_of(actor)
+    if not scope.has(Role.ADMIN):
+        raise Forbidden("只有管理员可以创建工作人员账号")
+    resolved = [(g, *await _resolve_grant(scope, g)) for g in data.roles]
+    password_hash = await security.hash_password(data.password)
+    try:
+        async with in_transaction():
+            user = await User.create(
+                username=data.username, password_hash=password_hash,
+                display_name=data.display_name, surname=data.surname or data.display_name[:1],
+                work_phone=data.work_phone,
+            )
+            for grant, area, unit in resolved:
+                await RoleGrant.create(user=user, role=grant.role, area=area, unit=unit)
+    except IntegrityError:
+        raise Conflict("用户名已存在", code="username_taken") from None
+    return await _load(user)
+
+
+async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User:
+    target = await get_user_for(viewer=actor, user_id=user_id)
+    if not scope_of(actor).has(Role.ADMIN) or target.id == actor.id and changes.is_active is False:
+        raise Forbidden("只有管理员可以修改账号")
+    for name, value in changes.model_dump(exclude_none=True).items():
+        setattr(target, name, value)
+    await target.save()
+    if changes.is_active is False:
+        await RefreshToken.filter(user_id=target.id).update(revoked_at=datetime.now(UTC))
+    return await _load(target)
+
+
+def public_staff_label(user: User, role: Role) -> str:
+    """How staff appear to residents: role + surname only (e.g. 网格员 王)."""
+    return f"{ROLE_LABELS[role]} {user.surname}".strip()
+
+
+__all__ = ["STAFF_ROLES", "Scope", "scope_of"]

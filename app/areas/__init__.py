@@ -1,0 +1,1 @@
+"""Areas: the district › street › community › grid tree, GeoJSON import, locate."""

@@ -1,0 +1,189 @@
+"""`endpoint`: one decorator that documents a route in OpenAPI and parses its input.
+
+It declares summary, tag, request body, query parameters, the success response and every
+error response (all in the one envelope), parses the JSON body and the query string with
+pydantic (errors become 400/422 in the envelope, never 500), authenticates the caller when
+the route needs it, and serialises a returned pydantic model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sanic import Request
+from sanic.exceptions import BadRequest as SanicBadRequest
+from sanic.response import HTTPResponse, json
+from sanic_ext.extensions.openapi import openapi
+from sanic_ext.extensions.openapi.definitions import Parameter, Response
+
+from app.core.errors import BadRequest, Invalid, Unauthorized, validation_details
+
+Handler = Callable[..., Awaitable[Any]]
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON, bad parameters)",
+    401: "Not logged in or token invalid",
+    403: "Logged in but not allowed",
+    404: "Not found (or not visible to this caller)",
+    409: "Conflict with the current state",
+    413: "Request or file too large",
+    415: "Unsupported file type",
+    422: "Input failed validation",
+    429: "Too many requests (see Retry-After)",
+    502: "An outside service (WeChat, Qiniu) failed",
+    503: "A dependency is unavailable",
+}
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _throttle_writes(request: Request) -> None:
+    """Per-IP and per-user write limits (Redis when configured, in-process otherwise)."""
+    from app.core.ratelimit import counters
+    from app.settings import current
+
+    limit = current().rate_writes_per_minute
+    await counters.hit(f"w:ip:{client_ip(request)}", limit=limit * 5, window_s=60)
+    user = getattr(request.ctx, "user", None)
+    if user is not None:
+        await counters.hit(f"w:u:{user.id}", limit=limit, window_s=60)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorOut(BaseModel):
+    """The one error envelope."""
+
+    error: ErrorBody
+
+
+class Input(BaseModel):
+    """Base of request models: unknown fields are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _query_parameters(model: type[BaseModel]) -> list[Parameter]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        if "anyOf" in prop:  # Optional[X] → X (OpenAPI 3.0 has no null type)
+            options = [p for p in prop.pop("anyOf") if p.get("type") != "null"]
+            prop.update(options[0] if options else {"type": "string"})
+        prop.pop("title", None)
+        params.append(
+            Parameter(name, prop, location="query", required=name in required,
+                      description=prop.get("description"))
+        )
+    return params
+
+
+def _parse_json(request: Request) -> Any:
+    try:
+        return request.json
+    except SanicBadRequest:
+        raise BadRequest("请求内容不是有效的 JSON", code="malformed_json") from None
+
+
+def endpoint(
+    *,
+    summary: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    errors: Iterable[int] = (),
+    description: str | None = None,
+) -> Callable[[Handler], Handler]:
+    """Document and wire a route. The handler receives `body=` / `query=` when declared."""
+    error_codes = set(errors) | {400}
+    if auth:
+        error_codes.add(401)
+    if body or query:
+        error_codes.add(422)
+
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            if auth:
+                await authenticate(request)
+            if request.method in WRITE_METHODS:
+                await _throttle_writes(request)
+            if body is not None:
+                data = _parse_json(request)
+                if data is None:
+                    raise Invalid("请求内容不能为空", code="body_required")
+                kwargs["body"] = body.model_validate(data)
+            if query is not None:
+                raw = {k: v[0] if len(v) == 1 else v for k, v in request.args.items()}
+                try:
+                    kwargs["query"] = query.model_validate(raw)
+                except ValidationError as exc:
+                    raise Invalid("查询参数有误", code="invalid_query",
+                                  details=validation_details(exc)) from None
+            result = await handler(request, *args, **kwargs)
+            if isinstance(result, HTTPResponse):
+                return result
+            if isinstance(result, BaseModel):
+                return json(result.model_dump(mode="json"), status=status)
+            return json(result, status=status)
+
+        responses = []
+        if response is not None:
+            responses.append(Response({"application/json": response}, status=status,
+                                      description="OK"))
+        elif status == 204:
+            responses.append(Response({}, status=204, description="No content"))
+        for code in sorted(error_codes):
+            responses.append(Response({"application/json": ErrorOut}, status=code,
+                                      description=ERROR_DESCRIPTIONS.get(code, "Error")))
+        decorated = openapi.definition(
+            summary=summary,
+            description=description,
+            tag=tag,
+            body={"application/json": body} if body is not None else None,
+            parameter=_query_parameters(query) if query is not None else None,
+            response=responses,
+            secured={"token": []} if auth else None,
+        )(wrapper)
+        return decorated
+
+    return decorate
+
+
+async def authenticate(request: Request) -> Any:
+    """The caller's active user (with grants loaded) from the Bearer token, else 401."""
+    if getattr(request.ctx, "user", None) is not None:
+        return request.ctx.user
+    from app.accounts import service as accounts  # core must not import domains at load time
+    from app.core.security import decode_access_token
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized()
+    claims = decode_access_token(token.strip())
+    if claims is None:
+        raise Unauthorized("登录已过期，请重新登录", code="invalid_token")
+    user = await accounts.get_active_user(user_id=claims.user_id)
+    if user is None:
+        raise Unauthorized("账号不可用，请重新登录", code="invalid_token")
+    request.ctx.user = user
+    return user
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address; behind a proxy Sanic's FORWARDED_SECRET / PROXIES_COUNT decide."""
+    return request.remote_addr or request.ip or "unknown"

@@ -1,0 +1,60 @@
+"""Tortoise ORM configuration, start-up and shut-down; the migrations own the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+
+from app.settings import Settings, current
+
+MODEL_MODULES = [
+    "app.accounts.models",
+    "app.areas.models",
+    "app.units.models",
+    "app.media.models",
+]
+APP_LABEL = "models"
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The Tortoise config for these settings: SQLite by default, MySQL/MariaDB when configured."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite://"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    connection: dict[str, Any] = expand_db_url(url)
+    if connection["engine"] == "tortoise.backends.mysql":
+        # Our engine wraps every call in a time limit (aiomysql has no read timeout).
+        connection["engine"] = "app.core.mysql_engine"
+        creds = connection["credentials"]
+        creds.setdefault("charset", "utf8mb4")
+        creds.setdefault("maxsize", settings.db_pool_max)
+        creds.setdefault("connect_timeout", 5)
+        creds.setdefault("pool_recycle", 3600)
+        creds["query_timeout"] = settings.db_timeout
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings | None = None) -> None:
+    """Open the connection pool. Never creates tables: run `python -m app migrate` for that."""
+    await Tortoise.init(config=tortoise_config(settings or current()))
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+# Read by `python -m tortoise` (see [tool.tortoise] in pyproject.toml).
+TORTOISE_ORM = tortoise_config(current())

@@ -1,0 +1,109 @@
+"""Fixed-window counters for rate limits and login lockouts: Redis when configured, else memory.
+
+A lost Redis degrades to the in-process counters (per process, so limits loosen by the number
+of processes) instead of failing requests; the switch is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+
+from app.core import redis as redis_core
+from app.core.errors import TooManyRequests
+
+log = logging.getLogger("gongzhi.ratelimit")
+
+
+@dataclass
+class _Window:
+    count: int
+    expires_at: float
+
+
+class MemoryCounters:
+    """In-process counters with the same semantics as the Redis ones."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, _Window] = {}
+
+    def _live(self, key: str, now: float) -> _Window | None:
+        window = self._windows.get(key)
+        if window is not None and window.expires_at <= now:
+            del self._windows[key]
+            return None
+        return window
+
+    async def incr(self, key: str, window_s: int) -> tuple[int, int]:
+        now = time.monotonic()
+        if len(self._windows) > 100_000:  # keep memory bounded under a flood of keys
+            self._windows = {k: w for k, w in self._windows.items() if w.expires_at > now}
+        window = self._live(key, now)
+        if window is None:
+            window = self._windows[key] = _Window(0, now + window_s)
+        window.count += 1
+        return window.count, max(1, int(window.expires_at - now))
+
+    async def get(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        window = self._live(key, now)
+        return (window.count, max(1, int(window.expires_at - now))) if window else (0, 0)
+
+    async def delete(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+
+class Counters:
+    """Redis-backed counters that fall back to memory when Redis is absent or failing."""
+
+    def __init__(self) -> None:
+        self.memory = MemoryCounters()
+
+    async def incr(self, key: str, window_s: int) -> tuple[int, int]:
+        redis = redis_core.client()
+        if redis is not None:
+            try:
+                async with redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(key)
+                    pipe.expire(key, window_s, nx=True)
+                    pipe.ttl(key)
+                    count, _, ttl = await pipe.execute()
+                return int(count), max(1, int(ttl))
+            except RedisError as exc:
+                log.warning("redis unavailable for rate limiting, using memory: %s", exc)
+        return await self.memory.incr(key, window_s)
+
+    async def get(self, key: str) -> tuple[int, int]:
+        redis = redis_core.client()
+        if redis is not None:
+            try:
+                async with redis.pipeline(transaction=False) as pipe:
+                    pipe.get(key)
+                    pipe.ttl(key)
+                    value, ttl = await pipe.execute()
+                return int(value or 0), max(0, int(ttl))
+            except RedisError as exc:
+                log.warning("redis unavailable for rate limiting, using memory: %s", exc)
+        return await self.memory.get(key)
+
+    async def delete(self, key: str) -> None:
+        redis = redis_core.client()
+        if redis is not None:
+            try:
+                await redis.delete(key)
+            except RedisError as exc:
+                log.warning("redis unavailable for rate limiting, using memory: %s", exc)
+        await self.memory.delete(key)
+
+    async def hit(self, key: str, *, limit: int, window_s: int) -> None:
+        """Count one event; raise 429 with Retry-After once `limit` is exceeded in the window."""
+        count, retry_after = await self.incr(f"rl:{key}", window_s)
+        if count > limit:
+            raise TooManyRequests(headers={"Retry-After": str(retry_after)},
+                                  details={"retry_after": retry_after})
+
+
+counters = Counters()

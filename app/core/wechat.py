@@ -1,0 +1,57 @@
+"""WeChat server API through wechatpy. wechatpy is synchronous (requests): call it in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import lru_cache
+from typing import Any
+
+import requests
+from wechatpy.client import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+from app.core.errors import Forbidden, TooManyRequests, Unauthorized, UpstreamError
+from app.settings import current
+
+log = logging.getLogger("gongzhi.wechat")
+
+# WeChat's documented code2Session errors, as our users should see them.
+_LOGIN_ERRORS = {
+    40029: (Unauthorized, "invalid_wechat_code", "微信登录凭证无效或已过期，请重试"),
+    40163: (Unauthorized, "invalid_wechat_code", "微信登录凭证已被使用，请重试"),
+    45011: (TooManyRequests, "wechat_rate_limited", "登录太频繁，请稍后再试"),
+    40226: (Forbidden, "risky_user", "该微信账号存在风险，暂时无法登录"),
+}
+
+
+@lru_cache(maxsize=4)
+def _client(appid: str, secret: str, api_base: str) -> WeChatClient:
+    client = WeChatClient(appid, secret, timeout=5)
+    # wechatpy hard-codes its hosts as class attributes; point the instance at ours (tests
+    # use a fake WeChat on 127.0.0.1 that answers as WeChat documents).
+    client.API_BASE_URL = f"{api_base}cgi-bin/"
+    client.wxa.API_BASE_URL = api_base
+    return client
+
+
+def client() -> WeChatClient:
+    settings = current()
+    return _client(settings.wechat_appid, settings.wechat_secret.get_secret_value(),
+                   settings.wechat_api_base)
+
+
+async def code_to_session(code: str) -> dict[str, Any]:
+    """`{openid, session_key, unionid?}` for a wx.login code, or our error for WeChat's."""
+    try:
+        return await asyncio.to_thread(client().wxa.code_to_session, code)
+    except WeChatClientException as exc:
+        errcode = int(exc.errcode) if exc.errcode is not None else None
+        if errcode in _LOGIN_ERRORS:
+            error_class, code_name, message = _LOGIN_ERRORS[errcode]
+            raise error_class(message, code=code_name) from None
+        log.warning("code2session failed: errcode=%s errmsg=%s", exc.errcode, exc.errmsg)
+        raise UpstreamError("微信服务暂时不可用，请稍后再试", code="wechat_unavailable") from None
+    except requests.RequestException as exc:
+        log.warning("code2session transport error: %s", exc)
+        raise UpstreamError("微信服务暂时不可用，请稍后再试", code="wechat_unavailable") from None

@@ -1,0 +1,1 @@
+"""Media: photo uploads (local or Qiniu), content checks, signed reads."""

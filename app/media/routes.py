@@ -1,0 +1,89 @@
+"""Media API: start an upload, send the file, Qiniu's callback, signed reads."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, file
+from sanic_ext.extensions.openapi import openapi
+
+from app.core import storage
+from app.core.api import endpoint
+from app.core.errors import Forbidden, NotFound
+from app.media import service
+from app.media.schemas import MediaOut, QiniuCallbackOut, UploadStart, UploadTicket
+
+bp = Blueprint("media")
+TAG = "media"
+
+
+@bp.post("/media/uploads")
+@endpoint(summary="Start a photo upload: where and how to send the file", tag=TAG,
+          body=UploadStart, response=UploadTicket, status=201)
+async def start_upload(request: Request, body: UploadStart) -> UploadTicket:
+    return await service.start_upload(owner=request.ctx.user, purpose=body.purpose)
+
+
+@bp.post("/media/uploads/<media_id:int>/file")
+@openapi.body(
+    {"multipart/form-data": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
+    description="The photo as multipart field `file` (wx.uploadFile) or as the raw body",
+)
+@endpoint(summary="Send the photo for a local upload (embedded default)", tag=TAG,
+          response=MediaOut, status=201, errors=(404, 409, 413, 415))
+async def upload_file(request: Request, media_id: int) -> MediaOut:
+    upload = request.files.get("file") if request.files else None
+    data = upload.body if upload is not None else (request.body or b"")
+    media = await service.receive_local_file(owner=request.ctx.user, media_id=media_id, data=data)
+    return service.media_out(media)
+
+
+@bp.post("/media/qiniu/callback")
+@openapi.body(
+    {"application/x-www-form-urlencoded": {"type": "object", "properties": {
+        k: {"type": "string"} for k in ("key", "hash", "fsize", "mime", "w", "h", "media_id")}}},
+    description="Sent by Qiniu after a direct upload, signed with our access key",
+)
+@endpoint(summary="Qiniu upload callback (signature verified before anything is recorded)",
+          tag=TAG, response=QiniuCallbackOut, auth=False, errors=(404, 413, 415))
+async def qiniu_callback(request: Request) -> QiniuCallbackOut:
+    body = request.body.decode("utf-8", errors="replace")
+    form = {k: v[0] for k, v in request.form.items()} if request.form else {}
+    media = await service.receive_qiniu_callback(
+        authorization=request.headers.get("authorization", ""),
+        url=request.url, body=body,
+        content_type=request.headers.get("content-type", ""),
+        headers=dict(request.headers), form=form,
+    )
+    return QiniuCallbackOut(media_id=media.id, status=media.status)
+
+
+@bp.get("/media/<media_id:int>")
+@endpoint(summary="One of my photos, with short-lived signed URLs", tag=TAG, response=MediaOut,
+          errors=(404,))
+async def get_media(request: Request, media_id: int) -> MediaOut:
+    return service.media_out(await service.get_for_owner(viewer=request.ctx.user, media_id=media_id))
+
+
+@bp.get("/media/files/<key:path>")
+@openapi.definition(
+    summary="A stored photo, through a signed URL from the API (local storage only)", tag=TAG,
+    parameter=[{"name": "e", "in": "query", "required": True, "schema": {"type": "string"}},
+               {"name": "sig", "in": "query", "required": True, "schema": {"type": "string"}}],
+    response=[{"status": 200, "description": "The JPEG", "content": {"image/jpeg": {}}},
+              {"status": 403, "description": "Signature invalid or expired"},
+              {"status": 404, "description": "No such file"}],
+)
+async def read_file(request: Request, key: str) -> HTTPResponse:
+    if not storage.verify_local_url(key, request.args.get("e", ""), request.args.get("sig", "")):
+        raise Forbidden("链接无效或已过期", code="invalid_signature")
+    try:
+        path = storage.local_path(key)
+    except ValueError:
+        raise NotFound() from None
+    if not path.is_file():
+        raise NotFound()
+    return await file(path, mime_type="image/jpeg", headers={
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300",
+        "Content-Disposition": "inline",
+    })
