@@ -27,6 +27,8 @@ from app import settings as settings_module
 
 VAR_DIR = Path(tempfile.mkdtemp(prefix="gongzhi-test-"))
 BASE_URL = "http://testserver"
+# Environment for subprocesses (the CLI, a live server): the test database, no outside services.
+ROOT_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "QINIU_"))}
 
 
 def _test_database_url() -> tuple[str, str | None]:
@@ -138,15 +140,22 @@ async def app(migrated: None) -> AsyncIterator[object]:
 
 
 async def _empty_all_tables() -> None:
+    from tortoise import connections
+
     models = list(Tortoise.apps.get_models_iterable())
-    async with in_transaction() as conn:
-        dialect = conn.capabilities.dialect
-        if dialect == "mysql":
-            await conn.execute_script("SET FOREIGN_KEY_CHECKS = 0")
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "sqlite":
+        # SQLite ignores this pragma inside a transaction; its client is one connection.
+        await conn.execute_script("PRAGMA foreign_keys = OFF")
         for model in models:
-            await conn.execute_script(f"DELETE FROM {model._meta.db_table}")
-        if dialect == "mysql":
-            await conn.execute_script("SET FOREIGN_KEY_CHECKS = 1")
+            await conn.execute_script(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
+        await conn.execute_script("PRAGMA foreign_keys = ON")
+        return
+    async with in_transaction() as tx:  # one connection, so the session setting applies
+        await tx.execute_script("SET FOREIGN_KEY_CHECKS = 0")
+        for model in models:
+            await tx.execute_script(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
+        await tx.execute_script("SET FOREIGN_KEY_CHECKS = 1")
 
 
 @pytest.fixture

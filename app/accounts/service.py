@@ -70,6 +70,8 @@ def scope_of(user: User) -> Scope:
         roles.add(grant.role)
         if grant.area_id is not None:
             paths.setdefault(grant.role, []).append(grant.area.path)
+        elif grant.role == Role.ADMIN:
+            paths.setdefault(grant.role, []).append("/")  # a city-wide admin
         if grant.unit_id is not None:
             units.setdefault(grant.role, []).append(grant.unit_id)
     return Scope(
@@ -117,18 +119,18 @@ async def refresh_tokens(*, refresh_token: str) -> TokenPair:
     """Rotate a refresh token. Presenting an already-used one revokes its whole family."""
     now = datetime.now(UTC)
     token_hash = security.hash_refresh_token(refresh_token)
-    async with in_transaction():
-        row = await RefreshToken.get_or_none(token_hash=token_hash).select_related("user")
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            raise Unauthorized("登录已过期，请重新登录", code="invalid_refresh_token")
-        # Conditional update: of two concurrent uses of one token exactly one rotates it.
-        rotated = await RefreshToken.filter(id=row.id, used_at=None).update(used_at=now)
-        if not rotated:
-            await RefreshToken.filter(family_id=row.family_id).update(revoked_at=now)
-            raise Unauthorized("登录凭证已被使用，请重新登录", code="refresh_token_reused")
-        if not row.user.is_active:
-            raise Unauthorized("账号不可用", code="invalid_refresh_token")
-        return await issue_tokens(user=row.user, family_id=row.family_id)
+    row = await RefreshToken.get_or_none(token_hash=token_hash).select_related("user")
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录", code="invalid_refresh_token")
+    # Conditional update: of two concurrent uses of one token exactly one rotates it.
+    rotated = await RefreshToken.filter(id=row.id, used_at=None, revoked_at=None).update(used_at=now)
+    if not rotated:
+        # A used token presented again means it leaked: end every session of this login.
+        await RefreshToken.filter(family_id=row.family_id).update(revoked_at=now)
+        raise Unauthorized("登录凭证已被使用，请重新登录", code="refresh_token_reused")
+    if not row.user.is_active:
+        raise Unauthorized("账号不可用", code="invalid_refresh_token")
+    return await issue_tokens(user=row.user, family_id=row.family_id)
 
 
 async def logout(*, user: User, refresh_token: str) -> None:
@@ -162,6 +164,8 @@ async def login_with_wechat(*, code: str, ip: str) -> TokenPair:
 
 
 async def login_dev(*, openid: str, display_name: str, ip: str) -> TokenPair:
+    if not current().dev_login_allowed:  # the route is not even mounted in prod
+        raise NotFound()
     await _throttle_login(ip)
     user = await _find_or_create_resident(openid=f"dev-{openid}", unionid=None)
     if display_name and user.display_name != display_name:

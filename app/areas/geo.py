@@ -16,7 +16,7 @@ No database or web code lives here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +39,7 @@ __all__ = [
 _KRASOVSKY_A = 6378245.0
 _KRASOVSKY_EE = 0.00669342162296594323
 _PI = math.pi
+_TWO_PI = 2.0 * math.pi
 
 # GCJ-02 has no closed-form inverse; it is inverted by the fixed-point iteration
 # w <- w + (g - f(w)). The offset's Jacobian is below 0.0075 everywhere in the China
@@ -49,6 +50,9 @@ _PI = math.pi
 # guards against non-convergence, which the Jacobian bound rules out.
 _INVERSE_EPS_DEG = 1e-4
 _INVERSE_MAX_ITER = 10
+
+# Points per chunk in the vectorised conversions (see `_chunked`).
+_CHUNK = 8192
 
 # Mean Earth radius (IUGG); the metre/degree approximation below is local anyway.
 _EARTH_RADIUS_M = 6371008.8
@@ -137,16 +141,28 @@ def out_of_china_many(lngs: np.ndarray, lats: np.ndarray) -> np.ndarray:
     return ~inside
 
 
-def _gcj_delta_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised `_gcj_delta`: GCJ-02 minus WGS-84 offsets in degrees."""
-    # Same polynomials as the scalar version. np.sin/np.cos dominate the cost, so
+def _sin_reduced_f32(a: np.ndarray) -> np.ndarray:
+    """sin(a) for float64 `a`, to ~2e-7 absolute, at float32 speed."""
+    # Reducing to [-pi, pi] in float64 first keeps the argument exact to ~2e-7 rad
+    # after the float32 cast (a float32 of the raw argument, up to ~600 rad here,
+    # would lose ~5e-5 rad); float32 np.sin is SIMD and ~20x faster than float64.
+    r = a - _TWO_PI * np.rint(a * (1.0 / _TWO_PI))
+    return np.sin(r.astype(np.float32)).astype(np.float64)
+
+
+def _gcj_delta_many(
+    lngs: np.ndarray, lats: np.ndarray, *, fast: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised `_gcj_delta` in degrees; `fast` trades ~2e-9 degrees (0.2 mm) for ~3x speed."""
+    # Same polynomials as the scalar version. The sines dominate the cost, so
     # multiple-angle identities derive sin(2*pi*x) and sin(6*pi*x) from one sin/cos
     # pair, and cos(lat) comes from sin(lat) (lat > 0 inside China). The identities
     # agree with direct evaluation to ~1e-13 degrees.
+    sin = _sin_reduced_f32 if fast else np.sin
     x = lngs - 105.0
     y = lats - 35.0
-    s1 = np.sin(x * _PI)
-    c1 = np.cos(x * _PI)
+    s1 = sin(x * _PI)
+    c1 = sin(x * _PI + _PI / 2.0)
     s2 = 2.0 * s1 * c1
     s6 = s2 * (3.0 - 4.0 * s2 * s2)
     common = (20.0 * s6 + 20.0 * s2) * (2.0 / 3.0)
@@ -154,14 +170,14 @@ def _gcj_delta_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.
     sqrt_abs_x = np.sqrt(np.abs(x))
 
     dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + xy + 0.2 * sqrt_abs_x + common
-    dlat += (20.0 * np.sin(y * _PI) + 40.0 * np.sin(y * (_PI / 3.0))) * (2.0 / 3.0)
-    dlat += (160.0 * np.sin(y * (_PI / 12.0)) + 320.0 * np.sin(y * (_PI / 30.0))) * (2.0 / 3.0)
+    dlat += (20.0 * sin(y * _PI) + 40.0 * sin(y * (_PI / 3.0))) * (2.0 / 3.0)
+    dlat += (160.0 * sin(y * (_PI / 12.0)) + 320.0 * sin(y * (_PI / 30.0))) * (2.0 / 3.0)
 
     dlng = 300.0 + x + 2.0 * y + 0.1 * x * x + xy + 0.1 * sqrt_abs_x + common
-    dlng += (20.0 * s1 + 40.0 * np.sin(x * (_PI / 3.0))) * (2.0 / 3.0)
-    dlng += (150.0 * np.sin(x * (_PI / 12.0)) + 300.0 * np.sin(x * (_PI / 30.0))) * (2.0 / 3.0)
+    dlng += (20.0 * s1 + 40.0 * sin(x * (_PI / 3.0))) * (2.0 / 3.0)
+    dlng += (150.0 * sin(x * (_PI / 12.0)) + 300.0 * sin(x * (_PI / 30.0))) * (2.0 / 3.0)
 
-    sin_lat = np.sin(lats * (_PI / 180.0))
+    sin_lat = sin(lats * (_PI / 180.0))
     cos_lat = np.sqrt(1.0 - sin_lat * sin_lat)
     magic = 1.0 - _KRASOVSKY_EE * sin_lat * sin_lat
     sqrtmagic = np.sqrt(magic)
@@ -179,27 +195,51 @@ def _as_float_arrays(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np
     return lngs, lats
 
 
-def wgs84_to_gcj02_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised `wgs84_to_gcj02`; returns new arrays, outside-China points unchanged."""
+def _chunked(
+    fn: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    lngs: np.ndarray,
+    lats: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply an elementwise (lngs, lats) -> (lngs, lats) function chunk by chunk."""
+    # The formulas create a few dozen temporaries. At 100,000 points each is 800 KB,
+    # above glibc's mmap threshold, so every temporary is freshly mapped and
+    # page-faulted; that, not the arithmetic, dominated (measured 2.5x slower than
+    # 8,192-point chunks, whose 64 KB temporaries are recycled and stay in cache).
     lngs, lats = _as_float_arrays(lngs, lats)
-    dlng, dlat = _gcj_delta_many(lngs, lats)
+    out_lng = np.empty_like(lngs)
+    out_lat = np.empty_like(lats)
+    flat = (lngs.reshape(-1), lats.reshape(-1), out_lng.reshape(-1), out_lat.reshape(-1))
+    in_lng, in_lat, res_lng, res_lat = flat
+    for start in range(0, in_lng.size, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        res_lng[part], res_lat[part] = fn(in_lng[part], in_lat[part])
+    return out_lng, out_lat
+
+
+def _wgs84_to_gcj02_chunk(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`wgs84_to_gcj02_many` on one chunk of 1-D float64 arrays."""
+    # Non-finite inputs make the formula warn; they are outside China and discarded.
+    with np.errstate(invalid="ignore", over="ignore"):
+        dlng, dlat = _gcj_delta_many(lngs, lats)
     outside = out_of_china_many(lngs, lats)
     dlng[outside] = 0.0
     dlat[outside] = 0.0
     return lngs + dlng, lats + dlat
 
 
-def gcj02_to_wgs84_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised `gcj02_to_wgs84` (error < 0.1 m); returns new arrays, outside-China unchanged."""
-    lngs, lats = _as_float_arrays(lngs, lats)
+def _gcj02_to_wgs84_chunk(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`gcj02_to_wgs84_many` on one chunk of 1-D float64 arrays."""
     outside = out_of_china_many(lngs, lats)
     wlng = lngs.copy()
     wlat = lats.copy()
     # Same fixed-point iteration and stopping rule as the scalar version, on whole
     # arrays: all points converge at the same rate, so shrinking the working set
-    # would cost more in fancy indexing than it saves.
+    # would cost more in fancy indexing than it saves. Offsets are evaluated in fast
+    # mode: its 0.2 mm error is far below the iteration's own (< 8 cm), and it makes
+    # the inversion cheaper. Non-finite inputs (outside, discarded) may warn.
     for _ in range(_INVERSE_MAX_ITER):
-        dlng, dlat = _gcj_delta_many(wlng, wlat)
+        with np.errstate(invalid="ignore", over="ignore"):
+            dlng, dlat = _gcj_delta_many(wlng, wlat, fast=True)
         err_lng = lngs - (wlng + dlng)
         err_lat = lats - (wlat + dlat)
         err_lng[outside] = 0.0
@@ -211,6 +251,16 @@ def gcj02_to_wgs84_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray,
         ):
             break
     return wlng, wlat
+
+
+def wgs84_to_gcj02_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised `wgs84_to_gcj02`; returns new arrays, outside-China points unchanged."""
+    return _chunked(_wgs84_to_gcj02_chunk, lngs, lats)
+
+
+def gcj02_to_wgs84_many(lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised `gcj02_to_wgs84` (error < 0.1 m); returns new arrays, outside-China unchanged."""
+    return _chunked(_gcj02_to_wgs84_chunk, lngs, lats)
 
 
 # --------------------------------------------------------------------------- lookup
@@ -253,7 +303,9 @@ class LocateIndex:
         # Sorting by id once means "lowest tree index" == "lowest area id", so the
         # tie-break is a plain integer min on tree indices, with no id lookups.
         ordered = sorted(areas, key=lambda item: item[0])
-        self._ids = np.fromiter((area_id for area_id, _ in ordered), dtype=np.int64, count=len(ordered))
+        self._ids = np.fromiter(
+            (area_id for area_id, _ in ordered), dtype=np.int64, count=len(ordered)
+        )
         if self._ids.size and np.any(np.diff(self._ids) == 0):
             raise ValueError("area ids must be unique")
         self._geoms = np.empty(len(ordered), dtype=object)
@@ -284,14 +336,20 @@ class LocateIndex:
         # A hair of slack so a cell at exactly tolerance_m is not lost to rounding.
         return self.tolerance_m / k_min * (1.0 + 1e-9)
 
-    def _snap(
-        self, lngs: np.ndarray, lats: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _snap(self, lngs: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For points outside all cells: (tree index or -1, metre distance or inf)."""
         n = lngs.size
         best_idx = np.full(n, -1, dtype=np.int64)
         best_dist = np.full(n, np.inf)
         if n == 0 or self.tolerance_m <= 0 or len(self) == 0:
+            return best_idx, best_dist
+
+        # NaN/inf or polar latitudes would give GEOS an invalid radius; they never snap.
+        usable = np.flatnonzero(np.isfinite(lngs) & (np.abs(lats) < 90.0))
+        if usable.size < n:
+            sub_idx, sub_dist = self._snap(lngs[usable], lats[usable])
+            best_idx[usable] = sub_idx
+            best_dist[usable] = sub_dist
             return best_idx, best_dist
 
         points = shapely.points(lngs, lats)

@@ -9,6 +9,9 @@ from pydantic import ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
+from tortoise.exceptions import DBConnectionError
+
+from app.core.mysql_engine import DBTimeout
 
 log = logging.getLogger("gongzhi.errors")
 
@@ -146,6 +149,12 @@ def register_error_handlers(app: Sanic) -> None:
     @app.exception(ValidationError)
     async def _validation(request: Request, exc: ValidationError) -> HTTPResponse:
         return envelope(422, "invalid", "提交的内容不符合要求", validation_details(exc))
+
+    @app.exception(DBConnectionError, DBTimeout)
+    async def _database_down(request: Request, exc: Exception) -> HTTPResponse:
+        log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return envelope(503, "service_unavailable", "服务暂时不可用，请稍后再试",
+                        headers={"Retry-After": "5"})
 
     @app.exception(SanicException)
     async def _sanic(request: Request, exc: SanicException) -> HTTPResponse:

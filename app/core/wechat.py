@@ -25,9 +25,32 @@ _LOGIN_ERRORS = {
 }
 
 
+class _Client(WeChatClient):
+    def fetch_access_token(self) -> dict[str, Any]:
+        # wechatpy hard-codes the token URL; derive it from our (configurable) base instead.
+        return self._fetch_access_token(
+            url=f"{self.API_BASE_URL}token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+        )
+
+
+def _session_storage(redis_url: str) -> Any:
+    """Share the access token between processes through Redis when configured.
+
+    WeChat invalidates the previous access_token a few minutes after a new one is fetched, so
+    several API processes each fetching their own would keep logging each other out.
+    """
+    if not redis_url:
+        return None
+    from redis import Redis as SyncRedis
+    from wechatpy.session.redisstorage import RedisStorage
+
+    return RedisStorage(SyncRedis.from_url(redis_url, socket_timeout=2), prefix="wechatpy")
+
+
 @lru_cache(maxsize=4)
-def _client(appid: str, secret: str, api_base: str) -> WeChatClient:
-    client = WeChatClient(appid, secret, timeout=5)
+def _client(appid: str, secret: str, api_base: str, redis_url: str) -> WeChatClient:
+    client = _Client(appid, secret, timeout=5, session=_session_storage(redis_url))
     # wechatpy hard-codes its hosts as class attributes; point the instance at ours (tests
     # use a fake WeChat on 127.0.0.1 that answers as WeChat documents).
     client.API_BASE_URL = f"{api_base}cgi-bin/"
@@ -38,7 +61,7 @@ def _client(appid: str, secret: str, api_base: str) -> WeChatClient:
 def client() -> WeChatClient:
     settings = current()
     return _client(settings.wechat_appid, settings.wechat_secret.get_secret_value(),
-                   settings.wechat_api_base)
+                   settings.wechat_api_base, settings.redis_url)
 
 
 async def code_to_session(code: str) -> dict[str, Any]:

@@ -34,13 +34,23 @@ def _reference_wgs_to_gcj(lng: float, lat: float) -> tuple[float, float]:
         return lng, lat
     x, y = lng - 105.0, lat - 35.0
     d_lat = (
-        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y**2 + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y**2
+        + 0.1 * x * y
+        + 0.2 * math.sqrt(abs(x))
         + (20.0 * math.sin(6.0 * math.pi * x) + 20.0 * math.sin(2.0 * math.pi * x)) * 2.0 / 3.0
         + (20.0 * math.sin(math.pi * y) + 40.0 * math.sin(math.pi * y / 3.0)) * 2.0 / 3.0
         + (160.0 * math.sin(math.pi * y / 12.0) + 320.0 * math.sin(math.pi * y / 30.0)) * 2.0 / 3.0
     )
     d_lng = (
-        300.0 + x + 2.0 * y + 0.1 * x**2 + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x**2
+        + 0.1 * x * y
+        + 0.1 * math.sqrt(abs(x))
         + (20.0 * math.sin(6.0 * math.pi * x) + 20.0 * math.sin(2.0 * math.pi * x)) * 2.0 / 3.0
         + (20.0 * math.sin(math.pi * x) + 40.0 * math.sin(math.pi * x / 3.0)) * 2.0 / 3.0
         + (150.0 * math.sin(math.pi * x / 12.0) + 300.0 * math.sin(math.pi * x / 30.0)) * 2.0 / 3.0
@@ -66,10 +76,26 @@ PUBLISHED_PAIRS = [
     (116.377817, 39.911954, 116.38404722455657, 39.91334545536069),
 ]
 
-CHINA_POINTS = [RENCHENG, (116.9, 36.6), (121.47, 31.23), (113.26, 23.13), (87.6, 43.8),
-                (126.6, 45.75), (91.1, 29.65), (109.5, 18.25), (104.06, 30.66), (105.0, 35.0)]
-OUTSIDE_POINTS = [(139.69, 35.69), (-0.1276, 51.5072), (2.35, 48.85), (-74.0, 40.7),
-                  (151.2, -33.87), (60.0, 30.0)]
+CHINA_POINTS = [
+    RENCHENG,
+    (116.9, 36.6),
+    (121.47, 31.23),
+    (113.26, 23.13),
+    (87.6, 43.8),
+    (126.6, 45.75),
+    (91.1, 29.65),
+    (109.5, 18.25),
+    (104.06, 30.66),
+    (105.0, 35.0),
+]
+OUTSIDE_POINTS = [
+    (139.69, 35.69),
+    (-0.1276, 51.5072),
+    (2.35, 48.85),
+    (-74.0, 40.7),
+    (151.2, -33.87),
+    (60.0, 30.0),
+]
 
 
 # --------------------------------------------------------------------------- conversion
@@ -125,7 +151,32 @@ def test_vectorised_conversion_equals_scalar() -> None:
     inv_lng, inv_lat = gcj02_to_wgs84_many(lngs, lats)
     for i, (lng, lat) in enumerate(zip(lngs.tolist(), lats.tolist(), strict=True)):
         assert (fwd_lng[i], fwd_lat[i]) == pytest.approx(wgs84_to_gcj02(lng, lat), abs=1e-11)
-        assert (inv_lng[i], inv_lat[i]) == pytest.approx(gcj02_to_wgs84(lng, lat), abs=1e-9)
+        # The batched inverse evaluates its offsets in mixed precision (~0.2 mm).
+        assert (inv_lng[i], inv_lat[i]) == pytest.approx(gcj02_to_wgs84(lng, lat), abs=1e-8)
+
+
+def test_vectorised_conversion_keeps_shape_and_handles_strided_input() -> None:
+    coords = np.array([[116.59, 35.41], [116.9, 36.6], [139.69, 35.69]] * 3).reshape(3, 3, 2)
+    lngs, lats = coords[..., 0], coords[..., 1]  # non-contiguous views
+    out_lng, out_lat = gcj02_to_wgs84_many(lngs, lats)
+    assert out_lng.shape == out_lat.shape == (3, 3)
+    for i in range(3):
+        for j in range(3):
+            expected = gcj02_to_wgs84(float(lngs[i, j]), float(lats[i, j]))
+            assert (out_lng[i, j], out_lat[i, j]) == pytest.approx(expected, abs=1e-8)
+    with pytest.raises(ValueError):
+        wgs84_to_gcj02_many(np.zeros(3), np.zeros(4))
+
+
+def test_vectorised_conversion_spans_many_chunks() -> None:
+    rng = np.random.default_rng(6)
+    lngs = rng.uniform(100.0, 120.0, 30_000)
+    lats = rng.uniform(25.0, 40.0, 30_000)
+    fwd_lng, fwd_lat = wgs84_to_gcj02_many(lngs, lats)
+    for i in (0, 8191, 8192, 16_500, 29_999):
+        assert (fwd_lng[i], fwd_lat[i]) == pytest.approx(
+            wgs84_to_gcj02(lngs[i], lats[i]), abs=1e-11
+        )
 
 
 def test_vectorised_round_trip_is_within_half_a_metre() -> None:
@@ -149,10 +200,12 @@ def _deg(metres_east: float, metres_north: float, at: tuple[float, float] = RENC
 
 # Two irregular cells sharing the vertical edge lng = 116.59 from lat 35.40 to 35.42.
 # The lower id (3) is deliberately listed second so input order cannot be the rule.
-WEST_CELL = Polygon([(116.59, 35.40), (116.59, 35.42), (116.574, 35.423), (116.568, 35.409),
-                     (116.577, 35.397)])
-EAST_CELL = Polygon([(116.59, 35.40), (116.603, 35.396), (116.611, 35.412), (116.602, 35.424),
-                     (116.59, 35.42)])
+WEST_CELL = Polygon(
+    [(116.59, 35.40), (116.59, 35.42), (116.574, 35.423), (116.568, 35.409), (116.577, 35.397)]
+)
+EAST_CELL = Polygon(
+    [(116.59, 35.40), (116.603, 35.396), (116.611, 35.412), (116.602, 35.424), (116.59, 35.42)]
+)
 PAIR = [(7, WEST_CELL), (3, EAST_CELL)]
 
 
@@ -253,6 +306,17 @@ def test_empty_index_locates_nothing() -> None:
     assert ids.tolist() == [-1] and not snapped[0] and math.isinf(dist[0])
 
 
+def test_non_finite_or_polar_coordinates_are_not_located() -> None:
+    index = LocateIndex(PAIR, tolerance_m=1e6)
+    bad = [(math.nan, 35.41), (116.59, math.inf), (116.59, 90.0)]
+    for lng, lat in bad:
+        assert index.locate(lng, lat) is None
+    ids, snapped, _ = index.locate_many(
+        np.array([p[0] for p in bad]), np.array([p[1] for p in bad])
+    )
+    assert ids.tolist() == [-1, -1, -1] and not snapped.any()
+
+
 def test_duplicate_area_ids_are_rejected() -> None:
     with pytest.raises(ValueError):
         LocateIndex([(1, WEST_CELL), (1, EAST_CELL)])
@@ -260,9 +324,19 @@ def test_duplicate_area_ids_are_rejected() -> None:
 
 @pytest.fixture(scope="module")
 def voronoi_index() -> tuple[LocateIndex, list[tuple[int, Polygon]], Polygon]:
-    boundary = Polygon([_deg(x, y) for x, y in
-                        [(-900, -700), (300, -950), (1000, -200), (800, 900), (-200, 1000),
-                         (-1000, 300)]])
+    boundary = Polygon(
+        [
+            _deg(x, y)
+            for x, y in [
+                (-900, -700),
+                (300, -950),
+                (1000, -200),
+                (800, 900),
+                (-200, 1000),
+                (-1000, 300),
+            ]
+        ]
+    )
     cells = voronoi_cells(boundary, 250, seed=11)
     ids = np.random.default_rng(12).permutation(np.arange(100, 100 + len(cells)))
     areas = [(int(i), c) for i, c in zip(ids, cells, strict=True)]
@@ -285,8 +359,12 @@ def test_locate_many_equals_locate_point_by_point(voronoi_index) -> None:
     which = rng.integers(0, len(outer), 550)
     outside = outer[which] + directions[which] * push_m / np.array([kx, ky]) * 0.7
     minx, miny, maxx, maxy = index.bounds
-    random_pts = np.column_stack([rng.uniform(minx - 0.001, maxx + 0.001, 1000),
-                                  rng.uniform(miny - 0.001, maxy + 0.001, 1000)])
+    random_pts = np.column_stack(
+        [
+            rng.uniform(minx - 0.001, maxx + 0.001, 1000),
+            rng.uniform(miny - 0.001, maxy + 0.001, 1000),
+        ]
+    )
     pts = np.concatenate([border, outside, random_pts])
     assert len(pts) == 2000
 
@@ -397,7 +475,9 @@ def test_demo_is_deterministic_for_a_seed() -> None:
 
 
 def test_voronoi_cells_tile_the_boundary_with_valid_polygons() -> None:
-    boundary = Polygon([_deg(x, y) for x, y in [(-500, -400), (600, -300), (450, 500), (-300, 420)]])
+    boundary = Polygon(
+        [_deg(x, y) for x, y in [(-500, -400), (600, -300), (450, 500), (-300, 420)]]
+    )
     cells = voronoi_cells(boundary, 40, seed=1)
     assert len(cells) == 40
     assert all(isinstance(c, Polygon) and c.is_valid and not c.is_empty for c in cells)
