@@ -72,7 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
               f"and kept in {current().var_dir / 'demo-accounts.txt'})")
         return 0
     path = write_accounts_file(accounts)
-    print("demo district 任城区 loaded. Staff accounts (also saved to %s):" % path)
+    print(f"demo district 任城区 loaded. Staff accounts (also saved to {path}):")
     for a in accounts:
         print(f"  {a.username:<16} {a.password:<14} {a.role.value:<16} {a.scope}")
     print("Residents log in from the mini-program (dev mode: POST /api/v1/auth/dev).")

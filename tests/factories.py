@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -37,7 +38,8 @@ def small_tree() -> dict:
             for j, (a, b) in enumerate([(x0, xm), (xm, x1)], start=1):
                 features.append(_feature(f"{c_code}{j:03d}", f"{s_name[:2]}{i}社区第{j}网格",
                                          "grid", c_code, box(a, y0, b, y1)))
-    return {"type": "FeatureCollection", "crs": "wgs84", "features": features}
+    # Through JSON, as a file would be: lists, not shapely's tuples.
+    return json.loads(json.dumps({"type": "FeatureCollection", "crs": "wgs84", "features": features}))
 
 
 async def load_small_tree() -> None:

@@ -139,9 +139,8 @@ def _validate_rows(
     rows: list[_Row] = []
     seen: dict[str, int] = {}
     kinds: dict[str, AreaKind] = {code: area.kind for code, area in existing.items()}
-    for i, feature in enumerate(collection.features):
-        props = feature.properties
-        kinds.setdefault(props.code, props.kind)
+    for feature in collection.features:
+        kinds.setdefault(feature.properties.code, feature.properties.kind)
 
     def err(index: int, code: str, message: str) -> None:
         errors.append({"feature": index, "code": code, "message": message})

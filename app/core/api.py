@@ -17,9 +17,10 @@ from sanic import Request
 from sanic.exceptions import BadRequest as SanicBadRequest
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
-from sanic_ext.extensions.openapi.definitions import Parameter, Response
+from sanic_ext.extensions.openapi.definitions import Component, Parameter, Response
+from sanic_ext.extensions.openapi.types import Schema
 
-from app.core.errors import BadRequest, Invalid, Unauthorized, validation_details
+from app.core.errors import BadRequest, Invalid, NotFound, Unauthorized, validation_details
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -38,6 +39,7 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+MAX_ID = 2**31 - 1
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -71,6 +73,11 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _schema_ref(model: type[BaseModel]) -> Any:
+    """Register the model as a named component (full JSON schema, `required` included)."""
+    return Component(model)
+
+
 def _query_parameters(model: type[BaseModel]) -> list[Parameter]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
@@ -82,7 +89,7 @@ def _query_parameters(model: type[BaseModel]) -> list[Parameter]:
             prop.update(options[0] if options else {"type": "string"})
         prop.pop("title", None)
         params.append(
-            Parameter(name, prop, location="query", required=name in required,
+            Parameter(name, Schema(**prop), location="query", required=name in required,
                       description=prop.get("description"))
         )
     return params
@@ -117,6 +124,11 @@ def endpoint(
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            for name, value in kwargs.items():
+                # Path ids are 32-bit in the database: anything else cannot exist (and would
+                # overflow SQLite's driver), so it is simply not found.
+                if name.endswith("_id") and isinstance(value, int) and not 0 < value <= MAX_ID:
+                    raise NotFound()
             if auth:
                 await authenticate(request)
             if request.method in WRITE_METHODS:
@@ -142,18 +154,18 @@ def endpoint(
 
         responses = []
         if response is not None:
-            responses.append(Response({"application/json": response}, status=status,
+            responses.append(Response({"application/json": _schema_ref(response)}, status=status,
                                       description="OK"))
         elif status == 204:
             responses.append(Response({}, status=204, description="No content"))
         for code in sorted(error_codes):
-            responses.append(Response({"application/json": ErrorOut}, status=code,
+            responses.append(Response({"application/json": _schema_ref(ErrorOut)}, status=code,
                                       description=ERROR_DESCRIPTIONS.get(code, "Error")))
         decorated = openapi.definition(
             summary=summary,
             description=description,
             tag=tag,
-            body={"application/json": body} if body is not None else None,
+            body={"application/json": _schema_ref(body)} if body is not None else None,
             parameter=_query_parameters(query) if query is not None else None,
             response=responses,
             secured={"token": []} if auth else None,

@@ -49,7 +49,9 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 async def init_db(settings: Settings | None = None) -> None:
     """Open the connection pool. Never creates tables: run `python -m app migrate` for that."""
-    await Tortoise.init(config=tortoise_config(settings or current()))
+    # Global fallback: Sanic runs handlers in tasks that do not inherit the start-up task's
+    # context, so the connections must be reachable process-wide (as register_tortoise does).
+    await Tortoise.init(config=tortoise_config(settings or current()), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

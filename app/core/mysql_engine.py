@@ -48,6 +48,13 @@ class TimedTransactionWrapper(TransactionWrapper):
     def _in_transaction(self) -> Any:
         return NestedTransactionContext(TimedTransactionWrapper(self))
 
+    async def rollback(self) -> None:
+        # After a timeout the connection is closed; the server rolls back on disconnect.
+        if self._connection is None or self._connection.closed:
+            self._finalized = True
+            return
+        await super().rollback()
+
     async def execute_insert(self, query: str, values: list) -> int:
         return await _limited(
             self, lambda: super(TimedTransactionWrapper, self).execute_insert(query, values)

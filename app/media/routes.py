@@ -5,9 +5,10 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, file
 from sanic_ext.extensions.openapi import openapi
+from sanic_ext.extensions.openapi.definitions import Component, Response
 
 from app.core import storage
-from app.core.api import endpoint
+from app.core.api import ErrorOut, endpoint
 from app.core.errors import Forbidden, NotFound
 from app.media import service
 from app.media.schemas import MediaOut, QiniuCallbackOut, UploadStart, UploadTicket
@@ -70,9 +71,12 @@ async def get_media(request: Request, media_id: int) -> MediaOut:
     summary="A stored photo, through a signed URL from the API (local storage only)", tag=TAG,
     parameter=[{"name": "e", "in": "query", "required": True, "schema": {"type": "string"}},
                {"name": "sig", "in": "query", "required": True, "schema": {"type": "string"}}],
-    response=[{"status": 200, "description": "The JPEG", "content": {"image/jpeg": {}}},
-              {"status": 403, "description": "Signature invalid or expired"},
-              {"status": 404, "description": "No such file"}],
+    response=[Response({"image/jpeg": {"type": "string", "format": "binary"}}, status=200,
+                       description="The JPEG"),
+              Response({"application/json": Component(ErrorOut)}, status=403,
+                       description="Signature invalid or expired"),
+              Response({"application/json": Component(ErrorOut)}, status=404,
+                       description="No such file")],
 )
 async def read_file(request: Request, key: str) -> HTTPResponse:
     if not storage.verify_local_url(key, request.args.get("e", ""), request.args.get("sig", "")):

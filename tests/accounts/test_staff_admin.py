@@ -1,11 +1,12 @@
 """Admins create staff inside their own area; names with emoji and rare hanzi survive."""
 
+import asyncio
 import subprocess
 import sys
 
 from app.accounts.models import Role
-from tests.conftest import DATABASE_URL, ROOT_ENV
 from tests.factories import error_code, load_small_tree, make_staff, make_unit, resident
+from tests.support import DATABASE_URL, ROOT_ENV
 
 
 def staff_body(**overrides):
@@ -89,7 +90,8 @@ async def test_emoji_and_rare_hanzi_round_trip(client):
 
 async def test_command_line_creates_an_admin_who_can_log_in(client):
     env = {**ROOT_ENV, "DATABASE_URL": DATABASE_URL}
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "app", "users", "create", "--username", "cityadmin",
          "--name", "张三", "--role", "admin", "--password-stdin"],
         input="a-long-password-2\n", capture_output=True, text=True, env=env, timeout=60,

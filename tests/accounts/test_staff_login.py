@@ -1,8 +1,8 @@
 """Staff log in with username and password; repeated failures lock the username for a while."""
 
 from app.accounts.models import Role
-from tests.conftest import base_settings
 from tests.factories import error_code, make_staff
+from tests.support import base_settings
 
 
 async def login(client, username, password):

@@ -8,9 +8,9 @@ import socket
 import pytest
 
 from app import settings as settings_module
-from tests.conftest import base_settings
 from tests.factories import error_code
 from tests.fakes.wechat import FakeWeChat, start
+from tests.support import base_settings
 
 
 @pytest.fixture
@@ -109,8 +109,8 @@ def test_prod_refuses_placeholder_secrets():
 def test_prod_server_has_no_dev_login_route(migrated):
     import httpx
 
-    from tests.conftest import DATABASE_URL
     from tests.live import live_server
+    from tests.support import DATABASE_URL
 
     env = {"APP_ENV": "prod", "DATABASE_URL": DATABASE_URL, "JWT_SECRET": "k" * 40,
            "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32}
@@ -124,8 +124,8 @@ def test_prod_server_has_no_dev_login_route(migrated):
 
 
 def test_prod_server_refuses_to_start_with_placeholder_secrets(migrated):
-    from tests.conftest import DATABASE_URL
     from tests.live import live_server
+    from tests.support import DATABASE_URL
 
     env = {"APP_ENV": "prod", "DATABASE_URL": DATABASE_URL, "JWT_SECRET": "dev-secret-change-me",
            "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32}

@@ -292,6 +292,18 @@ def test_snaps_to_nearest_cell_in_metres_not_degrees() -> None:
     assert hit.distance_m == pytest.approx(20.0, abs=0.5)
 
 
+def test_multipolygon_cells_are_located_and_snapped() -> None:
+    islands = shapely.MultiPolygon(
+        [shapely.box(116.50, 35.40, 116.51, 35.41), shapely.box(116.52, 35.40, 116.53, 35.41)]
+    )
+    index = LocateIndex([(5, islands)])
+    assert index.locate(116.525, 35.405) == LocateHit(5, False, 0.0)
+    hit = index.locate(*_deg(12.0, 0.0, at=(116.53, 35.405)))
+    assert hit is not None and hit.area_id == 5 and hit.snapped
+    assert hit.distance_m == pytest.approx(12.0, abs=0.1)
+    assert index.locate(116.515, 35.405) is None  # between the parts, ~900 m from both
+
+
 def test_len_and_bounds() -> None:
     index = LocateIndex(PAIR)
     assert len(index) == 2

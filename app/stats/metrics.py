@@ -1,0 +1,232 @@
+"""The city's published rates (处置率, 按期处置率, 结案率 ...) as pure functions over counts.
+
+Counts follow the 数字城管 (GB/T 30428.4 lineage) convention of *cohorts*: a rate for a period is
+about the tickets that entered a stage in that period, judged by what is known when the
+statistics are taken (截至统计时). So a month's 处置率 keeps rising while its late cases are still
+being handled, and a ticket counts once per count however many times it went round a loop.
+
+Definitions, for a half-open period [start, end) (see also docs/metrics.md):
+
+- reported (上报数): tickets created in the period, self-disposed ones included.
+- self_disposed (自行处置数): tickets a grid worker reported and handled at once, created in the
+  period. They are never 立案/派遣, so they appear in no other count below.
+- accepted (立案数): tickets accepted in the period. rejected (不予立案数): rejected in the period.
+- dispatched (派遣数): tickets first dispatched in the period (re-dispatches do not add).
+- returned (退回数, wrongly dispatched): of `dispatched`, tickets a unit returned at least once.
+- should_handle (应处置数): of `dispatched`, those not later merged as duplicates.
+- handled (处置数): of `should_handle`, tickets handled at least once.
+- handled_on_time (按期处置数): of `handled`, first handling at or before `deadline_at` (the
+  deadline after approved extensions; a ticket without a deadline cannot be late).
+- reworked (返工数): of `handled`, tickets reopened at least once (failed 核查 or 不满意重办).
+- should_close (应结案数): tickets accepted in the period, not later merged.
+- closed (结案数): of `should_close`, tickets closed now (a reopened, not re-closed ticket is not).
+- closed_on_time (按期结案数): of `closed`, closed at or before the close deadline (defaults to
+  the handling deadline).
+- rated (评价数): ratings given in the period; satisfied / basically_satisfied / unsatisfied
+  (满意 / 基本满意 / 不满意) split it; replied (回复数): of those, answered by staff. A ticket
+  without a rating is in none of these: silence never counts as satisfaction.
+
+Every rate is a fraction, or None when its denominator is 0 ("no cases" is not 100 %).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal, TypeAlias
+
+RatingLevel: TypeAlias = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+NO_VALUE = "—"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCounts:
+    """The counts behind the published rates, for one period and one scope (area, unit ...)."""
+
+    reported: int = 0  # 上报数
+    accepted: int = 0  # 立案数
+    rejected: int = 0  # 不予立案数
+    self_disposed: int = 0  # 自行处置数
+    dispatched: int = 0  # 派遣数
+    returned: int = 0  # 退回数 (wrongly dispatched)
+    should_handle: int = 0  # 应处置数
+    handled: int = 0  # 处置数
+    handled_on_time: int = 0  # 按期处置数
+    reworked: int = 0  # 返工数
+    should_close: int = 0  # 应结案数
+    closed: int = 0  # 结案数
+    closed_on_time: int = 0  # 按期结案数
+    rated: int = 0  # 评价数
+    satisfied: int = 0  # 满意
+    basically_satisfied: int = 0  # 基本满意
+    unsatisfied: int = 0  # 不满意
+    replied: int = 0  # 回复数
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{f.name} must be a non-negative integer, not {value!r}")
+
+    def __add__(self, other: TicketCounts) -> TicketCounts:
+        """Field-wise sum, to roll cells up into communities or days up into months."""
+        if not isinstance(other, TicketCounts):
+            return NotImplemented
+        return TicketCounts(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """One published rate: key, Chinese name, formula text and how to compute it from counts."""
+
+    key: str
+    label: str
+    formula: str
+    numerator: Callable[[TicketCounts], int]
+    denominator: Callable[[TicketCounts], int]
+
+    def of(self, counts: TicketCounts) -> float | None:
+        """The rate for `counts`, or None when the denominator is 0."""
+        return ratio(self.numerator(counts), self.denominator(counts))
+
+
+RATES: tuple[Rate, ...] = (
+    Rate("handling_rate", "处置率", "处置数 / 应处置数",
+         lambda c: c.handled, lambda c: c.should_handle),
+    Rate("handled_on_time_rate", "按期处置率", "按期处置数 / 应处置数",
+         lambda c: c.handled_on_time, lambda c: c.should_handle),
+    Rate("closing_rate", "结案率", "结案数 / 应结案数",
+         lambda c: c.closed, lambda c: c.should_close),
+    Rate("closed_on_time_rate", "按期结案率", "按期结案数 / 应结案数",
+         lambda c: c.closed_on_time, lambda c: c.should_close),
+    Rate("rework_rate", "返工率", "返工数 / 处置数",
+         lambda c: c.reworked, lambda c: c.handled),
+    Rate("dispatch_accuracy_rate", "准确派遣率", "(派遣数 − 退回数) / 派遣数",
+         lambda c: c.dispatched - c.returned, lambda c: c.dispatched),
+    Rate("satisfaction_rate", "满意率", "(满意数 + 基本满意数) / 评价数",
+         lambda c: c.satisfied + c.basically_satisfied, lambda c: c.rated),
+    Rate("reply_rate", "回复率", "回复数 / 评价数",
+         lambda c: c.replied, lambda c: c.rated),
+)  # fmt: skip
+RATE_LABELS: dict[str, str] = {r.key: r.label for r in RATES}
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    """numerator / denominator, or None when the denominator is 0 (never a pretend 100 %)."""
+    if denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def rates(counts: TicketCounts) -> dict[str, float | None]:
+    """Every published rate for `counts`, keyed as in RATES, None where undefined."""
+    return {r.key: r.of(counts) for r in RATES}
+
+
+def format_percent(value: float | None, *, places: int = 2) -> str:
+    """A fraction as a percentage rounded half-up ("87.50%"), or "—" for None."""
+    if value is None:
+        return NO_VALUE
+    # Decimal from the shortest repr, so 0.87555 rounds to 87.56% as a person would expect,
+    # not down because the binary float sits just below it.
+    percent = Decimal(repr(value)) * 100
+    quantum = Decimal(1).scaleb(-places)
+    return f"{percent.quantize(quantum, rounding=ROUND_HALF_UP)}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open statistics period [start, end) of aware datetimes."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for moment in (self.start, self.end):
+            if moment.tzinfo is None or moment.utcoffset() is None:
+                raise ValueError("period bounds must be timezone-aware")
+        if self.end < self.start:
+            raise ValueError("a period cannot end before it starts")
+
+    def contains(self, moment: datetime | None) -> bool:
+        """Whether `moment` falls in the period (None never does)."""
+        return moment is not None and self.start <= moment < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What the statistics need to know about one ticket, as of the statistics snapshot."""
+
+    reported_at: datetime
+    self_disposed: bool = False
+    accepted_at: datetime | None = None
+    rejected_at: datetime | None = None
+    first_dispatched_at: datetime | None = None
+    first_handled_at: datetime | None = None
+    # The handling deadline after approved extensions.
+    deadline_at: datetime | None = None
+    # Set while the ticket is closed; cleared when it is reopened.
+    closed_at: datetime | None = None
+    # When None the handling deadline applies.
+    close_deadline_at: datetime | None = None
+    merged: bool = False
+    returned: bool = False  # returned by a unit at least once
+    reworked: bool = False  # reopened at least once
+    rating: RatingLevel | None = None
+    rated_at: datetime | None = None
+    replied: bool = False
+
+
+def _on_time(done_at: datetime, due_at: datetime | None) -> bool:
+    return due_at is None or done_at <= due_at
+
+
+def classify(facts: TicketFacts, *, period: Period) -> TicketCounts:
+    """One ticket's contribution (0 or 1 per count) to the counts of `period`."""
+    reported = period.contains(facts.reported_at)
+    if facts.self_disposed:
+        return TicketCounts(reported=int(reported), self_disposed=int(reported))
+
+    dispatched = period.contains(facts.first_dispatched_at)
+    should_handle = dispatched and not facts.merged
+    handled = should_handle and facts.first_handled_at is not None
+    handled_on_time = handled and _on_time(facts.first_handled_at, facts.deadline_at)  # type: ignore[arg-type]
+
+    accepted = period.contains(facts.accepted_at)
+    should_close = accepted and not facts.merged
+    closed = should_close and facts.closed_at is not None
+    close_due = facts.close_deadline_at or facts.deadline_at
+    closed_on_time = closed and _on_time(facts.closed_at, close_due)  # type: ignore[arg-type]
+
+    rated = facts.rating is not None and period.contains(facts.rated_at)
+    return TicketCounts(
+        reported=int(reported),
+        accepted=int(accepted),
+        rejected=int(period.contains(facts.rejected_at)),
+        dispatched=int(dispatched),
+        returned=int(dispatched and facts.returned),
+        should_handle=int(should_handle),
+        handled=int(handled),
+        handled_on_time=int(handled_on_time),
+        reworked=int(handled and facts.reworked),
+        should_close=int(should_close),
+        closed=int(closed),
+        closed_on_time=int(closed_on_time),
+        rated=int(rated),
+        satisfied=int(rated and facts.rating == "satisfied"),
+        basically_satisfied=int(rated and facts.rating == "basically_satisfied"),
+        unsatisfied=int(rated and facts.rating == "unsatisfied"),
+        replied=int(rated and facts.replied),
+    )
+
+
+def tally(facts: Iterable[TicketFacts], *, period: Period) -> TicketCounts:
+    """The counts of `period` over many tickets (the reference the SQL aggregation must match)."""
+    total = TicketCounts()
+    for one in facts:
+        total += classify(one, period=period)
+    return total

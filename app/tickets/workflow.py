@@ -1,0 +1,232 @@
+"""The ticket status machine: which action, from which status, by which role, leads where.
+
+This module is the single source of truth for status changes (DESIGN §4): services call
+`resolve()` before writing a status and write exactly `Transition.to_state` (or keep the status
+when it is None). It knows nothing about scope — whether *this* grid worker covers *this* cell,
+whether the releaser is the claimant, whether an extension request is pending — the service
+checks that after `resolve()` has passed. Pure data and functions; no database, no web.
+
+The design, in one line per stage (数字城管 closed loop: 上报 → 立案 → 派遣 → 处置 → 核查 → 结案):
+
+    (new) ──submit──▶ submitted ──accept / auto_accept──▶ accepted ──dispatch──▶ dispatched
+    submitted ──reject──▶ rejected                          (final)
+    dispatched ──claim──▶ claimed ──handle──▶ handled ──request_verification──▶ verifying
+    verifying ──verify_pass──▶ closed        handled | verifying ──close──▶ closed
+    verifying ──verify_fail──▶ reopened ──dispatch──▶ dispatched        (返工: same unit)
+    closed ──rate_rework──▶ reopened                                     (重办: unsatisfied rating)
+    dispatched | claimed ──return──▶ returned ──dispatch──▶ dispatched  (退回: "not ours")
+    claimed ──release──▶ dispatched
+    submitted | accepted | returned | dispatched ──merge──▶ merged      (final)
+    (new) ──self_dispose──▶ closed                                       (自行处置)
+
+`handled` and `verifying` are both kept on purpose: `handled` means the unit reported the work
+done; `verifying` means a 核查 task is out to the cell's grid worker. The system issues
+`request_verification` right after `handle` when verification is wanted; a dispatcher may instead
+`close` straight from `handled` (e.g. the reporter confirmed by phone). Extension requests (延期)
+move a deadline, never the status, so their `to_state` is None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Ticket statuses as the API names them."""
+
+    SUBMITTED = "submitted"  # 上报
+    ACCEPTED = "accepted"  # 立案
+    REJECTED = "rejected"  # 不予立案
+    DISPATCHED = "dispatched"  # 已派遣
+    CLAIMED = "claimed"  # 已认领
+    HANDLED = "handled"  # 已处置
+    VERIFYING = "verifying"  # 待核查
+    CLOSED = "closed"  # 已结案
+    RETURNED = "returned"  # 退回: the unit says "not ours"; back in the dispatch queue
+    REOPENED = "reopened"  # 返工/重办: failed verification or unsatisfied rating
+    MERGED = "merged"  # 已合并: a duplicate of another ticket
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.SUBMITTED: "已上报",
+    Status.ACCEPTED: "已立案",
+    Status.REJECTED: "不予立案",
+    Status.DISPATCHED: "已派遣",
+    Status.CLAIMED: "已认领",
+    Status.HANDLED: "已处置",
+    Status.VERIFYING: "待核查",
+    Status.CLOSED: "已结案",
+    Status.RETURNED: "已退回",
+    Status.REOPENED: "返工重办",
+    Status.MERGED: "已合并",
+}
+
+INITIAL_STATUS = Status.SUBMITTED
+# No action leads out of rejected or merged; closed only via rate_rework (重办).
+FINAL_STATUSES: frozenset[str] = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
+OPEN_STATUSES: frozenset[str] = frozenset(Status) - FINAL_STATUSES
+
+# Role names match app.accounts.models.Role (not imported: this module stays free of the ORM).
+RESIDENT = "resident"
+GRID_WORKER = "grid_worker"
+HANDLER = "handler"
+COMMUNITY_STAFF = "community_staff"
+DISPATCHER = "dispatcher"
+ADMIN = "admin"
+SYSTEM = "system"  # automatic steps: auto-accept, auto-routing, verification requests
+ROLES: frozenset[str] = frozenset(
+    {RESIDENT, GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER, ADMIN, SYSTEM}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of the table: `action` moves any of `from_states` to `to_state` for `roles`."""
+
+    action: str
+    # None in from_states marks a creation action (the ticket does not exist yet).
+    from_states: frozenset[str | None]
+    # None means the action records an event but keeps the status (e.g. extension requests).
+    to_state: str | None
+    roles: frozenset[str]
+    label: str  # Chinese, for buttons and timelines
+    requires_reason: bool = False
+    requires_note: bool = False
+    requires_duplicate_of: bool = False
+
+    @property
+    def changes_status(self) -> bool:
+        """True when the action writes a new status."""
+        return self.to_state is not None
+
+    @property
+    def creates(self) -> bool:
+        """True when the action creates the ticket (from no status)."""
+        return None in self.from_states
+
+    def next_status(self, current: str | None) -> str:
+        """The status after this action from `current`: `to_state`, or `current` if unchanged."""
+        if self.to_state is not None:
+            return self.to_state
+        if current is None:
+            raise ValueError(f"{self.action} keeps the status, so it cannot create a ticket")
+        return current
+
+
+def _t(
+    action: str,
+    from_states: Iterable[str | None],
+    to_state: str | None,
+    roles: Iterable[str],
+    label: str,
+    **flags: bool,
+) -> Transition:
+    return Transition(action, frozenset(from_states), to_state, frozenset(roles), label, **flags)
+
+
+S = Status
+NEW = None  # pseudo-state before the ticket exists
+
+# THE table. Order is the order UIs list buttons in. Admins (city IT) manage configuration,
+# not cases, so they appear nowhere here; give a person the dispatcher role to work cases.
+# fmt: off
+_TABLE: tuple[Transition, ...] = (
+    # action                 from                                   to
+    #  roles                                                      label, required inputs
+    _t("submit",             [NEW],                                 S.SUBMITTED,
+       [RESIDENT, GRID_WORKER, COMMUNITY_STAFF, DISPATCHER, SYSTEM], "上报"),
+    _t("self_dispose",       [NEW],                                 S.CLOSED,
+       [GRID_WORKER], "自行处置", requires_note=True),
+    _t("auto_accept",        [S.SUBMITTED],                         S.ACCEPTED,
+       [SYSTEM], "自动立案"),
+    _t("accept",             [S.SUBMITTED],                         S.ACCEPTED,
+       [DISPATCHER], "立案"),
+    _t("reject",             [S.SUBMITTED],                         S.REJECTED,
+       [DISPATCHER], "不予立案", requires_reason=True),
+    # From reopened the service dispatches to the same unit (返工); from returned, to another.
+    _t("dispatch",           [S.ACCEPTED, S.RETURNED, S.REOPENED],  S.DISPATCHED,
+       [DISPATCHER, SYSTEM], "派遣"),
+    _t("claim",              [S.DISPATCHED],                        S.CLAIMED,
+       [GRID_WORKER, HANDLER], "认领"),
+    _t("handle",             [S.CLAIMED],                           S.HANDLED,
+       [GRID_WORKER, HANDLER], "处置完成", requires_note=True),
+    _t("request_verification", [S.HANDLED],                         S.VERIFYING,
+       [SYSTEM, DISPATCHER], "发起核查"),
+    _t("verify_pass",        [S.VERIFYING],                         S.CLOSED,
+       [GRID_WORKER, DISPATCHER], "核查通过"),
+    _t("verify_fail",        [S.VERIFYING],                         S.REOPENED,
+       [GRID_WORKER, DISPATCHER], "核查不通过", requires_reason=True),
+    # Closing without a field check, e.g. the reporter confirmed by phone.
+    _t("close",              [S.HANDLED, S.VERIFYING],              S.CLOSED,
+       [DISPATCHER], "结案"),
+    _t("rate_rework",        [S.CLOSED],                            S.REOPENED,
+       [COMMUNITY_STAFF, DISPATCHER], "不满意重办", requires_reason=True),
+    _t("release",            [S.CLAIMED],                           S.DISPATCHED,
+       [GRID_WORKER, HANDLER], "取消认领"),
+    _t("return",             [S.DISPATCHED, S.CLAIMED],             S.RETURNED,
+       [GRID_WORKER, HANDLER], "退回", requires_reason=True),
+    _t("request_extension",  [S.DISPATCHED, S.CLAIMED],             None,
+       [GRID_WORKER, HANDLER], "申请延期", requires_reason=True),
+    _t("approve_extension",  [S.DISPATCHED, S.CLAIMED],             None,
+       [DISPATCHER], "批准延期"),
+    _t("refuse_extension",   [S.DISPATCHED, S.CLAIMED],             None,
+       [DISPATCHER], "驳回延期", requires_reason=True),
+    _t("recategorise",       [S.SUBMITTED, S.ACCEPTED, S.RETURNED], None,
+       [DISPATCHER], "重新分类"),
+    _t("merge",              [S.SUBMITTED, S.ACCEPTED, S.RETURNED, S.DISPATCHED], S.MERGED,
+       [DISPATCHER], "合并重复案件", requires_duplicate_of=True),
+)
+# fmt: on
+
+TRANSITIONS: dict[str, Transition] = {t.action: t for t in _TABLE}
+if len(TRANSITIONS) != len(_TABLE):  # a typo'd copy-paste row would silently shadow another
+    raise RuntimeError("duplicate action in the transition table")
+
+
+class TransitionError(Exception):
+    """A refused action; `code` is a stable identifier, `message` is shown to the user."""
+
+    def __init__(self, code: str, message: str, *, action: str, status: str | None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.action = action
+        self.status = status
+
+
+def status_label(status: str | None) -> str:
+    """The Chinese label of a status ("未创建" for no status, the raw value if unknown)."""
+    if status is None:
+        return "未创建"
+    return STATUS_LABELS.get(status, status)
+
+
+def resolve(*, action: str, status: str | None, roles: Iterable[str]) -> Transition:
+    """The transition for `action` on a ticket in `status` by someone holding `roles`, or raise.
+
+    Raises TransitionError with code `unknown_action`, `role_not_allowed` or
+    `invalid_transition`. Roles are checked before the status so that someone who may never
+    take the action learns nothing about the ticket's state.
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionError("unknown_action", "不支持的操作", action=action, status=status)
+    if transition.roles.isdisjoint(roles):
+        raise TransitionError(
+            "role_not_allowed", "您的角色不能执行此操作", action=action, status=status
+        )
+    if status not in transition.from_states:
+        if status is None:
+            message = "案件尚未创建，不能执行此操作"
+        else:
+            message = f"当前状态（{status_label(status)}）不能执行此操作"
+        raise TransitionError("invalid_transition", message, action=action, status=status)
+    return transition
+
+
+def allowed_actions(status: str | None, roles: Iterable[str]) -> list[str]:
+    """Actions that `roles` may take on a ticket in `status`, in table order (for UIs)."""
+    held = frozenset(roles)
+    return [t.action for t in _TABLE if status in t.from_states and not t.roles.isdisjoint(held)]

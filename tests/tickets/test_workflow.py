@@ -1,0 +1,253 @@
+"""The ticket status machine: one table, every path through it, and the refusals."""
+
+import pytest
+
+from app.tickets.workflow import (
+    FINAL_STATUSES,
+    INITIAL_STATUS,
+    OPEN_STATUSES,
+    ROLES,
+    STATUS_LABELS,
+    TRANSITIONS,
+    Status,
+    Transition,
+    TransitionError,
+    allowed_actions,
+    resolve,
+)
+
+ALL_STATES: list[str | None] = [None, *Status]
+
+# The design, restated independently of the module so a careless edit of the table fails here.
+EXPECTED = {
+    "submit": ({None}, "submitted", {"resident", "grid_worker", "community_staff", "dispatcher", "system"}),
+    "self_dispose": ({None}, "closed", {"grid_worker"}),
+    "auto_accept": ({"submitted"}, "accepted", {"system"}),
+    "accept": ({"submitted"}, "accepted", {"dispatcher"}),
+    "reject": ({"submitted"}, "rejected", {"dispatcher"}),
+    "dispatch": ({"accepted", "returned", "reopened"}, "dispatched", {"dispatcher", "system"}),
+    "claim": ({"dispatched"}, "claimed", {"grid_worker", "handler"}),
+    "handle": ({"claimed"}, "handled", {"grid_worker", "handler"}),
+    "request_verification": ({"handled"}, "verifying", {"system", "dispatcher"}),
+    "verify_pass": ({"verifying"}, "closed", {"grid_worker", "dispatcher"}),
+    "verify_fail": ({"verifying"}, "reopened", {"grid_worker", "dispatcher"}),
+    "close": ({"handled", "verifying"}, "closed", {"dispatcher"}),
+    "rate_rework": ({"closed"}, "reopened", {"community_staff", "dispatcher"}),
+    "release": ({"claimed"}, "dispatched", {"grid_worker", "handler"}),
+    "return": ({"dispatched", "claimed"}, "returned", {"grid_worker", "handler"}),
+    "request_extension": ({"dispatched", "claimed"}, None, {"grid_worker", "handler"}),
+    "approve_extension": ({"dispatched", "claimed"}, None, {"dispatcher"}),
+    "refuse_extension": ({"dispatched", "claimed"}, None, {"dispatcher"}),
+    "recategorise": ({"submitted", "accepted", "returned"}, None, {"dispatcher"}),
+    "merge": ({"submitted", "accepted", "returned", "dispatched"}, "merged", {"dispatcher"}),
+}  # fmt: skip
+
+HAPPY_PATHS = [
+    (action, state, role)
+    for action, (states, _, roles) in EXPECTED.items()
+    for state in sorted(states, key=str)
+    for role in sorted(roles)
+]
+
+
+def test_the_table_is_the_documented_design():
+    assert set(TRANSITIONS) == set(EXPECTED)
+    for action, (states, to_state, roles) in EXPECTED.items():
+        t = TRANSITIONS[action]
+        assert (set(t.from_states), t.to_state, set(t.roles)) == (states, to_state, roles), action
+        assert t.action == action
+
+
+@pytest.mark.parametrize(("action", "state", "role"), HAPPY_PATHS)
+def test_every_action_works_from_each_of_its_states_for_each_of_its_roles(action, state, role):
+    transition = resolve(action=action, status=state, roles=[role])
+    assert transition is TRANSITIONS[action]
+    expected_to = EXPECTED[action][1]
+    assert transition.next_status(state) == (expected_to if expected_to is not None else state)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_every_action_is_refused_from_every_other_state(action):
+    states, _, roles = EXPECTED[action]
+    role = sorted(roles)[0]
+    for state in ALL_STATES:
+        if state in states:
+            continue
+        with pytest.raises(TransitionError) as refused:
+            resolve(action=action, status=state, roles=[role])
+        assert refused.value.code == "invalid_transition", (action, state)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_every_action_is_refused_to_every_other_role(action):
+    states, _, roles = EXPECTED[action]
+    state = sorted(states, key=str)[0]
+    for role in sorted(ROLES - roles):
+        with pytest.raises(TransitionError) as refused:
+            resolve(action=action, status=state, roles=[role])
+        assert refused.value.code == "role_not_allowed", (action, role)
+
+
+def test_the_invalid_transition_message_names_the_status_in_chinese():
+    with pytest.raises(TransitionError) as refused:
+        resolve(action="claim", status="closed", roles=["grid_worker"])
+    assert refused.value.code == "invalid_transition"
+    assert refused.value.message == "当前状态（已结案）不能执行此操作"
+    assert (refused.value.action, refused.value.status) == ("claim", "closed")
+
+
+def test_acting_on_a_ticket_that_does_not_exist_yet():
+    with pytest.raises(TransitionError) as refused:
+        resolve(action="claim", status=None, roles=["grid_worker"])
+    assert refused.value.code == "invalid_transition"
+    assert "尚未创建" in refused.value.message
+
+
+def test_unknown_actions():
+    with pytest.raises(TransitionError) as refused:
+        resolve(action="teleport", status="submitted", roles=["dispatcher"])
+    assert refused.value.code == "unknown_action"
+    with pytest.raises(TransitionError) as refused:
+        resolve(action="return_", status="claimed", roles=["handler"])
+    assert refused.value.code == "unknown_action"
+
+
+def test_roles_are_checked_before_the_status_so_outsiders_learn_nothing():
+    with pytest.raises(TransitionError) as refused:
+        resolve(action="dispatch", status="closed", roles=["resident"])
+    assert refused.value.code == "role_not_allowed"
+
+
+def test_any_one_of_several_roles_is_enough():
+    assert resolve(action="accept", status="submitted", roles=["resident", "dispatcher"])
+    assert resolve(action="accept", status="submitted", roles=iter(["dispatcher"]))
+    with pytest.raises(TransitionError):
+        resolve(action="accept", status="submitted", roles=[])
+
+
+def test_admins_work_no_cases():
+    assert all("admin" not in t.roles for t in TRANSITIONS.values())
+
+
+def test_closed_is_terminal_except_for_rework_after_an_unsatisfied_rating():
+    leaving = [t.action for t in TRANSITIONS.values() if "closed" in t.from_states]
+    assert leaving == ["rate_rework"]
+    assert allowed_actions("closed", ROLES) == ["rate_rework"]
+
+
+@pytest.mark.parametrize("state", ["merged", "rejected"])
+def test_nothing_leads_out_of_merged_or_rejected(state):
+    assert [t.action for t in TRANSITIONS.values() if state in t.from_states] == []
+    assert allowed_actions(state, ROLES) == []
+
+
+def test_every_state_is_reachable():
+    targets = {t.to_state for t in TRANSITIONS.values() if t.to_state is not None}
+    assert targets == set(Status)
+    # And by walking from creation, not just by being named as a target.
+    reached: set[str | None] = {None}
+    frontier: list[str | None] = [None]
+    while frontier:
+        state = frontier.pop()
+        for t in TRANSITIONS.values():
+            if state in t.from_states and t.to_state is not None and t.to_state not in reached:
+                reached.add(t.to_state)
+                frontier.append(t.to_state)
+    assert reached - {None} == set(Status)
+
+
+def test_every_open_state_has_a_way_forward():
+    for state in OPEN_STATUSES:
+        assert any(
+            t.to_state is not None and t.to_state != state
+            for t in TRANSITIONS.values()
+            if state in t.from_states
+        ), state
+
+
+def test_every_from_state_and_role_is_known():
+    for t in TRANSITIONS.values():
+        assert t.from_states <= set(ALL_STATES), t.action
+        assert t.roles <= ROLES and t.roles, t.action
+
+
+def test_status_sets_and_labels():
+    assert INITIAL_STATUS == "submitted"
+    assert FINAL_STATUSES == {"closed", "rejected", "merged"}
+    assert OPEN_STATUSES | FINAL_STATUSES == set(Status)
+    assert not OPEN_STATUSES & FINAL_STATUSES
+    assert set(STATUS_LABELS) == set(Status)
+    assert STATUS_LABELS["closed"] == "已结案" and STATUS_LABELS["verifying"] == "待核查"
+
+
+def test_inputs_required_by_each_action():
+    reasons = {a for a, t in TRANSITIONS.items() if t.requires_reason}
+    assert reasons == {
+        "reject", "return", "verify_fail", "rate_rework", "request_extension", "refuse_extension",
+    }  # fmt: skip
+    assert {a for a, t in TRANSITIONS.items() if t.requires_note} == {"handle", "self_dispose"}
+    assert {a for a, t in TRANSITIONS.items() if t.requires_duplicate_of} == {"merge"}
+
+
+def test_status_keeping_actions_are_marked_and_cannot_create():
+    kept = {a for a, t in TRANSITIONS.items() if not t.changes_status}
+    assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise"}
+    assert TRANSITIONS["approve_extension"].next_status("claimed") == "claimed"
+    with pytest.raises(ValueError):
+        TRANSITIONS["recategorise"].next_status(None)
+    assert {a for a, t in TRANSITIONS.items() if t.creates} == {"submit", "self_dispose"}
+
+
+@pytest.mark.parametrize("state", ALL_STATES)
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_allowed_actions_match_the_table(state, role):
+    listed = allowed_actions(state, [role])
+    expected = [a for a, (states, _, roles) in EXPECTED.items() if state in states and role in roles]
+    assert sorted(listed) == sorted(expected)
+    for action in listed:
+        assert resolve(action=action, status=state, roles=[role])
+
+
+def test_allowed_actions_put_the_forward_step_first():
+    assert allowed_actions("claimed", ["handler"])[0] == "handle"
+    assert allowed_actions("accepted", ["dispatcher"])[0] == "dispatch"
+    assert allowed_actions("dispatched", ["grid_worker"])[0] == "claim"
+    assert allowed_actions("verifying", ["grid_worker"]) == ["verify_pass", "verify_fail"]
+    assert allowed_actions(None, ["resident"]) == ["submit"]
+
+
+def test_the_usual_life_of_a_ticket():
+    steps = [
+        ("submit", "resident"),
+        ("auto_accept", "system"),
+        ("dispatch", "system"),
+        ("claim", "handler"),
+        ("handle", "handler"),
+        ("request_verification", "system"),
+        ("verify_fail", "grid_worker"),
+        ("dispatch", "system"),  # 返工: back to the same unit
+        ("claim", "handler"),
+        ("handle", "handler"),
+        ("close", "dispatcher"),
+        ("rate_rework", "community_staff"),
+        ("dispatch", "dispatcher"),
+        ("claim", "grid_worker"),
+        ("return", "grid_worker"),
+        ("dispatch", "dispatcher"),
+        ("claim", "handler"),
+        ("request_extension", "handler"),
+        ("approve_extension", "dispatcher"),
+        ("handle", "handler"),
+        ("request_verification", "system"),
+        ("verify_pass", "grid_worker"),
+    ]
+    status: str | None = None
+    for action, role in steps:
+        status = resolve(action=action, status=status, roles=[role]).next_status(status)
+    assert status == "closed"
+
+
+def test_transitions_are_frozen():
+    with pytest.raises(AttributeError):
+        TRANSITIONS["claim"].to_state = "closed"  # type: ignore[misc]
+    assert isinstance(TRANSITIONS["claim"], Transition)
