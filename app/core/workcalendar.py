@@ -18,8 +18,10 @@ at which the allowed working time has been used up, so 4 working hours from 08:0
 One working day (工作日) is one day's worth of office minutes: N working days from a start
 inside office hours end at the same clock time N working days later (Tuesday 10:00 + 1 → Wednesday
 10:00; across a holiday the holiday is skipped); from a start outside office hours they end at the
-close of office on the Nth working day (Tuesday 19:00 + 1 → Wednesday 18:00). Measuring working
-days in office minutes keeps deadlines, elapsed fractions and alert colours in one unit.
+close of office on the Nth working day (Tuesday 19:00 + 1 → Wednesday 18:00). At period edges the
+earliest-instant rule shows: Tuesday 08:00 + 1 → Tuesday 18:00, and a start in the lunch break
+counts from 14:00 but may end at 12:00. Measuring working days in office minutes keeps
+deadlines, elapsed fractions and alert colours in one unit.
 
 Working days and hours are never 24-hour clock days (a bug one vendor platform has, reference
 §1.4); only the natural units are.

@@ -94,6 +94,7 @@ class Rate:
         return ratio(self.numerator(counts), self.denominator(counts))
 
 
+# fmt: off
 RATES: tuple[Rate, ...] = (
     Rate("handling_rate", "处置率", "处置数 / 应处置数",
          lambda c: c.handled, lambda c: c.should_handle),
@@ -111,7 +112,8 @@ RATES: tuple[Rate, ...] = (
          lambda c: c.satisfied + c.basically_satisfied, lambda c: c.rated),
     Rate("reply_rate", "回复率", "回复数 / 评价数",
          lambda c: c.replied, lambda c: c.rated),
-)  # fmt: skip
+)
+# fmt: on
 RATE_LABELS: dict[str, str] = {r.key: r.label for r in RATES}
 
 
@@ -133,7 +135,7 @@ def format_percent(value: float | None, *, places: int = 2) -> str:
         return NO_VALUE
     # Decimal from the shortest repr, so 0.87555 rounds to 87.56% as a person would expect,
     # not down because the binary float sits just below it.
-    percent = Decimal(repr(value)) * 100
+    percent = Decimal(str(float(value))) * 100
     quantum = Decimal(1).scaleb(-places)
     return f"{percent.quantize(quantum, rounding=ROUND_HALF_UP)}%"
 
@@ -193,14 +195,16 @@ def classify(facts: TicketFacts, *, period: Period) -> TicketCounts:
 
     dispatched = period.contains(facts.first_dispatched_at)
     should_handle = dispatched and not facts.merged
-    handled = should_handle and facts.first_handled_at is not None
-    handled_on_time = handled and _on_time(facts.first_handled_at, facts.deadline_at)  # type: ignore[arg-type]
+    handled_at = facts.first_handled_at if should_handle else None
+    handled = handled_at is not None
+    handled_on_time = handled_at is not None and _on_time(handled_at, facts.deadline_at)
 
     accepted = period.contains(facts.accepted_at)
     should_close = accepted and not facts.merged
-    closed = should_close and facts.closed_at is not None
+    closed_at = facts.closed_at if should_close else None
+    closed = closed_at is not None
     close_due = facts.close_deadline_at or facts.deadline_at
-    closed_on_time = closed and _on_time(facts.closed_at, close_due)  # type: ignore[arg-type]
+    closed_on_time = closed_at is not None and _on_time(closed_at, close_due)
 
     rated = facts.rating is not None and period.contains(facts.rated_at)
     return TicketCounts(

@@ -173,6 +173,11 @@ def test_working_days_end_at_the_same_clock_time():
     assert local(add_working_days(at(2025, 6, 3, 15, 30), days=3)) == at(2025, 6, 6, 15, 30)
 
 
+def test_working_days_from_the_opening_minute_end_at_close_the_same_day():
+    # Earliest instant: Tuesday 18:00 is the same working moment as Wednesday 08:00.
+    assert local(add_working_days(at(2025, 6, 3, 8), days=1)) == at(2025, 6, 3, 18)
+
+
 def test_working_days_from_after_hours_end_at_close_of_the_nth_working_day():
     assert local(add_working_days(at(2025, 6, 3, 19), days=1)) == at(2025, 6, 4, 18)
     assert local(add_working_days(at(2025, 6, 3, 19), days=2)) == at(2025, 6, 5, 18)

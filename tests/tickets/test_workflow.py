@@ -202,7 +202,9 @@ def test_status_keeping_actions_are_marked_and_cannot_create():
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_allowed_actions_match_the_table(state, role):
     listed = allowed_actions(state, [role])
-    expected = [a for a, (states, _, roles) in EXPECTED.items() if state in states and role in roles]
+    expected = [
+        a for a, (states, _, roles) in EXPECTED.items() if state in states and role in roles
+    ]
     assert sorted(listed) == sorted(expected)
     for action in listed:
         assert resolve(action=action, status=state, roles=[role])
