@@ -43,17 +43,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     from app.core.db import tortoise_config
 
-    async def run() -> None:
+    async def run() -> int:
         from tortoise import Tortoise
+
+        from app.catalog.service import seed_default_categories
 
         try:
             await migrate(config=tortoise_config(current()),
                           progress=lambda event, app, name: print(f"  {event} {app}.{name}"))
+            # Seed data, not schema: the default category tree, only into an empty table.
+            return await seed_default_categories()
         finally:
             await Tortoise.close_connections()
 
-    asyncio.run(run())
-    print("migrations applied")
+    seeded = asyncio.run(run())
+    print("migrations applied" + (f"; default category tree seeded ({seeded})" if seeded else ""))
     return 0
 
 

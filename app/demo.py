@@ -13,7 +13,10 @@ from app.areas import service as areas
 from app.areas.demo_grid import demo_district_geojson
 from app.areas.models import Area, AreaKind
 from app.areas.schemas import FeatureCollection
+from app.catalog.models import Category
+from app.catalog.service import seed_default_categories
 from app.core import security
+from app.routing.models import RoutingRule
 from app.settings import current
 from app.units.models import Unit, UnitKind
 
@@ -33,6 +36,7 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
     """Load the demo once. Returns the new accounts with their passwords, or None if present."""
     if await Area.filter(code=DISTRICT_CODE).exists():
         return None
+    await seed_default_categories()
     collection = FeatureCollection.model_validate(demo_district_geojson())
     await areas.import_areas(collection=collection, crs=None, actor=None, progress=progress)
 
@@ -46,8 +50,17 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
     async with in_transaction():
         municipal = await Unit.create(name="任城区市政设施维护中心", kind=UnitKind.DEPARTMENT,
                                       area=district)
-        await Unit.create(name="任城区环卫服务中心", kind=UnitKind.DEPARTMENT, area=district)
-        await Unit.create(name="任城区城管执法大队", kind=UnitKind.DEPARTMENT, area=district)
+        sanitation = await Unit.create(name="任城区环卫服务中心", kind=UnitKind.DEPARTMENT,
+                                       area=district)
+        enforcement = await Unit.create(name="任城区城管执法大队", kind=UnitKind.DEPARTMENT,
+                                        area=district)
+        # District-wide rules by 大类; anything else goes to the cell's grid team.
+        for code, unit in (("01", municipal), ("02", municipal), ("03", sanitation),
+                           ("10", sanitation), ("11", enforcement), ("14", enforcement)):
+            category = await Category.get_or_none(code=code)
+            if category is not None:
+                await RoutingRule.create(category=category, area=district, unit=unit,
+                                         note="演示数据")
         for c in await Area.filter(kind=AreaKind.COMMUNITY).order_by("code"):
             await Unit.create(name=f"{c.name}网格工作站", kind=UnitKind.GRID_TEAM, area=c)
             await Unit.create(name=f"{c.name}居民委员会", kind=UnitKind.COMMUNITY_COMMITTEE, area=c)

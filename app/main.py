@@ -13,16 +13,24 @@ from tortoise import connections
 
 from app.accounts import routes as accounts_routes
 from app.areas import routes as areas_routes
+from app.catalog import routes as catalog_routes
 from app.core import db
 from app.core import redis as redis_core
 from app.core.errors import ServiceUnavailable, register_error_handlers
 from app.media import routes as media_routes
+from app.routing import routes as routing_routes
 from app.settings import Settings, current
+from app.stats import routes as stats_routes
+from app.tickets import routes as tickets_routes
+from app.units import routes as units_routes
 
 log = logging.getLogger("gongzhi")
 _names = itertools.count()
 
-DOMAIN_BLUEPRINTS = (accounts_routes.bp, areas_routes.bp, media_routes.bp)
+DOMAIN_BLUEPRINTS = (
+    accounts_routes.bp, areas_routes.bp, media_routes.bp, catalog_routes.bp, units_routes.bp,
+    routing_routes.bp, tickets_routes.bp, stats_routes.bp,
+)
 
 
 def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic:
@@ -61,6 +69,14 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     async def _start(app: Sanic) -> None:
         await db.init_db(settings)
         redis_core.connect(settings)
+
+    if settings.jobs_in_process:
+        @app.after_server_start
+        async def _jobs(app: Sanic) -> None:
+            # Embedded default: no separate job process, so the API process runs the jobs.
+            from app.tickets.jobs import overdue_loop
+
+            app.add_task(overdue_loop(), name="overdue")
 
     @app.after_server_stop
     async def _stop(app: Sanic) -> None:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     request_max_size: int = 12 * 1024 * 1024
 
     locate_tolerance_m: float = 30.0
+    # Periodic jobs (overdue marking) inside the API process; turn off when a separate job
+    # process runs them (production with several API processes).
+    jobs_in_process: bool = True
 
     login_max_failures: int = 5
     login_lockout_seconds: int = 900

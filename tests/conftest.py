@@ -78,3 +78,11 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30) as http:
         yield http
     base_settings()
+
+
+@pytest.fixture
+async def city(client):
+    """A small city: areas, categories, units, a routing rule, staff of every role."""
+    from tests.tickets.helpers import build_city
+
+    return await build_city(client)

@@ -84,3 +84,37 @@ def error_code(response: httpx.Response) -> str:
     assert set(body) == {"error"}, body
     assert {"code", "message", "details"} <= set(body["error"]), body
     return body["error"]["code"]
+
+
+async def make_category(code: str = "9901", name: str = "井盖破损", *, auto_accept: bool = False,
+                        requires_photo: bool = False, limit_value: int = 4,
+                        limit_unit: str = "work_hours", kind: str = "component") -> Any:
+    """A 小类 (with its 大类) independent of the default catalogue."""
+    from app.catalog.models import Category
+
+    major_code = code[:2]
+    major = await Category.get_or_none(code=major_code)
+    if major is None:
+        major = await Category.create(code=major_code, name="测试大类", kind=kind,
+                                      path=f"/{major_code}/", depth=1)
+    return await Category.create(
+        code=code, name=name, resident_label=f"{name}（居民）", kind=kind, parent=major,
+        path=f"/{major_code}/{code}/", depth=2, limit_value=limit_value, limit_unit=limit_unit,
+        urgent_limit_value=2, urgent_limit_unit="natural_hours", auto_accept=auto_accept,
+        requires_photo=requires_photo,
+    )
+
+
+async def make_grid_team(community_code: str) -> Unit:
+    area = await Area.get(code=community_code)
+    return await Unit.create(name=f"{area.name}网格工作站", kind=UnitKind.GRID_TEAM, area=area)
+
+
+async def make_rule(*, unit: Unit, category_code: str | None = None,
+                    area_code: str | None = None, priority: int = 0) -> Any:
+    from app.catalog.models import Category
+    from app.routing.models import RoutingRule
+
+    category = await Category.get(code=category_code) if category_code else None
+    area = await Area.get(code=area_code) if area_code else None
+    return await RoutingRule.create(category=category, area=area, unit=unit, priority=priority)

@@ -52,6 +52,7 @@ def base_settings(**overrides: object) -> settings_module.Settings:
         "rate_login_per_minute": 100_000,
         "wechat_appid": "",
         "qiniu_access_key": "",
+        "jobs_in_process": False,  # tests call the jobs themselves, at chosen times
     }
     values.update(overrides)
     return settings_module.configure(**values)

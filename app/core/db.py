@@ -14,6 +14,10 @@ MODEL_MODULES = [
     "app.areas.models",
     "app.units.models",
     "app.media.models",
+    "app.catalog.models",
+    "app.routing.models",
+    "app.tickets.models",
+    "app.notifications.models",
 ]
 APP_LABEL = "models"
 

@@ -3,6 +3,10 @@
 import re
 
 
+# Writes that take no input by design ("me too" is just the verb).
+BODYLESS = {"/api/v1/tickets/{ticket_id}/follow"}
+
+
 async def spec(client):
     response = await client.get("/docs/openapi.json")
     assert response.status_code == 200
@@ -29,7 +33,7 @@ async def test_writes_declare_their_body_and_every_operation_its_errors(client):
         if not path.startswith("/api/v1/"):
             continue
         for method, op in ops.items():
-            if method in ("post", "patch", "put"):
+            if method in ("post", "patch", "put") and path not in BODYLESS:
                 assert "requestBody" in op, (method, path)
                 content = op["requestBody"]["content"]
                 assert content, (method, path)
