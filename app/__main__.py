@@ -43,20 +43,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     from app.core.db import tortoise_config
 
-    async def run() -> int:
+    async def run() -> None:
         from tortoise import Tortoise
-
-        from app.catalog.service import seed_default_categories
 
         try:
             await migrate(config=tortoise_config(current()),
                           progress=lambda event, app, name: print(f"  {event} {app}.{name}"))
-            # Seed data, not schema: the default category tree, only into an empty table.
-            return await seed_default_categories()
         finally:
             await Tortoise.close_connections()
 
-    seeded = asyncio.run(run())
+    asyncio.run(run())
+    from app.catalog.service import seed_default_categories
+
+    # Seed data, not schema: the default category tree, only into an empty table.
+    seeded = asyncio.run(_with_db(seed_default_categories))
     print("migrations applied" + (f"; default category tree seeded ({seeded})" if seeded else ""))
     return 0
 
