@@ -18,6 +18,9 @@ from app.core import db
 from app.core import redis as redis_core
 from app.core.errors import ServiceUnavailable, register_error_handlers
 from app.media import routes as media_routes
+from app.notifications import routes as notifications_routes
+from app.polls import routes as polls_routes
+from app.ratings import routes as ratings_routes
 from app.routing import routes as routing_routes
 from app.settings import Settings, current
 from app.stats import routes as stats_routes
@@ -29,12 +32,25 @@ _names = itertools.count()
 
 DOMAIN_BLUEPRINTS = (
     accounts_routes.bp, areas_routes.bp, media_routes.bp, catalog_routes.bp, units_routes.bp,
-    routing_routes.bp, tickets_routes.bp, stats_routes.bp,
+    routing_routes.bp, tickets_routes.bp, stats_routes.bp, ratings_routes.bp, polls_routes.bp,
+    notifications_routes.bp,
 )
+
+
+def _configure_logging() -> None:
+    """Our loggers print with time and level in every worker process (Sanic only sets its own)."""
+    logger = logging.getLogger("gongzhi")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def create_app(settings: Settings | None = None, *, name: str | None = None) -> Sanic:
     settings = settings or current()
+    _configure_logging()
     # Unique names let tests build several apps in one process.
     app = Sanic(name or f"gongzhi{next(_names) or ''}")
     app.config.update(

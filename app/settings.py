@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     request_max_size: int = 12 * 1024 * 1024
 
     locate_tolerance_m: float = 30.0
+    # Residents may rate a closed ticket within this many days; later it counts as not rated.
+    rating_window_days: int = 7
+    rating_edit_hours: int = 24
+    # Local content check (used when WeChat is not configured, and always before it):
+    # comma-separated words that hold a text for staff review.
+    content_blocklist: str = "法轮,赌博网站,代开发票"
     # Periodic jobs (overdue marking) inside the API process; turn off when a separate job
     # process runs them (production with several API processes).
     jobs_in_process: bool = True
@@ -97,6 +103,8 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL must be set (MySQL) in prod")
         if not self.wechat_configured or self.wechat_secret.get_secret_value() in PLACEHOLDER_SECRETS:
             problems.append("WECHAT_APPID and WECHAT_SECRET must be set in prod")
+        if "127.0.0.1" in self.public_base_url or "localhost" in self.public_base_url:
+            problems.append("PUBLIC_BASE_URL must be the public https address of the API")
         if self.qiniu_configured and self.qiniu_secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
             problems.append("QINIU_SECRET_KEY must be a real secret")
         if problems:

@@ -6,6 +6,7 @@ from app.areas.models import AreaKind
 from app.catalog.models import CategoryKind, LimitUnit
 from app.media.models import MediaPurpose, MediaStatus
 from app.notifications.models import OutboxStatus
+from app.ratings.models import Level, Outcome
 from app.routing.models import RuleChangeAction
 from app.tickets.models import ExtensionStatus, MediaStage, RoutedBy, TicketSource, Urgency
 from app.tickets.workflow import Status
@@ -294,6 +295,44 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'ticket_extensions', 'app': 'models', 'pk_attr': 'id', 'table_description': '延期: moves the deadline only once a dispatcher approves it.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Rating',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('ticket', fields.ForeignKeyField('models.Ticket', source_field='ticket_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('result', fields.CharEnumField(description='SATISFIED: satisfied\nBASICALLY_SATISFIED: basically_satisfied\nUNSATISFIED: unsatisfied', enum_type=Level, max_length=24)),
+                ('service', fields.CharEnumField(description='SATISFIED: satisfied\nBASICALLY_SATISFIED: basically_satisfied\nUNSATISFIED: unsatisfied', enum_type=Level, max_length=24)),
+                ('overall', fields.CharEnumField(db_index=True, description='SATISFIED: satisfied\nBASICALLY_SATISFIED: basically_satisfied\nUNSATISFIED: unsatisfied', enum_type=Level, max_length=24)),
+                ('stars', fields.SmallIntField(null=True)),
+                ('comment', fields.TextField(default='', unique=False)),
+                ('comment_held', fields.BooleanField(default=False)),
+                ('media_ids', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('area_path', fields.CharField(default='', db_index=True, max_length=255)),
+                ('unit_id', fields.IntField(null=True)),
+                ('replied_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('outcome', fields.CharEnumField(null=True, description='REWORK: rework\nDECLINED: declined', enum_type=Outcome, max_length=16)),
+                ('outcome_note', fields.CharField(default='', max_length=255)),
+                ('outcome_by', fields.ForeignKeyField('models.User', source_field='outcome_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'ratings', 'app': 'models', 'unique_together': (('ticket', 'user'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RatingReply',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('rating', fields.ForeignKeyField('models.Rating', source_field='rating_id', db_constraint=True, to_field='id', related_name='replies', on_delete=OnDelete.CASCADE)),
+                ('author', fields.ForeignKeyField('models.User', source_field='author_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('author_role', fields.CharField(max_length=24)),
+                ('body', fields.TextField(unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'rating_replies', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

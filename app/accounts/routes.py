@@ -28,7 +28,7 @@ TAG = "accounts"
 
 @bp.post("/auth/wechat")
 @endpoint(summary="Resident login with a wx.login code", tag=TAG, body=WechatLoginIn,
-          response=TokenPair, auth=False, errors=(403, 429, 502))
+          response=TokenPair, auth=False, errors=(401, 403, 429, 502))
 async def login_wechat(request: Request, body: WechatLoginIn) -> TokenPair:
     return await service.login_with_wechat(code=body.code, ip=client_ip(request))
 
@@ -53,7 +53,7 @@ def dev_blueprint() -> Blueprint | None:
 
 @bp.post("/auth/login")
 @endpoint(summary="Staff login with username and password", tag=TAG, body=PasswordLoginIn,
-          response=TokenPair, auth=False, errors=(429,))
+          response=TokenPair, auth=False, errors=(401, 429))
 async def login_password(request: Request, body: PasswordLoginIn) -> TokenPair:
     return await service.login_with_password(username=body.username, password=body.password,
                                              ip=client_ip(request))
@@ -61,7 +61,7 @@ async def login_password(request: Request, body: PasswordLoginIn) -> TokenPair:
 
 @bp.post("/auth/refresh")
 @endpoint(summary="Rotate a refresh token into a new token pair", tag=TAG, body=RefreshIn,
-          response=TokenPair, auth=False)
+          response=TokenPair, auth=False, errors=(401,))
 async def refresh(request: Request, body: RefreshIn) -> TokenPair:
     return await service.refresh_tokens(refresh_token=body.refresh_token)
 

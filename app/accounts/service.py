@@ -84,13 +84,13 @@ def scope_of(user: User) -> Scope:
 async def get_active_user(*, user_id: int) -> User | None:
     return (
         await User.filter(id=user_id, is_active=True)
-        .prefetch_related("grants__area", "grants__unit", "home_area")
+        .prefetch_related("grants__area", "grants__unit__area", "home_area")
         .first()
     )
 
 
 async def _load(user: User) -> User:
-    await user.fetch_related("grants__area", "grants__unit", "home_area")
+    await user.fetch_related("grants__area", "grants__unit__area", "home_area")
     return user
 
 
@@ -190,9 +190,15 @@ async def login_with_password(*, username: str, password: str, ip: str) -> Token
     """Staff login. After repeated failures the username is locked for a while (429)."""
     settings = current()
     await _throttle_login(ip)
-    fail_key = f"login:fail:{username.lower()}"
+    # Per (username, address): a stranger elsewhere cannot lock a worker out; the looser
+    # per-username cap still stops a distributed guess at one account.
+    fail_key = f"login:fail:{username.lower()}:{ip}"
+    user_key = f"login:fail:{username.lower()}"
     failures, retry_after = await counters.get(fail_key)
-    if failures >= settings.login_max_failures:
+    user_failures, user_retry = await counters.get(user_key)
+    if user_failures >= settings.login_max_failures * 10:
+        failures, retry_after = user_failures, user_retry
+    if failures >= settings.login_max_failures or user_failures >= settings.login_max_failures * 10:
         raise TooManyRequests(
             "登录失败次数过多，请稍后再试", code="too_many_login_failures",
             headers={"Retry-After": str(retry_after)}, details={"retry_after": retry_after},
@@ -201,6 +207,7 @@ async def login_with_password(*, username: str, password: str, ip: str) -> Token
     ok = await security.verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
         await counters.incr(fail_key, settings.login_lockout_seconds)
+        await counters.incr(user_key, settings.login_lockout_seconds)
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     await counters.delete(fail_key)
     return await issue_tokens(user=user)
@@ -243,16 +250,26 @@ async def update_me(*, user: User, changes: MeUpdate) -> User:
 
 
 def _user_paths(user: User) -> list[str]:
-    """The area paths a user belongs to: home area (residents) and granted areas (staff)."""
-    paths = [g.area.path for g in user.grants if g.area_id is not None]  # type: ignore[attr-defined]
+    """The area paths a user belongs to: home area, granted areas, their units' areas."""
+    paths = []
+    for grant in user.grants:  # type: ignore[attr-defined]
+        if grant.area_id is not None:
+            paths.append(grant.area.path)
+        elif grant.unit_id is not None and grant.unit.area_id is not None:
+            paths.append(grant.unit.area.path)
     if user.home_area_id is not None:
         paths.append(user.home_area.path)
     return paths
 
 
 def can_manage(viewer: User, target: User) -> bool:
-    """A manager sees users whose home or granted areas lie inside their own subtree."""
+    """A manager sees users whose home, granted or unit areas lie inside their own subtree.
+
+    A city-wide admin sees everyone, including residents who have not chosen a community.
+    """
     scope = scope_of(viewer)
+    if scope.covers("/", Role.ADMIN):
+        return True
     if not scope.has(*USER_MANAGERS):
         return False
     return any(scope.covers(path, *USER_MANAGERS) for path in _user_paths(target))
@@ -263,7 +280,7 @@ async def get_user_for(*, viewer: User, user_id: int) -> User:
     if user_id == viewer.id:
         return viewer
     target = await User.get_or_none(id=user_id).prefetch_related(
-        "grants__area", "grants__unit", "home_area"
+        "grants__area", "grants__unit__area", "home_area"
     )
     # 404, not 403: a resident must not learn whether another account exists.
     if target is None or not can_manage(viewer, target):
@@ -281,10 +298,15 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
         if area is None or not scope.covers(area.path, *USER_MANAGERS):
             raise NotFound("找不到该区域", code="area_not_found")
         paths = [area.path]
-    in_scope = Q()
-    for path in paths:
-        in_scope |= Q(home_area__path__startswith=path) | Q(grants__area__path__startswith=path)
-    qs = User.filter(in_scope)
+    if "/" in paths and not query.area:
+        qs = User.all()  # a city-wide admin lists everyone
+    else:
+        in_scope = Q(id=0)
+        for path in paths:
+            in_scope |= (Q(home_area__path__startswith=path)
+                         | Q(grants__area__path__startswith=path)
+                         | Q(grants__unit__area__path__startswith=path))
+        qs = User.filter(in_scope)
     if query.role == Role.RESIDENT:
         qs = qs.filter(openid__not_isnull=True)
     elif query.role is not None:
@@ -295,7 +317,7 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
         qs = qs.filter(id__gt=int(query.cursor))
     rows = await (
         qs.distinct().order_by("id").limit(query.limit + 1)
-        .prefetch_related("grants__area", "grants__unit", "home_area")
+        .prefetch_related("grants__area", "grants__unit__area", "home_area")
     )
     items = [user_out(u) for u in rows[: query.limit]]
     next_cursor = str(rows[query.limit - 1].id) if len(rows) > query.limit else None

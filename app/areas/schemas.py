@@ -85,7 +85,9 @@ class FeatureCollection(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["FeatureCollection"]
-    crs: Crs | None = None
+    # GDAL/QGIS exports carry the old `"crs": {...}` object: it says nothing we can use for
+    # Chinese offsets, so it is treated as unspecified (pass ?crs= / --crs instead).
+    crs: Crs | dict[str, Any] | None = None
     features: list[Feature] = Field(min_length=1, max_length=300_000)
 
 

@@ -186,15 +186,15 @@ async def import_areas(
     `actor` None means the command line (trusted operator); through the API only admins may
     import, and only below areas in their scope.
     """
-    crs = crs or collection.crs or "wgs84"
+    if actor is not None and not scope_of(actor).has(Role.ADMIN):
+        raise Forbidden("只有管理员可以导入区域")  # before any heavy geometry work
+    crs = crs or (collection.crs if isinstance(collection.crs, str) else None) or "wgs84"
     codes = {f.properties.code for f in collection.features}
     codes |= {f.properties.parent_code for f in collection.features if f.properties.parent_code}
     existing = {a.code: a for a in await Area.filter(code__in=list(codes))}
     rows, errors = await asyncio.to_thread(_validate_rows, collection, crs, existing)
     if actor is not None:
         scope = scope_of(actor)
-        if not scope.has(Role.ADMIN):
-            raise Forbidden("只有管理员可以导入区域")
         for row in rows:
             parent = existing.get(row.parent_code or "")
             if row.parent_code in codes and parent is None:

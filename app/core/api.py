@@ -113,11 +113,14 @@ def endpoint(
     auth: bool = True,
     errors: Iterable[int] = (),
     description: str | None = None,
+    throttle: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Document and wire a route. The handler receives `body=` / `query=` when declared."""
-    error_codes = set(errors) | {400}
+    error_codes = set(errors) | {400, 503}
     if auth:
         error_codes.add(401)
+    if throttle and auth:
+        error_codes.add(429)
     if body or query:
         error_codes.add(422)
 
@@ -131,7 +134,7 @@ def endpoint(
                     raise NotFound()
             if auth:
                 await authenticate(request)
-            if request.method in WRITE_METHODS:
+            if throttle and request.method in WRITE_METHODS:
                 await _throttle_writes(request)
             if body is not None:
                 data = _parse_json(request)

@@ -18,6 +18,8 @@ MODEL_MODULES = [
     "app.routing.models",
     "app.tickets.models",
     "app.notifications.models",
+    "app.ratings.models",
+    "app.polls.models",
 ]
 APP_LABEL = "models"
 

@@ -8,7 +8,10 @@ from functools import lru_cache
 from typing import Any
 
 import requests
+from redis.exceptions import RedisError
 from wechatpy.client import WeChatClient
+from wechatpy.session import SessionStorage
+from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.exceptions import WeChatClientException
 
 from app.core.errors import Forbidden, TooManyRequests, Unauthorized, UpstreamError
@@ -34,18 +37,46 @@ class _Client(WeChatClient):
         )
 
 
-def _session_storage(redis_url: str) -> Any:
-    """Share the access token between processes through Redis when configured.
+class _SharedTokenStorage(SessionStorage):
+    """Redis-shared access token that falls back to process memory while Redis is down.
 
     WeChat invalidates the previous access_token a few minutes after a new one is fetched, so
-    several API processes each fetching their own would keep logging each other out.
+    several API processes each fetching their own would keep logging each other out; but a
+    lost Redis must not turn every WeChat login into a 500 either.
     """
-    if not redis_url:
-        return None
-    from redis import Redis as SyncRedis
-    from wechatpy.session.redisstorage import RedisStorage
 
-    return RedisStorage(SyncRedis.from_url(redis_url, socket_timeout=2), prefix="wechatpy")
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis as SyncRedis
+        from wechatpy.session.redisstorage import RedisStorage
+
+        self.redis = RedisStorage(SyncRedis.from_url(redis_url, socket_timeout=1,
+                                                     socket_connect_timeout=1), prefix="wechatpy")
+        self.memory = MemoryStorage()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self.redis.get(key, default)
+        except RedisError as exc:
+            log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
+            return self.memory.get(key, default)
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        self.memory.set(key, value, ttl)
+        try:
+            self.redis.set(key, value, ttl)
+        except RedisError as exc:
+            log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
+
+    def delete(self, key: str) -> None:
+        self.memory.delete(key)
+        try:
+            self.redis.delete(key)
+        except RedisError as exc:
+            log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
+
+
+def _session_storage(redis_url: str) -> Any:
+    return _SharedTokenStorage(redis_url) if redis_url else None
 
 
 @lru_cache(maxsize=4)

@@ -31,7 +31,7 @@ async def start_upload(request: Request, body: UploadStart) -> UploadTicket:
     description="The photo as multipart field `file` (wx.uploadFile) or as the raw body",
 )
 @endpoint(summary="Send the photo for a local upload (embedded default)", tag=TAG,
-          response=MediaOut, status=201, errors=(404, 409, 413, 415))
+          response=MediaOut, status=201, errors=(404, 409, 413, 415, 422))
 async def upload_file(request: Request, media_id: int) -> MediaOut:
     upload = request.files.get("file") if request.files else None
     data = upload.body if upload is not None else (request.body or b"")
@@ -46,7 +46,8 @@ async def upload_file(request: Request, media_id: int) -> MediaOut:
     description="Sent by Qiniu after a direct upload, signed with our access key",
 )
 @endpoint(summary="Qiniu upload callback (signature verified before anything is recorded)",
-          tag=TAG, response=QiniuCallbackOut, auth=False, errors=(404, 413, 415))
+          tag=TAG, response=QiniuCallbackOut, auth=False, errors=(401, 404, 413, 415),
+          throttle=False)  # Qiniu's few addresses carry every upload: never rate-limit them
 async def qiniu_callback(request: Request) -> QiniuCallbackOut:
     body = request.body.decode("utf-8", errors="replace")
     form = {k: v[0] for k, v in request.form.items()} if request.form else {}

@@ -1,4 +1,10 @@
-"""The transactional outbox: rows written with the change that causes them, delivered later."""
+"""The transactional outbox and what it delivers: in-app messages and WeChat subscribe messages.
+
+An `Outbox` row is written in the same transaction as the change that causes it (tickets do
+it in `_record`). The job process (`app.notifications.jobs`) claims rows with a lease, writes
+the in-app `Message` (unique per outbox row, so a redelivered row never shows twice) and, when
+the recipient has a WeChat consent left (`SubscriptionQuota`), sends one subscribe message.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +20,79 @@ class OutboxStatus(StrEnum):
     PARKED = "parked"  # gave up after repeated failures; visible to admins
 
 
+class PushState(StrEnum):
+    """Where the WeChat half of a row stands (the in-app half is the `Message` row)."""
+
+    UNDECIDED = "undecided"  # not looked at yet
+    SKIPPED = "skipped"  # no template for this kind, no openid, or WeChat not configured
+    NO_QUOTA = "no_quota"  # the recipient has no consent left for the template: in-app only
+    RESERVED = "reserved"  # one consent taken for this row; the send is (still) to be made
+    SENT = "sent"  # WeChat accepted it (msgid kept)
+    REFUSED = "refused"  # 43101: the user refused or has no consent left at WeChat
+    REJECTED = "rejected"  # 47003 / 40037 / 40003: bad parameters, template or openid
+
+
 class Outbox(Model):
     id = fields.IntField(primary_key=True)
-    kind = fields.CharField(max_length=48)  # e.g. "ticket.dispatched"
+    kind = fields.CharField(max_length=48)  # e.g. "ticket.dispatch"
     recipient: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.CASCADE)
     ticket_id = fields.IntField(null=True)
     payload = fields.JSONField(default=dict)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
-    attempts = fields.IntField(default=0)
+    attempts = fields.IntField(default=0)  # claims so far (a claim that dies counts too)
     available_at = fields.DatetimeField()
     last_error = fields.CharField(max_length=255, default="")
+    # The lease of the worker delivering it: no other worker claims the row before it expires.
+    locked_by = fields.CharField(max_length=64, default="")
+    locked_until = fields.DatetimeField(null=True)
+    push_state = fields.CharEnumField(PushState, max_length=16, default=PushState.UNDECIDED)
+    wechat_msgid = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox"
+        # The claim query: status = pending AND available_at <= now ORDER BY available_at, id
+        # (InnoDB secondary indexes end with the primary key, so this index serves the order).
         indexes = (("status", "available_at"),)
+
+
+class Message(Model):
+    """One in-app message (站内消息) for one user, made from one outbox row."""
+
+    id = fields.IntField(primary_key=True)
+    recipient: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=48)
+    title = fields.CharField(max_length=64)
+    body = fields.CharField(max_length=255)
+    ticket_id = fields.IntField(null=True)
+    # Not a foreign key: sent outbox rows may be pruned, their messages stay.
+    outbox_id = fields.IntField(unique=True)
+    read_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "messages"
+        indexes = (("recipient", "read_at"),)
+
+
+class SubscriptionQuota(Model):
+    """WeChat one-time subscriptions left for (user, template): +1 per acceptance, -1 per send.
+
+    WeChat has no API to read the count, so we keep it: each tap on "允许" in
+    wx.requestSubscribeMessage buys exactly one send of that template.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE)
+    template_id = fields.CharField(max_length=64)
+    remaining = fields.IntField(default=0)
+    accepted_total = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "subscription_quotas"
+        unique_together = (("user", "template_id"),)

@@ -95,3 +95,30 @@ async def test_choosing_an_unknown_home_community_is_refused(client):
     headers = await resident(client)
     response = await client.patch("/api/v1/me", json={"home_area_code": "000"}, headers=headers)
     assert response.status_code == 422 and error_code(response) == "unknown_area"
+
+
+async def test_a_city_wide_admin_manages_handlers_and_residents_without_a_community(client):
+    from tests.factories import make_unit
+
+    await load_small_tree()
+    _, admin = await make_staff(Role.ADMIN)
+    handler, _ = await make_staff(Role.HANDLER, unit=await make_unit())
+    await resident(client, "drifter")  # never chose a community
+    listed = await client.get("/api/v1/users", params={"limit": 100}, headers=admin)
+    assert len(listed.json()["items"]) == 3
+    assert (await client.get(f"/api/v1/users/{handler.id}", headers=admin)).status_code == 200
+    off = await client.patch(f"/api/v1/users/{handler.id}", json={"is_active": False},
+                             headers=admin)
+    assert off.status_code == 200 and off.json()["is_active"] is False
+
+
+async def test_a_street_admin_reaches_handlers_of_units_in_the_street(client):
+    from tests.factories import make_unit
+
+    await load_small_tree()
+    _, street_admin = await make_staff(Role.ADMIN, area_code="990100001")
+    inside, _ = await make_staff(Role.HANDLER, unit=await make_unit("东门物业", "990100001001"))
+    outside, _ = await make_staff(Role.HANDLER, unit=await make_unit("西门物业", "990100002001"))
+    assert (await client.get(f"/api/v1/users/{inside.id}", headers=street_admin)).status_code == 200
+    assert (await client.get(f"/api/v1/users/{outside.id}",
+                             headers=street_admin)).status_code == 404

@@ -67,3 +67,19 @@ async def test_deactivated_staff_cannot_log_in(client):
     user.is_active = False
     await user.save()
     assert (await login(client, "gone", "correct-horse-battery")).status_code == 401
+
+
+async def test_failures_from_one_address_do_not_lock_the_worker_out_elsewhere(client, app):
+    import httpx
+
+    from tests.support import BASE_URL
+
+    await make_staff(Role.GRID_WORKER, username="liu", password="correct-horse-battery")
+    for _ in range(5):
+        await login(client, "liu", "guess")
+    assert (await login(client, "liu", "correct-horse-battery")).status_code == 429
+    transport = httpx.ASGITransport(app=app, client=("10.20.30.40", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as elsewhere:
+        ok = await elsewhere.post("/api/v1/auth/login", json={
+            "username": "liu", "password": "correct-horse-battery"})
+    assert ok.status_code == 200

@@ -100,9 +100,13 @@ def test_prod_refuses_placeholder_secrets():
     with pytest.raises(ValueError, match="WECHAT"):
         settings_module.Settings(app_env="prod", database_url="mysql://a:b@h/db",
                                  jwt_secret="k" * 40)
+    with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
+        settings_module.Settings(app_env="prod", database_url="mysql://a:b@h/db",
+                                 jwt_secret="k" * 40, wechat_appid="wx1", wechat_secret="x" * 32)
     ok = settings_module.Settings(app_env="prod", database_url="mysql://a:b@h/db",
                                   jwt_secret="k" * 40, wechat_appid="wx1",
-                                  wechat_secret="x" * 32)
+                                  wechat_secret="x" * 32,
+                                  public_base_url="https://api.gongzhi.example.gov.cn")
     assert not ok.dev_login_allowed
 
 
@@ -113,7 +117,8 @@ def test_prod_server_has_no_dev_login_route(migrated):
     from tests.support import DATABASE_URL
 
     env = {"APP_ENV": "prod", "DATABASE_URL": DATABASE_URL, "JWT_SECRET": "k" * 40,
-           "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32}
+           "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32,
+           "PUBLIC_BASE_URL": "https://api.gongzhi.example.gov.cn"}
     with live_server(env) as url:
         response = httpx.post(f"{url}/api/v1/auth/dev", json={"openid": "x"})
         spec = httpx.get(f"{url}/docs/openapi.json").json()
@@ -128,6 +133,20 @@ def test_prod_server_refuses_to_start_with_placeholder_secrets(migrated):
     from tests.support import DATABASE_URL
 
     env = {"APP_ENV": "prod", "DATABASE_URL": DATABASE_URL, "JWT_SECRET": "dev-secret-change-me",
-           "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32}
+           "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32,
+           "PUBLIC_BASE_URL": "https://api.gongzhi.example.gov.cn"}
     with pytest.raises(RuntimeError, match="JWT_SECRET"), live_server(env, timeout=20):
         pass
+
+
+async def test_wechat_login_still_works_while_redis_is_down(client):
+    fake = FakeWeChat()
+    server = start(fake)
+    try:
+        # Nothing listens on port 1: the shared-token store falls back to process memory.
+        base_settings(wechat_appid=fake.appid, wechat_secret=fake.secret,
+                      wechat_api_base=fake.url, redis_url="redis://127.0.0.1:1/0")
+        response = await client.post("/api/v1/auth/wechat", json={"code": fake.code_for("o-z")})
+        assert response.status_code == 200, response.text
+    finally:
+        server.shutdown()

@@ -2,7 +2,6 @@
 
 import re
 
-
 # Writes that take no input by design ("me too" is just the verb).
 BODYLESS = {"/api/v1/tickets/{ticket_id}/follow"}
 

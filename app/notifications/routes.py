@@ -1,0 +1,5 @@
+"""Notifications API (being built)."""
+
+from sanic import Blueprint
+
+bp = Blueprint("notifications")

@@ -1,0 +1,115 @@
+"""Polls (民意调查), their questions, who voted (ballots) and what was answered (answers).
+
+Who voted and what was answered are kept apart: a `PollBallot` names the voter and exists so
+that the database refuses a second vote (UNIQUE poll + user); a `PollAnswer` carries the
+answer. In an anonymous poll nothing joins the two (see `PollAnswer`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ResultsVisibility(StrEnum):
+    AFTER_VOTE = "after_vote"  # a voter sees results once they have voted (everyone once closed)
+    AFTER_CLOSE = "after_close"  # eligible residents see results once the poll has closed
+    STAFF_ONLY = "staff_only"
+
+
+class QuestionKind(StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    SCALE = "scale"  # 1–5
+    TEXT = "text"
+
+
+class Poll(Model):
+    id = fields.IntField(primary_key=True)
+    area: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Area", related_name=False, on_delete=fields.RESTRICT)
+    # The target subtree's materialised path, copied: eligibility and scope are prefix checks.
+    area_path = fields.CharField(max_length=255, db_index=True)
+    title = fields.CharField(max_length=100)
+    description = fields.TextField()
+    opens_at = fields.DatetimeField()
+    closes_at = fields.DatetimeField()  # moved to the closing time when staff close early
+    is_anonymous = fields.BooleanField(default=True)
+    results_visibility = fields.CharEnumField(ResultsVisibility, max_length=16,
+                                              default=ResultsVisibility.AFTER_CLOSE)
+    created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "polls"
+
+
+class PollQuestion(Model):
+    id = fields.IntField(primary_key=True)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
+        "models.Poll", related_name="questions", on_delete=fields.CASCADE)
+    position = fields.IntField()
+    kind = fields.CharEnumField(QuestionKind, max_length=16)
+    prompt = fields.CharField(max_length=500)
+    # [{"id": "a", "label": "满意"}, ...] for single/multiple; ids are stable strings.
+    options = fields.JSONField(default=list)
+    min_choices = fields.IntField(null=True)  # multiple only
+    max_choices = fields.IntField(null=True)  # multiple only
+    max_length = fields.IntField(null=True)  # text only, in characters
+    required = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "poll_questions"
+        unique_together = (("poll", "position"),)
+
+
+class PollBallot(Model):
+    """Who voted in a poll (not what): the unique constraint makes a second vote impossible."""
+
+    id = fields.IntField(primary_key=True)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
+        "models.Poll", related_name="ballots", on_delete=fields.CASCADE)
+    # SET NULL, not CASCADE: erasing an account (PIPL) keeps "someone voted", so the respondent
+    # count still matches the answers, and drops the link to the person.
+    user: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    area_path = fields.CharField(max_length=255)  # the voter's home area when they voted
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "poll_ballots"
+        unique_together = (("poll", "user"),)
+
+
+class PollAnswer(Model):
+    """One respondent's answer to one question (all chosen options in one row).
+
+    Anonymous polls: `ballot` is NULL and there is deliberately no timestamp and no ordered id.
+    Ballots record who voted and when; an answer's insertion time or an auto-increment id would
+    line answers up with ballots and so re-identify the voter. The id is a random UUID, so
+    ordering by it (as free-text lists do) says nothing about who answered first.
+    """
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
+        "models.Poll", related_name=False, on_delete=fields.CASCADE)
+    question: fields.ForeignKeyRelation[PollQuestion] = fields.ForeignKeyField(
+        "models.PollQuestion", related_name=False, on_delete=fields.CASCADE)
+    # Named polls only: who answered what is the point of a named poll.
+    ballot: fields.ForeignKeyNullableRelation[PollBallot] = fields.ForeignKeyField(
+        "models.PollBallot", related_name="answers", null=True, on_delete=fields.CASCADE)
+    # The chosen option ids in the question's order, comma-separated ("a" or "a,c"). One row per
+    # respondent and question lets results count respondents per question (for the shares of a
+    # multiple-choice question) without linking an anonymous respondent's rows together.
+    option_ids = fields.CharField(max_length=1024, null=True)
+    scale_value = fields.SmallIntField(null=True)
+    text = fields.TextField(null=True)
+    area_path = fields.CharField(max_length=255)  # for results per sub-area
+
+    class Meta:
+        table = "poll_answers"
+        indexes = (("poll_id", "question_id"),)

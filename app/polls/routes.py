@@ -1,0 +1,5 @@
+"""Polls API (being built)."""
+
+from sanic import Blueprint
+
+bp = Blueprint("polls")

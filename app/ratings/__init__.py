@@ -1,0 +1,1 @@
+"""Ratings (一键可评): residents rate closed tickets, staff reply or send them back."""

@@ -1,0 +1,5 @@
+"""Ratings API (being built)."""
+
+from sanic import Blueprint
+
+bp = Blueprint("ratings")
