@@ -5,7 +5,8 @@ from app.accounts.models import Role
 from app.areas.models import AreaKind
 from app.catalog.models import CategoryKind, LimitUnit
 from app.media.models import MediaPurpose, MediaStatus
-from app.notifications.models import OutboxStatus
+from app.notifications.models import OutboxStatus, PushState
+from app.polls.models import QuestionKind, ResultsVisibility
 from app.ratings.models import Level, Outcome
 from app.routing.models import RuleChangeAction
 from app.tickets.models import ExtensionStatus, MediaStage, RoutedBy, TicketSource, Urgency
@@ -13,6 +14,7 @@ from app.tickets.workflow import Status
 from app.units.models import UnitKind
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
+from uuid import uuid4
 from tortoise import fields
 from tortoise.indexes import Index
 
@@ -172,6 +174,22 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='Message',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('recipient', fields.ForeignKeyField('models.User', source_field='recipient_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(max_length=48)),
+                ('title', fields.CharField(max_length=64)),
+                ('body', fields.CharField(max_length=255)),
+                ('ticket_id', fields.IntField(null=True)),
+                ('outbox_id', fields.IntField(unique=True)),
+                ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'messages', 'app': 'models', 'indexes': [Index(fields=['recipient', 'read_at'])], 'pk_attr': 'id', 'table_description': 'One in-app message (站内消息) for one user, made from one outbox row.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Outbox',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -183,10 +201,76 @@ class Migration(migrations.Migration):
                 ('attempts', fields.IntField(default=0)),
                 ('available_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('last_error', fields.CharField(default='', max_length=255)),
+                ('locked_by', fields.CharField(default='', max_length=64)),
+                ('locked_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('push_state', fields.CharEnumField(default=PushState.UNDECIDED, description='UNDECIDED: undecided\nSKIPPED: skipped\nNO_QUOTA: no_quota\nRESERVED: reserved\nSENT: sent\nREFUSED: refused\nREJECTED: rejected', enum_type=PushState, max_length=16)),
+                ('wechat_msgid', fields.CharField(default='', max_length=64)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'outbox', 'app': 'models', 'indexes': [Index(fields=['status', 'available_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Poll',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('area', fields.ForeignKeyField('models.Area', source_field='area_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('area_path', fields.CharField(db_index=True, max_length=255)),
+                ('title', fields.CharField(max_length=100)),
+                ('description', fields.TextField(unique=False)),
+                ('opens_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('closes_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('is_anonymous', fields.BooleanField(default=True)),
+                ('results_visibility', fields.CharEnumField(default=ResultsVisibility.AFTER_CLOSE, description='AFTER_VOTE: after_vote\nAFTER_CLOSE: after_close\nSTAFF_ONLY: staff_only', enum_type=ResultsVisibility, max_length=16)),
+                ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'polls', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PollBallot',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('poll', fields.ForeignKeyField('models.Poll', source_field='poll_id', db_constraint=True, to_field='id', related_name='ballots', on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('area_path', fields.CharField(max_length=255)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'poll_ballots', 'app': 'models', 'unique_together': (('poll', 'user'),), 'pk_attr': 'id', 'table_description': 'Who voted in a poll (not what): the unique constraint makes a second vote impossible.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PollQuestion',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('poll', fields.ForeignKeyField('models.Poll', source_field='poll_id', db_constraint=True, to_field='id', related_name='questions', on_delete=OnDelete.CASCADE)),
+                ('position', fields.IntField()),
+                ('kind', fields.CharEnumField(description='SINGLE: single\nMULTIPLE: multiple\nSCALE: scale\nTEXT: text', enum_type=QuestionKind, max_length=16)),
+                ('prompt', fields.CharField(max_length=500)),
+                ('options', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('min_choices', fields.IntField(null=True)),
+                ('max_choices', fields.IntField(null=True)),
+                ('max_length', fields.IntField(null=True)),
+                ('required', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'poll_questions', 'app': 'models', 'unique_together': (('poll', 'position'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PollAnswer',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('poll', fields.ForeignKeyField('models.Poll', source_field='poll_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('question', fields.ForeignKeyField('models.PollQuestion', source_field='question_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('ballot', fields.ForeignKeyField('models.PollBallot', source_field='ballot_id', null=True, db_constraint=True, to_field='id', related_name='answers', on_delete=OnDelete.CASCADE)),
+                ('option_ids', fields.CharField(null=True, max_length=1024)),
+                ('scale_value', fields.SmallIntField(null=True)),
+                ('text', fields.TextField(null=True, unique=False)),
+                ('area_path', fields.CharField(max_length=255)),
+            ],
+            options={'table': 'poll_answers', 'app': 'models', 'indexes': [Index(fields=['poll_id', 'question_id'])], 'pk_attr': 'id', 'table_description': "One respondent's answer to one question (all chosen options in one row)."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -231,6 +315,19 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='SubscriptionQuota',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('template_id', fields.CharField(max_length=64)),
+                ('remaining', fields.IntField(default=0)),
+                ('accepted_total', fields.IntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'subscription_quotas', 'app': 'models', 'unique_together': (('user', 'template_id'),), 'pk_attr': 'id', 'table_description': 'WeChat one-time subscriptions left for (user, template): +1 per acceptance, -1 per send.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Ticket',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -252,6 +349,7 @@ class Migration(migrations.Migration):
                 ('status', fields.CharEnumField(db_index=True, description='SUBMITTED: submitted\nACCEPTED: accepted\nREJECTED: rejected\nDISPATCHED: dispatched\nCLAIMED: claimed\nHANDLED: handled\nVERIFYING: verifying\nCLOSED: closed\nRETURNED: returned\nREOPENED: reopened\nMERGED: merged', enum_type=Status, max_length=16)),
                 ('urgency', fields.CharEnumField(default=Urgency.NORMAL, description='NORMAL: normal\nURGENT: urgent', enum_type=Urgency, max_length=8)),
                 ('is_public', fields.BooleanField(default=True)),
+                ('content_held', fields.BooleanField(default=False)),
                 ('routed_by', fields.CharEnumField(default=RoutedBy.MANUAL, description='RULE: rule\nGRID_TEAM: grid_team\nMANUAL: manual\nDISPATCHER: dispatcher\nSELF: self', enum_type=RoutedBy, max_length=16)),
                 ('routing_rule_id', fields.IntField(null=True)),
                 ('duplicate_of', fields.ForeignKeyField('models.Ticket', source_field='duplicate_of_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
@@ -306,6 +404,8 @@ class Migration(migrations.Migration):
                 ('result', fields.CharEnumField(description='SATISFIED: satisfied\nBASICALLY_SATISFIED: basically_satisfied\nUNSATISFIED: unsatisfied', enum_type=Level, max_length=24)),
                 ('service', fields.CharEnumField(description='SATISFIED: satisfied\nBASICALLY_SATISFIED: basically_satisfied\nUNSATISFIED: unsatisfied', enum_type=Level, max_length=24)),
                 ('overall', fields.CharEnumField(db_index=True, description='SATISFIED: satisfied\nBASICALLY_SATISFIED: basically_satisfied\nUNSATISFIED: unsatisfied', enum_type=Level, max_length=24)),
+                ('overall_rank', fields.SmallIntField(default=2)),
+                ('has_reply', fields.BooleanField(default=False)),
                 ('stars', fields.SmallIntField(null=True)),
                 ('comment', fields.TextField(default='', unique=False)),
                 ('comment_held', fields.BooleanField(default=False)),

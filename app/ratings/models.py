@@ -29,6 +29,9 @@ class Rating(Model):
     service = fields.CharEnumField(Level, max_length=24)  # how were they treated
     # The headline level for 满意率: the worse of the two, so a bad half is never hidden.
     overall = fields.CharEnumField(Level, max_length=24, db_index=True)
+    # Sort keys of the staff queue: unsatisfied (0) first, then unreplied first.
+    overall_rank = fields.SmallIntField(default=2)
+    has_reply = fields.BooleanField(default=False)
     stars = fields.SmallIntField(null=True)
     comment = fields.TextField(default="")
     # Held comments (content check) are shown to the rater and staff only until reviewed.

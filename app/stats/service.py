@@ -19,6 +19,7 @@ from app.accounts.service import scope_of
 from app.areas.models import Area
 from app.catalog import service as catalog
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.ratings.models import Rating
 from app.stats import metrics
 from app.stats.schemas import Breakdown, BreakdownRow, RateOut, StatsQuery, Summary
 from app.tickets.models import Ticket
@@ -67,6 +68,16 @@ def _aggregates(start: datetime, end: datetime) -> dict[str, Sum]:
     }
 
 
+def _rating_aggregates() -> dict[str, Sum]:
+    return {
+        "rated": _count(Q(id__gt=0)),
+        "satisfied": _count(Q(overall="satisfied")),
+        "basically_satisfied": _count(Q(overall="basically_satisfied")),
+        "unsatisfied": _count(Q(overall="unsatisfied")),
+        "replied": _count(Q(has_reply=True)),
+    }
+
+
 def _touches_period(start: datetime, end: datetime) -> Q:
     # Only rows with a stage in the period can count; lets the database skip the rest.
     return (_in("created_at", start, end) | _in("accepted_at", start, end)
@@ -85,7 +96,8 @@ def _period(query: StatsQuery) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def _filtered(viewer: User, query: StatsQuery) -> Any:
+async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any]:
+    """Tickets and ratings in the viewer's scope and the query's filters."""
     scope = scope_of(viewer)
     if not scope.has(*VIEWERS):
         raise Forbidden("只有工作人员可以查看统计")
@@ -98,18 +110,21 @@ async def _filtered(viewer: User, query: StatsQuery) -> Any:
     in_scope = Q(id=0)
     for path in paths:
         in_scope |= Q(area_path__startswith=path)
-    qs = Ticket.filter(in_scope)
+    tickets, ratings = Ticket.filter(in_scope), Rating.filter(in_scope)
     if query.category:
         category = await catalog.get_category_or_raise(code=query.category)
-        qs = qs.filter(category__path__startswith=category.path)
+        tickets = tickets.filter(category__path__startswith=category.path)
+        ratings = ratings.filter(ticket__category__path__startswith=category.path)
     if query.unit:
-        qs = qs.filter(unit_id=query.unit)
-    return qs
+        tickets, ratings = tickets.filter(unit_id=query.unit), ratings.filter(unit_id=query.unit)
+    return tickets, ratings
+
+
+COUNT_NAMES = tuple(metrics.TicketCounts.__dataclass_fields__)
 
 
 def _counts(row: dict[str, Any]) -> metrics.TicketCounts:
-    return metrics.TicketCounts(**{k: int(row.get(k) or 0) for k in _aggregates(
-        datetime.now(UTC), datetime.now(UTC))})
+    return metrics.TicketCounts(**{k: int(row.get(k) or 0) for k in COUNT_NAMES if k in row})
 
 
 def _rates(counts: metrics.TicketCounts) -> dict[str, RateOut]:
@@ -128,9 +143,14 @@ def _as_dict(counts: metrics.TicketCounts) -> dict[str, int]:
 
 async def summary(*, viewer: User, query: StatsQuery) -> Summary:
     start, end = _period(query)
-    qs = (await _filtered(viewer, query)).filter(_touches_period(start, end))
-    rows = await qs.annotate(**_aggregates(start, end)).values(*_aggregates(start, end))
-    return _summary(_counts(rows[0] if rows else {}), start, end)
+    tickets, ratings = await _filtered(viewer, query)
+    aggregates = _aggregates(start, end)
+    rows = await tickets.filter(_touches_period(start, end)).annotate(**aggregates).values(
+        *aggregates)
+    rated = await ratings.filter(_in("created_at", start, end)).annotate(
+        **_rating_aggregates()).values(*_rating_aggregates())
+    counts = _counts({**(rows[0] if rows else {}), **(rated[0] if rated else {})})
+    return _summary(counts, start, end)
 
 
 GROUP_DEPTH = {"grid": 4, "community": 3, "street": 2}
@@ -139,10 +159,13 @@ GROUP_DEPTH = {"grid": 4, "community": 3, "street": 2}
 async def breakdown(*, viewer: User, query: Any) -> Breakdown:
     """The same counts per unit, or per grid cell / community / street."""
     start, end = _period(query)
-    qs = (await _filtered(viewer, query)).filter(_touches_period(start, end))
+    tickets, ratings = await _filtered(viewer, query)
     aggregates = _aggregates(start, end)
     key_field = "unit_id" if query.by == "unit" else "area_path"
-    rows = await qs.annotate(**aggregates).group_by(key_field).values(key_field, *aggregates)
+    rows = await tickets.filter(_touches_period(start, end)).annotate(**aggregates).group_by(
+        key_field).values(key_field, *aggregates)
+    rows += await ratings.filter(_in("created_at", start, end)).annotate(
+        **_rating_aggregates()).group_by(key_field).values(key_field, *_rating_aggregates())
     totals: dict[str, metrics.TicketCounts] = {}
     for row in rows:
         key = row[key_field]

@@ -57,6 +57,8 @@ class Ticket(Model):
     status = fields.CharEnumField(Status, max_length=16, db_index=True)
     urgency = fields.CharEnumField(Urgency, max_length=8, default=Urgency.NORMAL)
     is_public = fields.BooleanField(default=True)
+    # The description failed the content check: hidden from other residents until reviewed.
+    content_held = fields.BooleanField(default=False)
     routed_by = fields.CharEnumField(RoutedBy, max_length=16, default=RoutedBy.MANUAL)
     routing_rule_id = fields.IntField(null=True)
     duplicate_of: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(

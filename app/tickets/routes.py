@@ -118,6 +118,14 @@ async def follow(request: Request, ticket_id: int) -> TicketOut:
     return (await service.ticket_outs(request.ctx.user, [ticket]))[0]
 
 
+@bp.post("/tickets/<ticket_id:int>/release-content")
+@endpoint(summary="Clear a description held by the content check (staff review)", tag=TAG,
+          response=TicketOut, errors=(404,))
+async def release_content(request: Request, ticket_id: int) -> TicketOut:
+    ticket = await service.release_content(actor=request.ctx.user, ticket_id=ticket_id)
+    return (await service.ticket_outs(request.ctx.user, [ticket]))[0]
+
+
 # --- dispatcher actions -----------------------------------------------------------------------
 
 ACTION_ERRORS = (403, 404, 409)

@@ -70,6 +70,7 @@ class TicketOut(BaseModel):
     unit: UnitRef | None = None
     urgency: str
     is_public: bool
+    content_held: bool = Field(description="Held by the content check until staff review it")
     routed_by: str
     deadline_at: datetime | None = None
     deadline_colour: Literal["green", "yellow", "red"] | None = None

@@ -28,6 +28,7 @@ from app.areas.models import Area
 from app.catalog import service as catalog
 from app.catalog.models import Category
 from app.core import workcalendar
+from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.media import service as media_service
 from app.media.models import Media, MediaPurpose
@@ -125,7 +126,7 @@ async def get_visible_or_raise(*, user: User, ticket_id: int) -> tuple[Ticket, s
     roles = ticket_roles(user, ticket)
     if not roles and await _is_follower(user, ticket):
         roles.add("follower")
-    if not roles and not ticket.is_public:
+    if not roles and (not ticket.is_public or ticket.content_held):
         raise NotFound("找不到该案件", code="ticket_not_found")
     return ticket, roles
 
@@ -326,13 +327,15 @@ async def create_report(*, actor: User, body: ReportCreate, idempotency_key: str
                                                                     Role.GRID_WORKER):
         raise Forbidden("只能在自己负责的网格内巡查上报", code="outside_my_cells")
     route = await routing.decide_route(category=category, cell=placed.cell)
+    verdict = await check_text(body.description, openid=actor.openid, scene=Scene.FORUM)
     try:
         async with in_transaction():
             record = None
             if idempotency_key:
                 record = await IdempotencyRecord.create(user=actor, key=idempotency_key,
                                                         request_hash=request_hash)
-            ticket = await _insert_ticket(actor, body, category, placed, route, source)
+            ticket = await _insert_ticket(actor, body, category, placed, route, source,
+                                          held=verdict == Verdict.HOLD)
             if record is not None:
                 record.ticket_id = ticket.id
                 await record.save(update_fields=["ticket_id"])
@@ -376,7 +379,7 @@ async def _replay(actor: User, key: str, request_hash: str) -> Ticket | None:
 
 
 async def _insert_ticket(actor: User, body: ReportCreate, category: Category, placed: Placed,
-                         route: Any, source: TicketSource) -> Ticket:
+                         route: Any, source: TicketSource, held: bool) -> Ticket:
     ticket = await Ticket.create(
         source=source, reporter=actor, category=category, description=body.description,
         lng=placed.wgs_lng, lat=placed.wgs_lat, original_lng=body.location.lng,
@@ -384,6 +387,7 @@ async def _insert_ticket(actor: User, body: ReportCreate, category: Category, pl
         cell=placed.cell, area_path=placed.cell.path if placed.cell else "",
         unit_id=route.unit_id, routed_by=route.routed_by, routing_rule_id=route.rule_id,
         status=Status.SUBMITTED, urgency=body.urgency, is_public=body.is_public,
+        content_held=held,
     )
     # The public number is derived from the id, so it is unique without another round trip.
     ticket.number = f"{ticket.created_at.astimezone(workcalendar.SHANGHAI):%Y%m%d}{ticket.id:06d}"
@@ -724,6 +728,16 @@ async def follow(*, actor: User, ticket_id: int) -> Ticket:
     return await Ticket.get(id=ticket.id)
 
 
+async def release_content(*, actor: User, ticket_id: int) -> Ticket:
+    """A reviewer clears a held description: the ticket becomes visible as its reporter chose."""
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None or not ({Role.DISPATCHER, Role.COMMUNITY_STAFF}
+                              & ticket_roles(actor, ticket)):
+        raise NotFound("找不到该案件", code="ticket_not_found")
+    await Ticket.filter(id=ticket.id).update(content_held=False)
+    return await Ticket.get(id=ticket.id)
+
+
 async def mark_overdue(*, now: datetime | None = None) -> int:
     """The periodic job: flag open tickets whose deadline has passed. Returns how many."""
     now = now or datetime.now(UTC)
@@ -769,7 +783,8 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket]) -> list[TicketOut]:
             cell=area_ref(cells.get(t.cell_id)) if t.cell_id else None,
             unit=UnitRef(id=units[t.unit_id].id, name=units[t.unit_id].name)
             if t.unit_id in units else None,
-            urgency=t.urgency, is_public=t.is_public, routed_by=t.routed_by,
+            urgency=t.urgency, is_public=t.is_public, content_held=t.content_held,
+            routed_by=t.routed_by,
             deadline_at=t.deadline_at, deadline_colour=deadline_colour(t, category, now),  # type: ignore[arg-type]
             is_overdue=t.is_overdue, version=t.version, follower_count=t.follower_count,
             is_mine=t.reporter_id == user.id or t.id in followed,
@@ -932,7 +947,7 @@ async def public_near(*, lng: float, lat: float, crs: str, radius_m: int,
     wgs_lng, wgs_lat = gcj02_to_wgs84(lng, lat) if crs == "gcj02" else (lng, lat)
     dlat = radius_m / 110_574
     dlng = radius_m / (111_320 * max(math.cos(math.radians(wgs_lat)), 0.01))
-    qs = Ticket.filter(is_public=True, lat__gte=wgs_lat - dlat, lat__lte=wgs_lat + dlat,
+    qs = Ticket.filter(is_public=True, content_held=False, lat__gte=wgs_lat - dlat, lat__lte=wgs_lat + dlat,
                        lng__gte=wgs_lng - dlng, lng__lte=wgs_lng + dlng)
     qs = qs.exclude(status__in=[Status.REJECTED, Status.MERGED])
     if open_only:

@@ -3,7 +3,7 @@
 import re
 
 # Writes that take no input by design ("me too" is just the verb).
-BODYLESS = {"/api/v1/tickets/{ticket_id}/follow"}
+BODYLESS = {"/api/v1/tickets/{ticket_id}/follow", "/api/v1/tickets/{ticket_id}/release-content"}
 
 
 async def spec(client):

@@ -162,3 +162,21 @@ async def test_my_reports_page_newest_first(client, city):
     rest = (await client.get("/api/v1/tickets/mine", params={"limit": 2, "cursor": page["next"]},
                              headers=city.resident)).json()
     assert [t["id"] for t in rest["items"]] == [ids[0]] and rest["next"] is None
+
+
+async def test_a_risky_description_is_held_from_the_public_until_reviewed(client, city):
+    from tests.support import base_settings
+
+    base_settings(content_blocklist="代开发票")
+    ticket = await report(client, city.resident, "9901", description="代开发票 联系电话 138")
+    assert ticket["content_held"] and ticket["status"] == "dispatched"  # still handled
+    near = await client.get("/api/v1/tickets/nearby", headers=city.other_resident,
+                            params={**IN_CELL, "category": "9901"})
+    assert near.json()["items"] == []
+    hidden = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.other_resident)
+    assert hidden.status_code == 404
+    released = await client.post(f"/api/v1/tickets/{ticket['id']}/release-content",
+                                  headers=city.dispatcher)
+    assert released.status_code == 200 and not released.json()["content_held"]
+    shown = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.other_resident)
+    assert shown.status_code == 200

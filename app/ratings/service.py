@@ -1,0 +1,206 @@
+"""Ratings: who may rate (the reporter or a follower, once, within the window), staff replies,
+and what happens to an unsatisfied one (重办, or the recorded reason why not)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.accounts.models import Role, User
+from app.accounts.service import ROLE_LABELS, scope_of
+from app.core.contentsafety import Scene, Verdict, check_text
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.media import service as media_service
+from app.media.models import MediaPurpose
+from app.notifications.models import Outbox
+from app.ratings.models import Level, Outcome, Rating, RatingReply
+from app.ratings.schemas import RatingIn, RatingOut, RatingPage, RatingUpdate, ReplyOut
+from app.settings import current
+from app.tickets import service as tickets
+from app.tickets.models import Ticket, TicketFollower
+from app.tickets.workflow import Status
+
+STAFF = (Role.COMMUNITY_STAFF, Role.DISPATCHER, Role.ADMIN)
+_ORDER = {Level.UNSATISFIED: 0, Level.BASICALLY_SATISFIED: 1, Level.SATISFIED: 2}
+
+
+def overall_level(result: Level, service: Level) -> Level:
+    """The headline level for 满意率: the worse of result and service."""
+    return min(result, service, key=_ORDER.__getitem__)
+
+
+async def _may_rate(user: User, ticket: Ticket) -> bool:
+    if ticket.reporter_id == user.id and user.openid:
+        return True
+    return await TicketFollower.filter(ticket_id=ticket.id, user_id=user.id).exists()
+
+
+async def rate(*, user: User, ticket_id: int, data: RatingIn) -> Rating:
+    """Rate a closed ticket once; a second rating is 409 (edit the first within 24 h)."""
+    ticket, _ = await tickets.get_visible_or_raise(user=user, ticket_id=ticket_id)
+    if not await _may_rate(user, ticket):
+        raise Forbidden("只有反映人和关注人可以评价", code="not_your_ticket")
+    if ticket.status != Status.CLOSED or ticket.closed_at is None:
+        raise Conflict("案件办结后才能评价", code="ticket_not_closed")
+    if datetime.now(UTC) > ticket.closed_at + timedelta(days=current().rating_window_days):
+        raise Conflict("已超过评价期限", code="rating_window_closed")
+    photos = await media_service.claim_for_attachment(owner=user, media_ids=data.media_ids,
+                                                      purpose=MediaPurpose.RATING)
+    verdict = await check_text(data.comment, openid=user.openid, scene=Scene.COMMENT)
+    try:
+        rating = await Rating.create(
+            ticket_id=ticket.id, user=user, result=data.result, service=data.service,
+            overall=overall_level(data.result, data.service),
+            overall_rank=_ORDER[overall_level(data.result, data.service)], stars=data.stars,
+            comment=data.comment, comment_held=verdict == Verdict.HOLD,
+            media_ids=[m.id for m in photos], area_path=ticket.area_path, unit_id=ticket.unit_id,
+        )
+    except IntegrityError:  # the unique (ticket, user) constraint: a double tap rates once
+        raise Conflict("您已评价过该案件，可在 24 小时内修改", code="already_rated") from None
+    return rating
+
+
+async def update(*, user: User, rating_id: int, changes: RatingUpdate) -> Rating:
+    rating = await Rating.get_or_none(id=rating_id, user_id=user.id)
+    if rating is None:
+        raise NotFound("找不到该评价", code="rating_not_found")
+    if datetime.now(UTC) > rating.created_at + timedelta(hours=current().rating_edit_hours):
+        raise Conflict("评价提交 24 小时后不能再修改", code="rating_edit_window_closed")
+    if rating.outcome is not None:
+        raise Conflict("工作人员已处理该评价，不能再修改", code="rating_handled")
+    for name, value in changes.model_dump(exclude_none=True).items():
+        setattr(rating, name, value)
+    if changes.comment is not None:
+        verdict = await check_text(changes.comment, openid=user.openid, scene=Scene.COMMENT)
+        rating.comment_held = verdict == Verdict.HOLD
+    rating.overall = overall_level(rating.result, rating.service)
+    rating.overall_rank = _ORDER[rating.overall]
+    await rating.save()
+    return rating
+
+
+async def _staff_rating(user: User, rating_id: int) -> tuple[Rating, set[str]]:
+    rating = await Rating.get_or_none(id=rating_id)
+    if rating is None:
+        raise NotFound("找不到该评价", code="rating_not_found")
+    scope = scope_of(user)
+    roles = {r for r in STAFF if rating.area_path and scope.covers(rating.area_path, r)}
+    if not roles:
+        raise NotFound("找不到该评价", code="rating_not_found")
+    return rating, roles
+
+
+def _label(user: User | None, role: str) -> str:
+    if user is None:
+        return "工作人员"
+    return f"{ROLE_LABELS.get(Role(role), '工作人员')} {user.surname}".strip()
+
+
+async def reply(*, user: User, rating_id: int, body: str) -> Rating:
+    """Staff answer a rating; the resident sees the reply on the ticket and gets a message."""
+    rating, roles = await _staff_rating(user, rating_id)
+    role = Role.COMMUNITY_STAFF if Role.COMMUNITY_STAFF in roles else sorted(roles)[0]
+    async with in_transaction():
+        await RatingReply.create(rating=rating, author=user, author_role=role, body=body)
+        if rating.replied_at is None:
+            await Rating.filter(id=rating.id).update(replied_at=datetime.now(UTC), has_reply=True)
+        ticket = await Ticket.get(id=rating.ticket_id)
+        await Outbox.create(kind="rating.replied", recipient_id=rating.user_id,
+                            ticket_id=rating.ticket_id,
+                            payload={"number": ticket.number, "rating_id": rating.id},
+                            available_at=datetime.now(UTC))
+    return await Rating.get(id=rating.id)
+
+
+async def send_back(*, user: User, rating_id: int, reason: str) -> Rating:
+    """重办: an unsatisfied rating sends the ticket back to its unit for a new cycle."""
+    rating, _ = await _staff_rating(user, rating_id)
+    if rating.overall != Level.UNSATISFIED:
+        raise Conflict("只有不满意的评价可以重办", code="not_unsatisfied")
+    if rating.outcome is not None:
+        raise Conflict("该评价已处理", code="rating_handled")
+    # Claim the decision first, so two staff pressing at once cannot both reopen it.
+    claimed = await Rating.filter(id=rating.id, outcome=None).update(
+        outcome=Outcome.REWORK, outcome_note=reason, outcome_by_id=user.id)
+    if not claimed:
+        raise Conflict("该评价已处理", code="rating_handled")
+    try:
+        await tickets.rework(actor=user, ticket_id=rating.ticket_id, reason=reason, version=None)
+    except Exception:
+        await Rating.filter(id=rating.id).update(outcome=None, outcome_note="", outcome_by_id=None)
+        raise
+    return await Rating.get(id=rating.id)
+
+
+async def decline(*, user: User, rating_id: int, reason: str) -> Rating:
+    """Record why an unsatisfied rating is not sent back (e.g. the request is out of scope)."""
+    rating, _ = await _staff_rating(user, rating_id)
+    if rating.overall != Level.UNSATISFIED:
+        raise Conflict("只有不满意的评价需要说明", code="not_unsatisfied")
+    claimed = await Rating.filter(id=rating.id, outcome=None).update(
+        outcome=Outcome.DECLINED, outcome_note=reason, outcome_by_id=user.id)
+    if not claimed:
+        raise Conflict("该评价已处理", code="rating_handled")
+    return await Rating.get(id=rating.id)
+
+
+async def rating_outs(user: User, ratings: list[Rating]) -> list[RatingOut]:
+    if not ratings:
+        return []
+    ids = [r.id for r in ratings]
+    replies = await RatingReply.filter(rating_id__in=ids).order_by("id")
+    authors = {u.id: u for u in await User.filter(id__in=list({r.author_id for r in replies}))}
+    numbers = dict(await Ticket.filter(id__in=[r.ticket_id for r in ratings])
+                   .values_list("id", "number"))
+    by_rating: dict[int, list[ReplyOut]] = {}
+    for r in replies:
+        by_rating.setdefault(r.rating_id, []).append(ReplyOut(
+            author_label=_label(authors.get(r.author_id), r.author_role), body=r.body,
+            created_at=r.created_at))
+    scope = scope_of(user)
+    edit = timedelta(hours=current().rating_edit_hours)
+    out = []
+    for r in ratings:
+        mine = r.user_id == user.id
+        staff = bool(r.area_path) and scope.covers(r.area_path, *STAFF)
+        out.append(RatingOut(
+            id=r.id, ticket_id=r.ticket_id, ticket_number=numbers.get(r.ticket_id),
+            result=r.result, service=r.service, overall=r.overall, stars=r.stars,
+            # A held comment is seen by its author and by staff reviewing it, nobody else.
+            comment=r.comment if (not r.comment_held or mine or staff) else "",
+            comment_held=r.comment_held, is_mine=mine, editable_until=r.created_at + edit,
+            replies=by_rating.get(r.id, []), outcome=r.outcome, outcome_note=r.outcome_note,
+            created_at=r.created_at,
+        ))
+    return out
+
+
+async def ratings_of_ticket(*, user: User, ticket_id: int) -> list[RatingOut]:
+    ticket, roles = await tickets.get_visible_or_raise(user=user, ticket_id=ticket_id)
+    qs = Rating.filter(ticket_id=ticket.id)
+    if not (roles - {Role.RESIDENT, "follower"}):
+        qs = qs.filter(user_id=user.id)  # residents see their own rating and its replies
+    return await rating_outs(user, await qs.order_by("id"))
+
+
+async def queue(*, user: User, limit: int, cursor: str | None, only_open: bool) -> RatingPage:
+    """Ratings in my area: unsatisfied first, then unreplied, newest first."""
+    scope = scope_of(user)
+    if not scope.has(*STAFF):
+        raise Forbidden("只有工作人员可以查看评价")
+    in_scope = Q(id=0)
+    for path in scope.paths(*STAFF):
+        in_scope |= Q(area_path__startswith=path)
+    qs = Rating.filter(in_scope)
+    if only_open:
+        qs = qs.filter(replied_at__isnull=True, outcome__isnull=True)
+    if cursor and not cursor.isdigit():
+        raise Invalid("分页参数有误", code="invalid_cursor")
+    offset = int(cursor) if cursor else 0
+    rows = await qs.order_by("overall_rank", "has_reply", "-id").offset(offset).limit(limit + 1)
+    page = rows[:limit]
+    items = await rating_outs(user, page)
+    return RatingPage(items=items, next=str(offset + limit) if len(rows) > limit else None)
