@@ -10,9 +10,9 @@ from typing import Any
 import requests
 from redis.exceptions import RedisError
 from wechatpy.client import WeChatClient
+from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
-from wechatpy.exceptions import WeChatClientException
 
 from app.core.errors import Forbidden, TooManyRequests, Unauthorized, UpstreamError
 from app.settings import current
