@@ -186,7 +186,7 @@ class Migration(migrations.Migration):
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'messages', 'app': 'models', 'indexes': [Index(fields=['recipient', 'read_at'])], 'pk_attr': 'id', 'table_description': 'One in-app message (站内消息) for one user, made from one outbox row.'},
+            options={'table': 'messages', 'app': 'models', 'indexes': [Index(fields=['recipient_id', 'read_at'])], 'pk_attr': 'id', 'table_description': 'One in-app message (站内消息) for one user, made from one outbox row.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -75,7 +75,7 @@ class Message(Model):
 
     class Meta:
         table = "messages"
-        indexes = (("recipient", "read_at"),)
+        indexes = (("recipient_id", "read_at"),)
 
 
 class SubscriptionQuota(Model):
