@@ -50,14 +50,19 @@ async def load_small_tree() -> None:
                                crs=None, actor=None)
 
 
+_HASHES: dict[str, str] = {}
+
+
 async def make_staff(role: Role, *, area_code: str | None = None, unit: Unit | None = None,
                      username: str | None = None, password: str = "correct-horse-battery",
                      name: str = "王测试") -> tuple[User, dict[str, str]]:
     """A staff user with one grant, and Authorization headers for them."""
     area = await Area.get(code=area_code) if area_code else None
+    if password not in _HASHES:  # argon2 is slow on purpose; hash each test password once
+        _HASHES[password] = await security.hash_password(password)
     user = await User.create(
         username=username or f"{role.value}-{await User.all().count() + 1}",
-        password_hash=await security.hash_password(password), display_name=name,
+        password_hash=_HASHES[password], display_name=name,
         surname=name[:1],
     )
     await RoleGrant.create(user=user, role=role, area=area, unit=unit)

@@ -99,3 +99,16 @@ class ImportResult(BaseModel):
     created: int
     by_kind: dict[str, int]
     geometry_revision: int
+
+
+class GridWorkerOut(BaseModel):
+    display_name: str
+    work_phone: str = Field(description="The work phone they chose to publish, or empty")
+
+
+class GridInfo(BaseModel):
+    """网格信息一键可知: who looks after this cell and where the community office is."""
+
+    cell: AreaOut
+    community: AreaOut | None
+    grid_workers: list[GridWorkerOut]

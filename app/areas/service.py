@@ -26,6 +26,8 @@ from app.areas.schemas import (
     AreaOut,
     AreaUpdate,
     FeatureCollection,
+    GridInfo,
+    GridWorkerOut,
     ImportResult,
     LocateOut,
     Point,
@@ -303,3 +305,23 @@ async def locate(*, lng: float, lat: float, crs: str) -> LocateOut:
         found=True, cell=area_ref(cell), ancestors=ancestors, snapped=hit.snapped,
         distance_m=round(hit.distance_m, 1), wgs84=point,
     )
+
+
+async def grid_info(*, code: str) -> GridInfo:
+    """A cell's grid workers (name and published work phone) and its community office."""
+    from app.accounts.models import RoleGrant
+
+    cell = await get_area_or_raise(code=code)
+    ancestors = await ancestors_of(cell)
+    community = next((a for a in ancestors if a.kind == AreaKind.COMMUNITY), None)
+    # A worker granted the cell itself or an area above it looks after this cell.
+    area_ids = [cell.id, *[a.id for a in ancestors]]
+    grants = await RoleGrant.filter(role=Role.GRID_WORKER, area_id__in=area_ids,
+                                    user__is_active=True).select_related("user")
+    seen: dict[int, GridWorkerOut] = {}
+    for grant in sorted(grants, key=lambda g: g.user_id):
+        seen.setdefault(grant.user_id, GridWorkerOut(display_name=grant.user.display_name,
+                                                     work_phone=grant.user.work_phone))
+    return GridInfo(cell=area_out(cell, cell.parent.code if cell.parent else None),
+                    community=area_out(community) if community else None,
+                    grid_workers=list(seen.values()))

@@ -46,6 +46,7 @@ class Ticket(Model):
     original_lng = fields.FloatField()
     original_lat = fields.FloatField()
     original_crs = fields.CharField(max_length=8)
+    location_accuracy = fields.FloatField(null=True)  # metres, as the phone reported it
     address = fields.CharField(max_length=255, default="")
     cell: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, null=True, on_delete=fields.RESTRICT)

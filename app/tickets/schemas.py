@@ -19,6 +19,9 @@ class Location(Input):
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     crs: Crs = Field(description="gcj02 from WeChat maps / chooseLocation, wgs84 from GPS")
+    accuracy: float | None = Field(default=None, ge=0, le=100_000, allow_inf_nan=False,
+                                   description="Horizontal accuracy in metres, as wx.getLocation "
+                                   "reports it")
 
 
 class ReportCreate(Input):
@@ -148,7 +151,9 @@ class QueueQuery(PageQuery):
 
 
 class TaskQuery(PageQuery):
-    scope: Literal["pool", "mine"] = "pool"
+    scope: Literal["pool", "mine", "verify"] = Field(
+        default="pool", description="pool: tasks to claim; mine: claimed by me; verify: "
+        "handled tickets in my cells waiting for 核查 (grid workers)")
 
 
 class VersionIn(Input):

@@ -383,8 +383,8 @@ async def _insert_ticket(actor: User, body: ReportCreate, category: Category, pl
     ticket = await Ticket.create(
         source=source, reporter=actor, category=category, description=body.description,
         lng=placed.wgs_lng, lat=placed.wgs_lat, original_lng=body.location.lng,
-        original_lat=body.location.lat, original_crs=body.location.crs, address=body.address,
-        cell=placed.cell, area_path=placed.cell.path if placed.cell else "",
+        original_lat=body.location.lat, original_crs=body.location.crs,
+        location_accuracy=body.location.accuracy, address=body.address, cell=placed.cell, area_path=placed.cell.path if placed.cell else "",
         unit_id=route.unit_id, routed_by=route.routed_by, routing_rule_id=route.rule_id,
         status=Status.SUBMITTED, urgency=body.urgency, is_public=body.is_public,
         content_held=held,
@@ -916,6 +916,9 @@ async def list_tasks(*, user: User, scope_name: str, limit: int, cursor: str | N
     if scope_name == "mine":
         qs = Ticket.filter(assignee_id=user.id, status=Status.CLAIMED)
         return await _page(user, qs, limit, cursor)
+    if scope_name == "verify":
+        in_cells = _scope_filter(scope, [Role.GRID_WORKER])
+        return await _page(user, Ticket.filter(in_cells, status=Status.VERIFYING), limit, cursor)
     pool = Q(id=0)
     unit_ids = list(scope.unit_ids.get(Role.HANDLER, ()))
     if unit_ids:

@@ -221,3 +221,30 @@ async def test_staff_of_another_area_cannot_see_or_act(client, city):
     assert accept.status_code == 404
     listed = (await client.get("/api/v1/tickets", headers=other_dispatcher)).json()
     assert listed["items"] == []
+
+
+async def test_my_grid_shows_its_workers_and_the_community_office(client, city):
+    from app.accounts.models import User
+
+    await User.filter(display_name="王网格").update(work_phone="0537-1234567")
+    await client.patch("/api/v1/areas/990100001001", headers=city.community_staff,
+                       json={"office_address": "古槐路 1 号", "office_phone": "0537-7654321"})
+    info = await client.get("/api/v1/areas/990100001001001/grid-workers", headers=city.resident)
+    assert info.status_code == 200
+    body = info.json()
+    assert body["community"]["office_phone"] == "0537-7654321"
+    assert {w["display_name"] for w in body["grid_workers"]} == {"王网格", "赵网格"}
+    assert {"display_name": "王网格", "work_phone": "0537-1234567"} in body["grid_workers"]
+    assert "username" not in info.text
+
+
+async def test_grid_workers_see_what_waits_for_verification(client, city):
+    tid = (await report(client, city.resident, "9901"))["id"]
+    await post(client, f"/api/v1/tasks/{tid}/claim", city.handler)
+    await post(client, f"/api/v1/tasks/{tid}/handle", city.handler, note="已修复")
+    waiting = (await client.get("/api/v1/tasks", params={"scope": "verify"},
+                                headers=city.worker)).json()
+    assert [t["id"] for t in waiting["items"]] == [tid]
+    far = (await client.get("/api/v1/tasks", params={"scope": "verify"},
+                            headers=city.far_worker)).json()
+    assert far["items"] == []

@@ -1,0 +1,150 @@
+// 巡查上报 and 自行处置 in one flow: a grid worker reports what they found in their own cells;
+// if they fixed it on the spot they add what they did and an after-photo, and it is closed at once.
+const api = require('../../services/api')
+const ui = require('../../utils/ui')
+
+Component({
+  data: {
+    pageClass: 'page',
+    categories: [],
+    categoryIndex: -1,
+    hasLocation: false,
+    latitude: 35.41,
+    longitude: 116.59,
+    address: '',
+    description: '',
+    photos: [],
+    handledNow: false,
+    note: '',
+    afterPhotos: [],
+    sending: false,
+    errorText: '',
+  },
+
+  methods: {
+    onLoad() {
+      this.setData({ pageClass: ui.pageClass() })
+      this.key = api.newIdempotencyKey()
+      this.loadCategories()
+      this.onLocate()
+    },
+
+    async loadCategories() {
+      try {
+        const res = await api.listCategories()
+        const rows = []
+        res.items.forEach((g) => g.children.forEach((c) => rows.push({ code: c.code, label: `${c.label}（${g.label}）` })))
+        this.setData({ categories: rows })
+      } catch (err) {
+        this.setData({ errorText: '问题类型加载失败' })
+      }
+    },
+
+    onLocate() {
+      wx.getLocation({
+        type: 'gcj02',
+        isHighAccuracy: true,
+        success: (res) => this.setData({ hasLocation: true, latitude: res.latitude, longitude: res.longitude }),
+        fail: () => ui.toast('没有拿到位置，请在地图上选'),
+      })
+    },
+
+    onChooseLocation() {
+      wx.chooseLocation({
+        success: (res) => this.setData({
+          hasLocation: true, latitude: res.latitude, longitude: res.longitude, address: [res.address, res.name].filter(Boolean).join(' '),
+        }),
+      })
+    },
+
+    onCategory(e) {
+      this.setData({ categoryIndex: Number(e.detail.value) })
+    },
+    onAddress(e) {
+      this.setData({ address: e.detail.value })
+    },
+    onDescription(e) {
+      this.setData({ description: e.detail.value })
+    },
+    onHandledNow(e) {
+      this.setData({ handledNow: !!e.detail.value })
+    },
+    onNote(e) {
+      this.setData({ note: e.detail.value })
+    },
+    onAddPhotos(e) {
+      this.setData({ photos: this.data.photos.concat(e.detail.paths.map((path) => ({ path, progress: 0 }))).slice(0, 6) })
+    },
+    onRemovePhoto(e) {
+      const photos = this.data.photos.slice()
+      photos.splice(e.detail.index, 1)
+      this.setData({ photos })
+    },
+    onAddAfter(e) {
+      this.setData({ afterPhotos: this.data.afterPhotos.concat(e.detail.paths.map((path) => ({ path, progress: 0 }))).slice(0, 6) })
+    },
+    onRemoveAfter(e) {
+      const photos = this.data.afterPhotos.slice()
+      photos.splice(e.detail.index, 1)
+      this.setData({ afterPhotos: photos })
+    },
+
+    problem() {
+      if (this.data.categoryIndex < 0) return '请选择问题类型'
+      if (!this.data.hasLocation) return '请确定位置'
+      if (!this.data.description.trim()) return '请描述问题'
+      if (this.data.handledNow && !this.data.note.trim()) return '请写一下当场是怎么处置的'
+      return ''
+    },
+
+    async upload(field, purpose) {
+      const ids = []
+      const list = this.data[field]
+      for (let i = 0; i < list.length; i += 1) {
+        if (list[i].mediaId) {
+          ids.push(list[i].mediaId)
+          continue
+        }
+        const media = await api.uploadPhoto(list[i].path, purpose, (p) => this.setData({ [`${field}[${i}].progress`]: p, [`${field}[${i}].stateText`]: `${p}%` }))
+        this.setData({ [`${field}[${i}].mediaId`]: media.id })
+        ids.push(media.id)
+      }
+      return ids
+    },
+
+    async onSubmit() {
+      const problem = this.problem()
+      if (problem) {
+        this.setData({ errorText: problem })
+        ui.toast(problem)
+        return
+      }
+      if (this.data.sending) return
+      this.setData({ sending: true, errorText: '' })
+      try {
+        const body = {
+          category_code: this.data.categories[this.data.categoryIndex].code,
+          description: this.data.description.trim(),
+          location: { lng: this.data.longitude, lat: this.data.latitude, crs: 'gcj02' },
+          address: this.data.address,
+          media_ids: await this.upload('photos', 'report'),
+        }
+        let ticket
+        if (this.data.handledNow) {
+          body.note = this.data.note.trim()
+          body.after_media_ids = await this.upload('afterPhotos', 'handling')
+          ticket = await api.selfDispose(body)
+          ui.toast('已自行处置并结案', 'success')
+        } else {
+          ticket = await api.patrolReport(body, this.key) // same key on every retry of this report
+          ui.toast('已上报并派单', 'success')
+        }
+        this.setData({ sending: false })
+        wx.redirectTo({ url: `/pages/ticket/index?id=${ticket.id}` })
+      } catch (err) {
+        this.setData({ sending: false, errorText: err.retryable ? '网络不好，请稍后再点提交（不会重复上报）' : (err.message || '提交失败') })
+        ui.showError(err)
+      }
+    },
+  },
+})
