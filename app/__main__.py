@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
 
+    from app.notifications.jobs import add_arguments, cmd_jobs
+
+    jobs = sub.add_parser("jobs", help="run the job process: outbox delivery and periodic jobs")
+    add_arguments(jobs)
+    jobs.set_defaults(func=cmd_jobs)
+
     sub.add_parser("migrate", help="apply migrations/ to the database").set_defaults(
         func=cmd_migrate)
     sub.add_parser("demo", help="load the demo district and staff (once)").set_defaults(

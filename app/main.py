@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import os
 
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
@@ -89,15 +91,17 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     if settings.jobs_in_process:
         @app.after_server_start
         async def _jobs(app: Sanic) -> None:
-            # Embedded default: no separate job process, so the API process runs the jobs.
-            from app.tickets.jobs import overdue_loop
+            # Embedded default: no separate job process, so the API process runs the jobs
+            # (outbox delivery, overdue marking). Production runs `python -m app jobs`.
+            from app.notifications.jobs import run_jobs
 
-            app.add_task(overdue_loop(), name="overdue")
+            app.ctx.jobs_stop = asyncio.Event()
+            app.add_task(run_jobs(stop=app.ctx.jobs_stop, worker_id=f"api-{os.getpid()}"),
+                         name="jobs")
 
-    @app.after_server_stop
-    async def _stop(app: Sanic) -> None:
-        await redis_core.close()
-        await db.close_db()
+        @app.before_server_stop
+        async def _stop_jobs(app: Sanic) -> None:
+            app.ctx.jobs_stop.set()
 
     @app.on_response
     async def _security_headers(request: Request, response: HTTPResponse) -> None:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # WeChat mini-program. Unset app id = development mode (dev login allowed in dev/test).
     wechat_appid: str = ""
     wechat_secret: SecretStr = SecretStr("")
+    # Subscribe-message templates by our name → WeChat template id, e.g.
+    # WECHAT_TEMPLATES='{"ticket_progress": "<id>", "task_assigned": "<id>"}'. A name left out
+    # means in-app messages only for the kinds that use it.
+    wechat_templates: dict[str, str] = {}
+    wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
+    wechat_message_page: str = "pages/ticket/ticket?id={ticket_id}"
     # Only tests point this elsewhere (a fake WeChat on 127.0.0.1).
     wechat_api_base: str = "https://api.weixin.qq.com/"
 

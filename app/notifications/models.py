@@ -11,7 +11,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
+
+# The claim query is forced onto this index (MySQL/MariaDB): read in index order, it stops after
+# LIMIT rows, so SKIP LOCKED locks one batch, not every pending row (a filesort would).
+CLAIM_INDEX = "outbox_claim"
 
 
 class OutboxStatus(StrEnum):
@@ -55,7 +60,7 @@ class Outbox(Model):
         table = "outbox"
         # The claim query: status = pending AND available_at <= now ORDER BY available_at, id
         # (InnoDB secondary indexes end with the primary key, so this index serves the order).
-        indexes = (("status", "available_at"),)
+        indexes = (Index(fields=("status", "available_at"), name=CLAIM_INDEX),)
 
 
 class Message(Model):

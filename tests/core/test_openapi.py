@@ -3,7 +3,11 @@
 import re
 
 # Writes that take no input by design ("me too" is just the verb).
-BODYLESS = {"/api/v1/tickets/{ticket_id}/follow", "/api/v1/tickets/{ticket_id}/release-content"}
+BODYLESS = {
+    "/api/v1/tickets/{ticket_id}/follow", "/api/v1/tickets/{ticket_id}/release-content",
+    "/api/v1/messages/{message_id}/read", "/api/v1/messages/read-all",
+    "/api/v1/admin/outbox/{outbox_id}/retry",
+}
 
 
 async def spec(client):

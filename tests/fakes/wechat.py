@@ -7,7 +7,9 @@ URL building, query parameters, JSON decoding, errcode handling.
 from __future__ import annotations
 
 import json
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -19,7 +21,33 @@ ERRORS = {
     45011: "api minute-quota reach limit  mustslower  retry next minute",
     40226: "invalid user, high risk user",
     -1: "system error",
+    # https://developers.weixin.qq.com/miniprogram/dev/server/API/mp-message-management/subscribe-message/api_sendmessage
+    43101: "user refuse to accept the msg",
+    47003: "argument invalid!",
+    40037: "invalid template_id",
 }
+SEND_PATH = "/cgi-bin/message/subscribe/send"
+SEC_CHECK_PATH = "/wxa/msg_sec_check"
+_HANZI = re.compile(r"^[\u3400-\u9fff]*$")
+
+
+def field_problem(key: str, value: object) -> str | None:
+    """What WeChat would refuse in one template field (its documented limits), or None."""
+    kind = re.sub(r"\d+$", "", key)
+    if not isinstance(value, str) or value == "":
+        return "value must be a non-empty string"
+    if kind == "thing" and len(value) > 20:
+        return "thing longer than 20"
+    if kind == "phrase" and (len(value) > 5 or not _HANZI.match(value)):
+        return "phrase must be at most 5 hanzi"
+    if kind == "name" and len(value) > (10 if _HANZI.match(value) else 20):
+        return "name too long"
+    if kind in ("character_string", "number", "letter") and (
+            len(value) > 32 or not value.isascii()):
+        return f"{kind} must be at most 32 ASCII characters"
+    if kind == "number" and not value.replace(".", "").isdigit():
+        return "number must be digits"
+    return None
 
 
 @dataclass
@@ -30,6 +58,56 @@ class FakeWeChat:
     used: set[str] = field(default_factory=set)
     requests: list[tuple[str, dict]] = field(default_factory=list)
     url: str = ""
+    # Subscribe messages WeChat accepted (the request bodies), in order.
+    sent: list[dict] = field(default_factory=list)
+    # errcodes to answer the next sends with, in order (0 = accept); then `send_default`.
+    send_script: list[int] = field(default_factory=list)
+    send_default: int = 0
+    # Called with the body after a send is accepted, before the answer goes back: a test can
+    # kill the sender here (WeChat delivered, the sender never learns it).
+    on_send: Callable[[dict], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # msg_sec_check v2: texts containing a key get that suggest ("risky" / "review"); else pass.
+    sec_verdicts: dict[str, str] = field(default_factory=dict)
+
+    def sec_check(self, query: dict[str, str], body: dict) -> dict:
+        """POST /wxa/msg_sec_check (v2) as WeChat answers it."""
+        if query.get("access_token") != "fake-access-token":
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        if body.get("version") != 2 or not body.get("openid") or not body.get("content"):
+            return {"errcode": 47001, "errmsg": "data format error"}
+        content = str(body["content"])
+        suggest = next((v for k, v in self.sec_verdicts.items() if k in content), "pass")
+        label = 100 if suggest == "pass" else 20001
+        return {"errcode": 0, "errmsg": "ok", "trace_id": f"trace-{len(self.requests)}",
+                "result": {"suggest": suggest, "label": label}}
+
+    def sends_to(self, openid: str) -> list[dict]:
+        return [body for body in self.sent if body.get("touser") == openid]
+
+    def send(self, query: dict[str, str], body: dict) -> dict:
+        """POST /cgi-bin/message/subscribe/send as WeChat answers it."""
+        if query.get("access_token") != "fake-access-token":
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        with self.lock:
+            scripted = self.send_script.pop(0) if self.send_script else self.send_default
+        if scripted:
+            return {"errcode": scripted, "errmsg": ERRORS.get(scripted, "error")}
+        if not body.get("touser") or not body.get("template_id"):
+            return {"errcode": 47003, "errmsg": "argument invalid! touser/template_id"}
+        data = body.get("data")
+        if not isinstance(data, dict) or not data:
+            return {"errcode": 47003, "errmsg": "argument invalid! data"}
+        for key, item in data.items():
+            problem = field_problem(key, item.get("value") if isinstance(item, dict) else None)
+            if problem:
+                return {"errcode": 47003, "errmsg": f"argument invalid! data.{key}.value {problem}"}
+        with self.lock:
+            self.sent.append(body)
+            msgid = 1_000_000 + len(self.sent)
+        if self.on_send is not None:
+            self.on_send(body)
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def code_for(self, openid: str) -> str:
         code = f"code-{len(self.codes)}-{openid}"
@@ -65,15 +143,38 @@ class FakeWeChat:
 
 def start(fake: FakeWeChat) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parsed = urlparse(self.path)
-            query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-            body = json.dumps(fake.answer(parsed.path, query)).encode()
+        def _reply(self, answer: dict) -> None:
+            body = json.dumps(answer, ensure_ascii=False).encode()
             self.send_response(200)  # WeChat answers errors with HTTP 200 and an errcode
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the caller died waiting (the killed-worker test does that on purpose)
+
+        def do_GET(self) -> None:
+            parsed = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+            self._reply(fake.answer(parsed.path, query))
+
+        def do_POST(self) -> None:
+            parsed = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+            fake.requests.append((parsed.path, query))
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                self._reply({"errcode": 47001, "errmsg": "data format error"})
+                return
+            if parsed.path == SEND_PATH:
+                self._reply(fake.send(query, body))
+            elif parsed.path == SEC_CHECK_PATH:
+                self._reply(fake.sec_check(query, body))
+            else:
+                self._reply({"errcode": 404, "errmsg": "unknown api"})
 
         def log_message(self, *args: object) -> None:
             pass
