@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import STAFF_ROLES, RefreshToken, Role, RoleGrant, User
@@ -26,6 +26,7 @@ from app.accounts.schemas import (
 from app.areas.models import Area
 from app.core import security, wechat
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from app.core.paths import under_any
 from app.core.ratelimit import counters
 from app.settings import current
 from app.units.models import Unit
@@ -301,11 +302,8 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
     if "/" in paths and not query.area:
         qs = User.all()  # a city-wide admin lists everyone
     else:
-        in_scope = Q(id=0)
-        for path in paths:
-            in_scope |= (Q(home_area__path__startswith=path)
-                         | Q(grants__area__path__startswith=path)
-                         | Q(grants__unit__area__path__startswith=path))
+        in_scope = (under_any("home_area__path", paths) | under_any("grants__area__path", paths)
+                    | under_any("grants__unit__area__path", paths))
         qs = User.filter(in_scope)
     if query.role == Role.RESIDENT:
         qs = qs.filter(openid__not_isnull=True)

@@ -31,6 +31,7 @@ from wechatpy.exceptions import WeChatClientException
 from app.accounts.models import Role, User
 from app.accounts.service import scope_of
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.paths import under_any
 from app.notifications.models import (
     CLAIM_INDEX,
     Message,
@@ -417,7 +418,7 @@ def _admin_rows(user: User) -> Any:
         return Outbox.all()
     from app.tickets.models import Ticket
 
-    inside = Q(*[Q(area_path__startswith=p) for p in paths], join_type="OR")
+    inside = under_any("area_path", paths)
     return Outbox.filter(ticket_id__in=Subquery(Ticket.filter(inside).values("id")))
 
 

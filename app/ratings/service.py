@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, User
 from app.accounts.service import ROLE_LABELS, scope_of
 from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.paths import under_any
 from app.media import service as media_service
 from app.media.models import MediaPurpose
 from app.notifications.models import Outbox
@@ -191,9 +191,7 @@ async def queue(*, user: User, limit: int, cursor: str | None, only_open: bool) 
     scope = scope_of(user)
     if not scope.has(*STAFF):
         raise Forbidden("只有工作人员可以查看评价")
-    in_scope = Q(id=0)
-    for path in scope.paths(*STAFF):
-        in_scope |= Q(area_path__startswith=path)
+    in_scope = under_any("area_path", scope.paths(*STAFF))
     qs = Rating.filter(in_scope)
     if only_open:
         qs = qs.filter(replied_at__isnull=True, outcome__isnull=True)

@@ -15,6 +15,7 @@ from app.areas.models import Area
 from app.catalog import service as catalog
 from app.catalog.models import Category
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.paths import under
 from app.routing.models import RoutingRule, RoutingRuleChange, RuleChangeAction
 from app.routing.rules import RuleCandidate, resolve
 from app.routing.schemas import (
@@ -168,16 +169,16 @@ async def list_rules(
     qs = RoutingRule.all()
     if not units.is_city_wide(scope, *RULE_READERS):
         visible = [Q(area_id=None), Q(area__path__in=_ancestor_paths(scope, *RULE_READERS))]
-        visible += [Q(area__path__startswith=p) for p in scope.paths(*RULE_READERS)]
+        visible += [under("area__path", p) for p in scope.paths(*RULE_READERS)]
         qs = qs.filter(Q(*visible, join_type="OR"))
     if area is not None:
         area_row = await Area.get_or_none(code=area)
         if area_row is None:
             raise NotFound("找不到该区域", code="area_not_found")
-        qs = qs.filter(area__path__startswith=area_row.path)
+        qs = qs.filter(under("area__path", area_row.path))
     if category is not None:
         category_row = await catalog.get_category_or_raise(code=category)
-        qs = qs.filter(category__path__startswith=category_row.path)
+        qs = qs.filter(under("category__path", category_row.path))
     if not include_inactive:
         qs = qs.filter(is_active=True)
     if cursor is not None:

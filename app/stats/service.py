@@ -19,6 +19,7 @@ from app.accounts.service import scope_of
 from app.areas.models import Area
 from app.catalog import service as catalog
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.paths import under, under_any
 from app.ratings.models import Rating
 from app.stats import metrics
 from app.stats.schemas import Breakdown, BreakdownRow, RateOut, StatsQuery, Summary
@@ -107,14 +108,12 @@ async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any]:
         if area is None or not scope.covers(area.path, *VIEWERS):
             raise NotFound("找不到该区域", code="area_not_found")
         paths = [area.path]
-    in_scope = Q(id=0)
-    for path in paths:
-        in_scope |= Q(area_path__startswith=path)
+    in_scope = under_any("area_path", paths)
     tickets, ratings = Ticket.filter(in_scope), Rating.filter(in_scope)
     if query.category:
         category = await catalog.get_category_or_raise(code=query.category)
-        tickets = tickets.filter(category__path__startswith=category.path)
-        ratings = ratings.filter(ticket__category__path__startswith=category.path)
+        tickets = tickets.filter(under("category__path", category.path))
+        ratings = ratings.filter(under("ticket__category__path", category.path))
     if query.unit:
         tickets, ratings = tickets.filter(unit_id=query.unit), ratings.filter(unit_id=query.unit)
     return tickets, ratings

@@ -30,6 +30,7 @@ from app.catalog.models import Category
 from app.core import workcalendar
 from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.core.paths import under, under_any
 from app.media import service as media_service
 from app.media.models import Media, MediaPurpose
 from app.notifications.models import Outbox
@@ -861,10 +862,7 @@ async def list_mine(*, user: User, limit: int, cursor: str | None) -> TicketPage
 
 
 def _scope_filter(scope: Scope, roles: Sequence[Role]) -> Q:
-    condition = Q(id=0)  # matches nothing: start from "no access"
-    for path in scope.paths(*roles):
-        condition |= Q(area_path__startswith=path)
-    return condition
+    return under_any("area_path", scope.paths(*roles))
 
 
 async def list_for_staff(*, user: User, query: Any) -> TicketPage:
@@ -882,10 +880,10 @@ async def list_for_staff(*, user: User, query: Any) -> TicketPage:
         area = await Area.get_or_none(code=query.area)
         if area is None:
             raise NotFound("找不到该区域", code="area_not_found")
-        qs = qs.filter(area_path__startswith=area.path)
+        qs = qs.filter(under("area_path", area.path))
     if query.category:
         category = await catalog.get_category_or_raise(code=query.category)
-        qs = qs.filter(category__path__startswith=category.path)
+        qs = qs.filter(under("category__path", category.path))
     if query.unit_id:
         qs = qs.filter(unit_id=query.unit_id)
     if query.overdue is not None:
@@ -926,9 +924,7 @@ async def list_tasks(*, user: User, scope_name: str, limit: int, cursor: str | N
     cells = scope.paths(Role.GRID_WORKER)
     if cells:
         teams = await Unit.filter(kind=UnitKind.GRID_TEAM).values_list("id", flat=True)
-        in_cells = Q(id=0)
-        for path in cells:
-            in_cells |= Q(area_path__startswith=path)
+        in_cells = under_any("area_path", cells)
         pool |= in_cells & Q(unit_id__in=list(teams) or [0])
     qs = Ticket.filter(pool).filter(status=Status.DISPATCHED)
     # Soonest deadline first is what a worker in the street needs; ids break ties.

@@ -8,6 +8,7 @@ from app.accounts.models import Role, RoleGrant, User
 from app.accounts.service import Scope, area_ref, scope_of
 from app.areas.models import Area, AreaKind
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.paths import under
 from app.units.models import Unit, UnitKind
 from app.units.schemas import (
     UnitCreate,
@@ -69,7 +70,7 @@ async def list_units(*, viewer: User, query: UnitQuery) -> UnitPage:
         raise Forbidden("只有工作人员可以查看单位")
     qs = Unit.all()
     if not is_city_wide(scope, *AREA_ROLES):
-        visible = [Q(area__path__startswith=path) for path in paths]
+        visible = [under("area__path", path) for path in paths]
         if handler_units:
             visible.append(Q(id__in=list(handler_units)))
         qs = qs.filter(Q(*visible, join_type="OR"))
@@ -78,7 +79,7 @@ async def list_units(*, viewer: User, query: UnitQuery) -> UnitPage:
         if area is None or not (is_city_wide(scope, *AREA_ROLES)
                                 or scope.covers(area.path, *AREA_ROLES)):
             raise NotFound("找不到该区域", code="area_not_found")
-        qs = qs.filter(area__path__startswith=area.path)
+        qs = qs.filter(under("area__path", area.path))
     if query.kind is not None:
         qs = qs.filter(kind=query.kind)
     if not query.include_inactive:
