@@ -28,7 +28,6 @@ const ENDPOINTS = {
   getArea: { method: 'GET', path: '/areas/{code}' },
   listCellWorkers: {
     method: 'GET', path: '/areas/{code}/grid-workers',
-    pending: 'grid workers of a cell (display name and published work phone) for 我的网格',
   },
   // media
   startUpload: { method: 'POST', path: '/media/uploads', body: ['purpose'] },
@@ -56,7 +55,6 @@ const ENDPOINTS = {
   listVerifyTasks: {
     method: 'GET', path: '/tasks', query: ['scope', 'limit', 'cursor'],
     queryValues: { scope: ['verify'] },
-    pending: 'a grid worker\'s list of tickets waiting for their 核查 (status verifying in their cells)',
   },
   claimTask: { method: 'POST', path: '/tasks/{ticket_id}/claim', body: ['version'] },
   releaseTask: { method: 'POST', path: '/tasks/{ticket_id}/release', body: ['version'] },
@@ -79,18 +77,18 @@ const ENDPOINTS = {
   // ratings
   rateTicket: {
     method: 'POST', path: '/tickets/{ticket_id}/rating',
-    body: ['result', 'service', 'stars', 'comment', 'media_ids'], pending: 'ratings',
+    body: ['result', 'service', 'stars', 'comment', 'media_ids'],
   },
-  ticketRatings: { method: 'GET', path: '/tickets/{ticket_id}/ratings', pending: 'ratings' },
-  ratingsQueue: { method: 'GET', path: '/ratings/queue', query: ['limit', 'cursor'], pending: 'ratings' },
-  replyRating: { method: 'POST', path: '/ratings/{rating_id}/replies', body: ['body'], pending: 'ratings' },
-  reworkRating: { method: 'POST', path: '/ratings/{rating_id}/rework', body: ['reason'], pending: 'ratings' },
-  declineRating: { method: 'POST', path: '/ratings/{rating_id}/decline', body: ['reason'], pending: 'ratings' },
+  ticketRatings: { method: 'GET', path: '/tickets/{ticket_id}/ratings' },
+  ratingsQueue: { method: 'GET', path: '/ratings/queue', query: ['limit', 'cursor'] },
+  replyRating: { method: 'POST', path: '/ratings/{rating_id}/replies', body: ['body'] },
+  reworkRating: { method: 'POST', path: '/ratings/{rating_id}/rework', body: ['reason'] },
+  declineRating: { method: 'POST', path: '/ratings/{rating_id}/decline', body: ['reason'] },
   // messages
-  listMessages: { method: 'GET', path: '/messages', query: ['limit', 'cursor'], pending: 'messages' },
-  unreadCount: { method: 'GET', path: '/messages/unread-count', pending: 'messages' },
-  readMessage: { method: 'POST', path: '/messages/{message_id}/read', pending: 'messages' },
-  saveSubscriptions: { method: 'POST', path: '/messages/subscriptions', body: ['template_ids', 'accepted'], pending: 'messages' },
+  listMessages: { method: 'GET', path: '/messages', query: ['limit', 'cursor'] },
+  unreadCount: { method: 'GET', path: '/messages/unread-count' },
+  readMessage: { method: 'POST', path: '/messages/{message_id}/read' },
+  saveSubscriptions: { method: 'POST', path: '/messages/subscriptions', body: ['template_ids', 'accepted'] },
   // polls
   listPolls: { method: 'GET', path: '/polls', query: ['limit', 'cursor'], pending: 'polls' },
   getPoll: { method: 'GET', path: '/polls/{poll_id}', pending: 'polls' },
