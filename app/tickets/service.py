@@ -310,6 +310,11 @@ async def create_report(*, actor: User, body: ReportCreate, idempotency_key: str
     """File a report, route it, and return (ticket, replayed). A retried key never makes two."""
     if idempotency_key is not None and not valid_idempotency_key(idempotency_key):
         raise Invalid("Idempotency-Key 格式有误", code="invalid_idempotency_key")
+    role = Role.RESIDENT if source == TicketSource.RESIDENT else Role.GRID_WORKER
+    try:  # even creation answers to the table
+        workflow.resolve(action="submit", status=None, roles={role})
+    except workflow.TransitionError as exc:
+        raise _refusal(exc) from None
     request_hash = _request_hash(body)
     if idempotency_key:
         replay = await _replay(actor, idempotency_key, request_hash)
@@ -340,9 +345,7 @@ async def create_report(*, actor: User, body: ReportCreate, idempotency_key: str
             if record is not None:
                 record.ticket_id = ticket.id
                 await record.save(update_fields=["ticket_id"])
-            await _record(ticket, action="submit", actor=actor,
-                          role=Role.RESIDENT if source == TicketSource.RESIDENT else Role.GRID_WORKER,
-                          from_status=None, to_status=Status.SUBMITTED, note="",
+            await _record(ticket, action="submit", actor=actor, role=role, from_status=None, to_status=Status.SUBMITTED, note="",
                           change=Change(media=photos, stage=MediaStage.REPORT))
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key got there first
