@@ -221,6 +221,8 @@ class Migration(migrations.Migration):
                 ('description', fields.TextField(unique=False)),
                 ('opens_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('closes_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('closed_early_by', fields.ForeignKeyField('models.User', source_field='closed_early_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('close_reason', fields.CharField(default='', max_length=255)),
                 ('is_anonymous', fields.BooleanField(default=True)),
                 ('results_visibility', fields.CharEnumField(default=ResultsVisibility.AFTER_CLOSE, description='AFTER_VOTE: after_vote\nAFTER_CLOSE: after_close\nSTAFF_ONLY: staff_only', enum_type=ResultsVisibility, max_length=16)),
                 ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),

@@ -37,6 +37,10 @@ class Poll(Model):
     description = fields.TextField()
     opens_at = fields.DatetimeField()
     closes_at = fields.DatetimeField()  # moved to the closing time when staff close early
+    # An early close says who and why: residents see the reason, the record keeps the person.
+    closed_early_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    close_reason = fields.CharField(max_length=255, default="")
     is_anonymous = fields.BooleanField(default=True)
     results_visibility = fields.CharEnumField(ResultsVisibility, max_length=16,
                                               default=ResultsVisibility.AFTER_CLOSE)
@@ -83,6 +87,7 @@ class PollBallot(Model):
     class Meta:
         table = "poll_ballots"
         unique_together = (("poll", "user"),)
+        indexes = (("poll_id", "area_path"),)  # respondents per area: an index-only scan
 
 
 class PollAnswer(Model):
@@ -102,14 +107,18 @@ class PollAnswer(Model):
     # Named polls only: who answered what is the point of a named poll.
     ballot: fields.ForeignKeyNullableRelation[PollBallot] = fields.ForeignKeyField(
         "models.PollBallot", related_name="answers", null=True, on_delete=fields.CASCADE)
-    # The chosen option ids in the question's order, comma-separated ("a" or "a,c"). One row per
-    # respondent and question lets results count respondents per question (for the shares of a
-    # multiple-choice question) without linking an anonymous respondent's rows together.
-    option_ids = fields.CharField(max_length=1024, null=True)
+    # The chosen options as a bit set over the question's option list (bit i = options[i];
+    # at most 30 options, so it fits an INT). One row per respondent and question lets results
+    # count respondents per question (the shares of a multiple-choice question) without linking
+    # an anonymous respondent's rows together, and an integer keeps the results' GROUP BY an
+    # index-only scan. Options never change once a poll exists (there is no edit), so a bit
+    # names the same option for good.
+    choice_mask = fields.IntField(null=True)
     scale_value = fields.SmallIntField(null=True)
     text = fields.TextField(null=True)
     area_path = fields.CharField(max_length=255)  # for results per sub-area
 
     class Meta:
         table = "poll_answers"
-        indexes = (("poll_id", "question_id"),)
+        # Covers the results query: GROUP BY question, choice, scale value, area for one poll.
+        indexes = (("poll_id", "question_id", "choice_mask", "scale_value", "area_path"),)

@@ -1,5 +1,80 @@
-"""Polls API (being built)."""
+"""Polls API: staff ask an area, its residents answer once, results live and as CSV."""
 
-from sanic import Blueprint
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, text
+from sanic_ext.extensions.openapi import openapi
+
+from app.core.api import endpoint
+from app.polls import service
+from app.polls.schemas import (
+    PollClose,
+    PollCreate,
+    PollDetail,
+    PollPage,
+    PollQuery,
+    PollResults,
+    ResponseIn,
+    ResponseReceipt,
+    ResultsCsvQuery,
+    ResultsQuery,
+)
 
 bp = Blueprint("polls")
+TAG = "polls"
+
+
+@bp.post("/polls")
+@endpoint(summary="Create a poll for an area subtree (community staff)", tag=TAG,
+          body=PollCreate, response=PollDetail, status=201, errors=(403,))
+async def create(request: Request, body: PollCreate) -> PollDetail:
+    poll = await service.create_poll(actor=request.ctx.user, body=body)
+    return await service.detail(user=request.ctx.user, poll_id=poll.id)
+
+
+@bp.get("/polls")
+@endpoint(summary="Residents: open polls for my area (or the point's); staff: polls in my scope",
+          tag=TAG, query=PollQuery, response=PollPage, errors=(404, 409))
+async def list_polls(request: Request, query: PollQuery) -> PollPage:
+    return await service.list_polls(user=request.ctx.user, query=query)
+
+
+@bp.get("/polls/<poll_id:int>")
+@endpoint(summary="A poll with its questions; whether I have voted and may vote", tag=TAG,
+          response=PollDetail, errors=(404, 409))
+async def get_poll(request: Request, poll_id: int) -> PollDetail:
+    return await service.detail(user=request.ctx.user, poll_id=poll_id)
+
+
+@bp.post("/polls/<poll_id:int>/responses")
+@endpoint(summary="Answer a poll, once (409 already_voted for a second try)", tag=TAG,
+          body=ResponseIn, response=ResponseReceipt, status=201, errors=(403, 404, 409))
+async def respond(request: Request, poll_id: int, body: ResponseIn) -> ResponseReceipt:
+    return await service.respond(user=request.ctx.user, poll_id=poll_id, body=body)
+
+
+@bp.get("/polls/<poll_id:int>/results")
+@endpoint(summary="Results per question; staff: live, free text, per sub-area with ?by=",
+          tag=TAG, query=ResultsQuery, response=PollResults, errors=(403, 404, 409))
+async def results(request: Request, poll_id: int, query: ResultsQuery) -> PollResults:
+    return await service.results(user=request.ctx.user, poll_id=poll_id, by=query.by)
+
+
+@bp.get("/polls/<poll_id:int>/results.csv")
+@openapi.response(200, {"text/csv": str}, "Results as CSV (UTF-8 with BOM)")
+@endpoint(summary="Export results as CSV (staff): summary, free texts, or named responses",
+          tag=TAG, query=ResultsCsvQuery, errors=(403, 404, 409))
+async def results_csv(request: Request, poll_id: int, query: ResultsCsvQuery) -> HTTPResponse:
+    body = await service.results_csv(user=request.ctx.user, poll_id=poll_id, by=query.by,
+                                     view=query.view)
+    return text(body, content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="poll-{poll_id}-{query.view}.csv"'})
+
+
+@bp.post("/polls/<poll_id:int>/close")
+@endpoint(summary="Close a poll early with a reason residents see (staff)", tag=TAG,
+          body=PollClose, response=PollDetail, errors=(403, 404, 409))
+async def close(request: Request, poll_id: int, body: PollClose) -> PollDetail:
+    poll = await service.close_poll(actor=request.ctx.user, poll_id=poll_id, reason=body.reason)
+    return await service.detail(user=request.ctx.user, poll_id=poll.id)

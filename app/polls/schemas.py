@@ -43,7 +43,7 @@ class QuestionIn(Input):
     prompt: str = Field(min_length=1, max_length=500)
     options: list[OptionIn] = Field(default_factory=list, max_length=MAX_OPTIONS,
                                     description="single / multiple only (2–30)")
-    min_choices: int | None = Field(default=None, ge=0, le=MAX_OPTIONS,
+    min_choices: int | None = Field(default=None, ge=1, le=MAX_OPTIONS,
                                     description="multiple only; default 1")
     max_choices: int | None = Field(default=None, ge=1, le=MAX_OPTIONS,
                                     description="multiple only; default all options")
@@ -61,6 +61,10 @@ class PollCreate(Input):
     is_anonymous: bool = True
     results_visibility: ResultsVisibility = ResultsVisibility.AFTER_CLOSE
     questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
+
+
+class PollClose(Input):
+    reason: str = Field(min_length=1, max_length=255, description="Shown to residents")
 
 
 # --- answering ---------------------------------------------------------------------------------
@@ -122,6 +126,7 @@ class PollOut(BaseModel):
 
 class PollDetail(PollOut):
     description: str
+    close_reason: str | None = Field(default=None, description="Why staff closed it early")
     questions: list[QuestionOut]
     can_vote: bool = Field(description="Open, the caller lives in its area and has not voted")
     results_visible: bool = Field(description="Whether GET …/results answers for the caller")
