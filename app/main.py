@@ -88,6 +88,11 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         await db.init_db(settings)
         redis_core.connect(settings)
 
+    @app.after_server_stop
+    async def _stop(app: Sanic) -> None:
+        await redis_core.close()
+        await db.close_db()
+
     if settings.jobs_in_process:
         @app.after_server_start
         async def _jobs(app: Sanic) -> None:

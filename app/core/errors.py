@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
-from tortoise.exceptions import DBConnectionError
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from app.core.mysql_engine import DBTimeout
 
@@ -103,6 +103,18 @@ class UpstreamError(AppError):
     message = "外部服务暂时不可用，请稍后再试"
 
 
+# MySQL/MariaDB errors worth a retry: can't connect (2003), gone away (2006), lost (2013),
+# lock wait timeout (1205), deadlock (1213).
+RETRYABLE_MYSQL_ERRORS = frozenset({2003, 2006, 2013, 1205, 1213})
+
+
+def _mysql_errno(exc: Exception) -> int | None:
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, Exception) and inner.args and isinstance(inner.args[0], int):
+        return inner.args[0]
+    return None
+
+
 # Sanic's own exceptions (routing, body parsing, size limits) mapped to our codes and wording.
 _SANIC_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "请求格式有误"),
@@ -155,6 +167,17 @@ def register_error_handlers(app: Sanic) -> None:
         log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
         return envelope(503, "service_unavailable", "服务暂时不可用，请稍后再试",
                         headers={"Retry-After": "5"})
+
+    @app.exception(OperationalError)
+    async def _database_trouble(request: Request, exc: OperationalError) -> HTTPResponse:
+        # Connection lost or refused, lock wait timeout, deadlock: try again shortly (503).
+        # Anything else is a bug and stays a 500.
+        if _mysql_errno(exc) in RETRYABLE_MYSQL_ERRORS:
+            log.error("database trouble on %s %s: %s", request.method, request.path, exc)
+            return envelope(503, "service_unavailable", "服务暂时不可用，请稍后再试",
+                            headers={"Retry-After": "2"})
+        log.exception("database error on %s %s", request.method, request.path)
+        return envelope(500, "server_error", "服务器开小差了，请稍后再试")
 
     @app.exception(SanicException)
     async def _sanic(request: Request, exc: SanicException) -> HTTPResponse:

@@ -30,6 +30,7 @@ import os
 import platform
 import random
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -75,10 +76,10 @@ async def _mysql(url: str, statement: str) -> None:
         conn.close()
 
 
-def bench_database_url(url: str | None) -> tuple[str, str | None]:
+def bench_database_url(url: str | None, folder: Path) -> tuple[str, str | None]:
     """(url to use, MySQL database to create and drop) — never the database in `url`."""
     if not url:
-        return f"sqlite://{Path(tempfile.mkdtemp(prefix='gongzhi-bench-polls-')) / 'db.sqlite3'}", None
+        return f"sqlite://{folder / 'db.sqlite3'}", None
     name = f"gongzhi_bench_polls_{os.getpid()}_{secrets.token_hex(3)}"
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, "")), name
@@ -255,9 +256,10 @@ async def bench(args: argparse.Namespace) -> int:
     from app.polls.models import PollAnswer, PollBallot
     from app.polls.schemas import ResponseIn
 
-    url, mysql_db = bench_database_url(args.database_url)
+    folder = Path(tempfile.mkdtemp(prefix="gongzhi-bench-polls-"))  # removed at the end
+    url, mysql_db = bench_database_url(args.database_url, folder)
     settings = settings_module.configure(
-        app_env="test", database_url=url, redis_url="", var_dir=Path(tempfile.mkdtemp()),
+        app_env="test", database_url=url, redis_url="", var_dir=folder,
         jwt_secret="bench-secret-0123456789abcdef-0123456789", jobs_in_process=False,
         rate_writes_per_minute=10_000_000, rate_login_per_minute=10_000_000,
         db_pool_max=args.pool, db_timeout=60.0, wechat_appid="", qiniu_access_key="")
@@ -367,6 +369,7 @@ async def bench(args: argparse.Namespace) -> int:
         await Tortoise.close_connections()
         if mysql_db:
             await _mysql(args.database_url, f"DROP DATABASE IF EXISTS `{mysql_db}`")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _staff_headers(security: Any, user_id: int) -> dict[str, str]:

@@ -44,3 +44,15 @@ async def test_a_timed_out_request_gets_a_503_in_the_envelope(client, monkeypatc
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
     assert response.headers["Retry-After"]
+
+
+def test_lost_connections_and_lock_timeouts_are_retryable_others_are_not():
+    import pymysql
+    from tortoise.exceptions import OperationalError
+
+    from app.core.errors import RETRYABLE_MYSQL_ERRORS, _mysql_errno
+
+    for errno, retry in ((2003, True), (2013, True), (1205, True), (1213, True), (1064, False)):
+        exc = OperationalError(pymysql.err.OperationalError(errno, "message"))
+        assert (_mysql_errno(exc) in RETRYABLE_MYSQL_ERRORS) is retry
+    assert _mysql_errno(OperationalError("no such table")) is None
