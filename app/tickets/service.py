@@ -155,14 +155,17 @@ def _limit(category: Category, urgency: str) -> tuple[int, str]:
     return category.limit_value, category.limit_unit
 
 
-def deadline_colour(ticket: Ticket, category: Category, now: datetime) -> str | None:
+def deadline_colour(ticket: Ticket, category: Category, now: datetime,
+                    overrides: dict | None = None) -> str | None:
     if ticket.deadline_at is None or ticket.dispatched_at is None:
         return None
     if ticket.status not in workflow.OPEN_STATUSES:
         return None
     _, unit = _limit(category, ticket.urgency)
+    # The same calendar (admin overrides included) that computed the deadline judges it.
     return workcalendar.deadline_colour(ticket.dispatched_at, deadline_at=ticket.deadline_at,
-                                        now=now, limit_unit=unit)  # type: ignore[arg-type]
+                                        now=now, limit_unit=unit,  # type: ignore[arg-type]
+                                        overrides=overrides)
 
 
 # --- the one door ---------------------------------------------------------------------------
@@ -774,6 +777,7 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket]) -> list[TicketOut]:
     followed = set(await TicketFollower.filter(user_id=user.id, ticket_id__in=[t.id for t in tickets])
                    .values_list("ticket_id", flat=True))
     now = datetime.now(UTC)
+    overrides = await calendar_overrides()
     out = []
     for t in tickets:
         category = categories[t.category_id]
@@ -789,7 +793,7 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket]) -> list[TicketOut]:
             if t.unit_id in units else None,
             urgency=t.urgency, is_public=t.is_public, content_held=t.content_held,
             routed_by=t.routed_by,
-            deadline_at=t.deadline_at, deadline_colour=deadline_colour(t, category, now),  # type: ignore[arg-type]
+            deadline_at=t.deadline_at, deadline_colour=deadline_colour(t, category, now, overrides),  # type: ignore[arg-type]
             is_overdue=t.is_overdue, version=t.version, follower_count=t.follower_count,
             is_mine=t.reporter_id == user.id or t.id in followed,
             assignee_label=_staff_label(assignee, Role.HANDLER if t.unit_id else Role.GRID_WORKER)
