@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     wechat_templates: dict[str, str] = {}
     wechat_miniprogram_state: Literal["developer", "trial", "formal"] = "formal"
     wechat_message_page: str = "pages/ticket/ticket?id={ticket_id}"
+    wechat_poll_page: str = "pages/poll/index?id={poll_id}"
     # Only tests point this elsewhere (a fake WeChat on 127.0.0.1).
     wechat_api_base: str = "https://api.weixin.qq.com/"
 
@@ -62,9 +63,14 @@ class Settings(BaseSettings):
     request_max_size: int = 12 * 1024 * 1024
 
     locate_tolerance_m: float = 30.0
+    # How often a process asks whether configuration (catalog, rules, units, calendar, area
+    # names) changed in another process; changes made in this process apply at once.
+    config_check_s: float = 2.0
     # Residents may rate a closed ticket within this many days; later it counts as not rated.
     rating_window_days: int = 7
     rating_edit_hours: int = 24
+    # "Please rate" (请评价) reminder: this long after closing, to who may rate and has not.
+    rating_remind_after_hours: int = 24
     # Local content check (used when WeChat is not configured, and always before it):
     # comma-separated words that hold a text for staff review.
     content_blocklist: str = "法轮,赌博网站,代开发票"

@@ -64,12 +64,13 @@ async def _empty_all_tables() -> None:
 async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the app, against empty tables and fresh counters."""
     from app.areas import service as areas_service
-    from app.core import ratelimit
+    from app.core import config_cache, ratelimit
     from app.core import redis as redis_core
 
     base_settings()
     await _empty_all_tables()
     areas_service.invalidate_index()
+    config_cache.invalidate()
     ratelimit.counters.memory = ratelimit.MemoryCounters()
     redis = redis_core.client()
     if redis is not None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from shapely.geometry import box, mapping
 
 from app.accounts.models import Role, RoleGrant, User
 from app.areas.models import Area
-from app.core import security
+from app.core import config_cache, security
 from app.units.models import Unit, UnitKind
 
 # A small tree at real coordinates in Rencheng, Jining (WGS-84), so the GCJ-02 offset matters:
 # district 990100 › streets 990100001/2 › communities ...001001/2, ...002001/2 › 2 cells each.
+T = TypeVar("T")
+
 WEST, SOUTH, EAST, NORTH = 116.50, 35.40, 116.54, 35.42
 
 
@@ -50,6 +52,12 @@ async def load_small_tree() -> None:
                                crs=None, actor=None)
 
 
+def _configured(row: T) -> T:
+    """Rows written here bypass the services: let this process's config snapshots reload."""
+    config_cache.invalidate()
+    return row
+
+
 _HASHES: dict[str, str] = {}
 
 
@@ -72,7 +80,7 @@ async def make_staff(role: Role, *, area_code: str | None = None, unit: Unit | N
 
 async def make_unit(name: str = "市政设施维护中心", area_code: str | None = "990100") -> Unit:
     area = await Area.get(code=area_code) if area_code else None
-    return await Unit.create(name=name, kind=UnitKind.DEPARTMENT, area=area)
+    return _configured(await Unit.create(name=name, kind=UnitKind.DEPARTMENT, area=area))
 
 
 async def resident(client: httpx.AsyncClient, openid: str = "alice",
@@ -102,17 +110,18 @@ async def make_category(code: str = "9901", name: str = "井盖破损", *, auto_
     if major is None:
         major = await Category.create(code=major_code, name="测试大类", kind=kind,
                                       path=f"/{major_code}/", depth=1)
-    return await Category.create(
+    return _configured(await Category.create(
         code=code, name=name, resident_label=f"{name}（居民）", kind=kind, parent=major,
         path=f"/{major_code}/{code}/", depth=2, limit_value=limit_value, limit_unit=limit_unit,
         urgent_limit_value=2, urgent_limit_unit="natural_hours", auto_accept=auto_accept,
         requires_photo=requires_photo,
-    )
+    ))
 
 
 async def make_grid_team(community_code: str) -> Unit:
     area = await Area.get(code=community_code)
-    return await Unit.create(name=f"{area.name}网格工作站", kind=UnitKind.GRID_TEAM, area=area)
+    return _configured(await Unit.create(name=f"{area.name}网格工作站", kind=UnitKind.GRID_TEAM,
+                                         area=area))
 
 
 async def make_rule(*, unit: Unit, category_code: str | None = None,
@@ -122,4 +131,5 @@ async def make_rule(*, unit: Unit, category_code: str | None = None,
 
     category = await Category.get(code=category_code) if category_code else None
     area = await Area.get(code=area_code) if area_code else None
-    return await RoutingRule.create(category=category, area=area, unit=unit, priority=priority)
+    return _configured(await RoutingRule.create(category=category, area=area, unit=unit,
+                                                priority=priority))

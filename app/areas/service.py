@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,7 @@ from app.areas.schemas import (
     LocateOut,
     Point,
 )
+from app.core import config_cache
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.settings import current
 
@@ -79,7 +80,9 @@ async def update_area(*, actor: User, code: str, changes: AreaUpdate) -> AreaOut
         raise Forbidden("只能修改本辖区的信息", code="out_of_scope")
     for name, value in changes.model_dump(exclude_none=True).items():
         setattr(area, name, value)
-    await area.save()
+    async with in_transaction():
+        await area.save()
+        await config_cache.bump()  # names shown on tickets come from a per-process cache
     return area_out(area, area.parent.code if area.parent else None)
 
 
@@ -232,6 +235,7 @@ async def import_areas(
             if progress:
                 progress(len(level))
         revision = await bump_geometry_revision()
+        await config_cache.bump()
     invalidate_index()
     return ImportResult(created=done, by_kind=dict(Counter(r.kind.value for r in rows)),
                         geometry_revision=revision)
@@ -289,6 +293,24 @@ _cache = _IndexCache()
 def invalidate_index() -> None:
     _cache.checked_at = 0.0
     _cache.revision = None
+
+
+@config_cache.lookup
+async def _areas(ids: list[int]) -> dict[int, Area]:
+    rows = await Area.filter(id__in=ids).only("id", "code", "name", "kind", "path", "parent_id")
+    return {a.id: a for a in rows}
+
+
+async def areas_by_id(ids: Iterable[int]) -> dict[int, Area]:
+    """Areas without their geometry, from this process's cache: read-only."""
+    return await _areas.get_many(ids)
+
+
+async def locate_cell(*, lng: float, lat: float, crs: str) -> Area | None:
+    """The grid cell holding the point (or snapped to it), without geometry; None if none."""
+    wgs_lng, wgs_lat = gcj02_to_wgs84(lng, lat) if crs == "gcj02" else (lng, lat)
+    hit = (await _cache.get()).locate(wgs_lng, wgs_lat)
+    return None if hit is None else await _areas.get(hit.area_id)
 
 
 async def locate(*, lng: float, lat: float, crs: str) -> LocateOut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -22,6 +23,7 @@ from app.catalog.schemas import (
     ResidentCategory,
     ResidentGroup,
 )
+from app.core import config_cache
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_DEPTH = 2
@@ -90,6 +92,7 @@ async def seed_default_categories() -> int:
             await Category.bulk_create([
                 Category(parent_id=ids[row.pop("parent_code")], **row) for row in leaves
             ])
+            await config_cache.bump()
     except IntegrityError:  # another process seeded at the same moment: theirs stands
         return 0
     return len(majors) + len(leaves)
@@ -147,15 +150,34 @@ async def get_category_or_raise(*, code: str) -> Category:
     return category
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """The whole category tree of this process (read-only; see app.core.config_cache)."""
+
+    by_id: dict[int, Category]
+    by_code: dict[str, Category]
+
+
+@config_cache.snapshot
+async def _catalog() -> Catalog:
+    rows = await Category.all()
+    return Catalog(by_id={c.id: c for c in rows}, by_code={c.code: c for c in rows})
+
+
+async def categories_by_id() -> dict[int, Category]:
+    """Every category by id, from this process's snapshot: do not modify what you get."""
+    return (await _catalog.get()).by_id
+
+
 async def get_active_leaf_or_raise(*, code: str) -> Category:
-    """A 小类 a report may be filed against (its parent loaded): active, under an active 大类.
+    """A 小类 a report may be filed against: active, under an active 大类 (a shared snapshot).
 
     Unknown or retired → 404 `category_not_found`; a 大类 → 422 `category_not_leaf`.
     """
-    category = await Category.get_or_none(code=code).select_related("parent")
-    if category is None or not category.is_active or (
-        category.parent is not None and not category.parent.is_active
-    ):
+    catalog = await _catalog.get()
+    category = catalog.by_code.get(code)
+    parent = catalog.by_id.get(category.parent_id) if category and category.parent_id else None
+    if category is None or not category.is_active or (parent is not None and not parent.is_active):
         raise NotFound("找不到该问题分类或已停用", code="category_not_found")
     if category.depth < MAX_DEPTH:
         raise Invalid("请选择具体的问题小类", code="category_not_leaf")
@@ -209,10 +231,13 @@ async def create_category(*, actor: User, data: CategoryCreate) -> Category:
         raise Conflict("分类编码已存在", code="category_code_taken")
     values = data.model_dump(exclude={"parent_code", "kind"})
     try:
-        return await Category.create(
-            **values, kind=kind, parent=parent, depth=parent.depth + 1 if parent else 1,
-            path=f"{parent.path if parent else '/'}{data.code}/",
-        )
+        async with in_transaction():
+            category = await Category.create(
+                **values, kind=kind, parent=parent, depth=parent.depth + 1 if parent else 1,
+                path=f"{parent.path if parent else '/'}{data.code}/",
+            )
+            await config_cache.bump()
+            return category
     except IntegrityError:  # created concurrently
         raise Conflict("分类编码已存在", code="category_code_taken") from None
 
@@ -225,5 +250,7 @@ async def update_category(*, actor: User, code: str, changes: CategoryUpdate) ->
     for name, value in values.items():
         setattr(category, name, value)
     if values:
-        await category.save(update_fields=[*values, "updated_at"])
+        async with in_transaction():
+            await category.save(update_fields=[*values, "updated_at"])
+            await config_cache.bump()
     return category

@@ -10,6 +10,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from app.settings import Settings, current
 
 MODEL_MODULES = [
+    "app.core.models",
     "app.accounts.models",
     "app.areas.models",
     "app.units.models",

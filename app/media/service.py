@@ -145,6 +145,8 @@ async def claim_for_attachment(
 ) -> list[Media]:
     """The caller's own, uploaded media of this purpose, or 422: nobody attaches another's."""
     unique = list(dict.fromkeys(media_ids))
+    if not unique:
+        return []
     rows = await Media.filter(id__in=unique, owner_id=owner.id, purpose=purpose,
                               status=MediaStatus.READY)
     if len(rows) != len(unique):

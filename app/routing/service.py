@@ -14,6 +14,7 @@ from app.areas import service as areas
 from app.areas.models import Area
 from app.catalog import service as catalog
 from app.catalog.models import Category
+from app.core import config_cache
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.paths import under
 from app.routing.models import RoutingRule, RoutingRuleChange, RuleChangeAction
@@ -50,33 +51,48 @@ def path_prefixes(path: str) -> list[str]:
     return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
 
 
-async def load_candidates(*, category: Category, cell: Area | None) -> list[RuleCandidate]:
-    """Active rules of active units that could apply here, in one query."""
-    area_filter = Q(area_id=None)
-    if cell is not None:
-        area_filter |= Q(area__path__in=path_prefixes(cell.path))
+@dataclass(frozen=True)
+class RoutingTable:
+    """Active rules of active units and the grid teams, as this process last loaded them."""
+
+    rules: tuple[RuleCandidate, ...]
+    grid_teams: dict[int, int]  # area id → its active grid team (lowest id)
+
+
+@config_cache.snapshot
+async def _table() -> RoutingTable:
     rows = await (
         RoutingRule.filter(is_active=True, unit__is_active=True)
-        .filter(Q(category_id=None) | Q(category__path__in=path_prefixes(category.path)))
-        .filter(area_filter)
         .values("id", "unit_id", "priority", "category__path", "area__path")
     )
-    return [
+    rules = tuple(
         RuleCandidate(rule_id=r["id"], unit_id=r["unit_id"], category_path=r["category__path"],
                       area_path=r["area__path"], priority=r["priority"])
         for r in rows
-    ]
+    )
+    teams: dict[int, int] = {}
+    for unit_id, area_id in await Unit.filter(kind=UnitKind.GRID_TEAM, is_active=True,
+                                              area_id__not_isnull=True
+                                              ).order_by("-id").values_list("id", "area_id"):
+        teams[area_id] = unit_id  # descending ids: the lowest id is written last and wins
+    return RoutingTable(rules=rules, grid_teams=teams)
+
+
+async def load_candidates(*, category: Category, cell: Area | None) -> list[RuleCandidate]:
+    """Active rules of active units that could apply here (from the process's snapshot)."""
+    categories = set(path_prefixes(category.path))
+    areas = set(path_prefixes(cell.path)) if cell is not None else set()
+    return [r for r in (await _table.get()).rules
+            if (r.category_path is None or r.category_path in categories)
+            and (r.area_path is None or r.area_path in areas)]
 
 
 async def find_grid_team(*, cell: Area) -> int | None:
     """The active grid team of the cell itself, else of its community (lowest id on a tie)."""
-    area_ids = [cell.id] + ([cell.parent_id] if cell.parent_id is not None else [])
-    teams = await Unit.filter(kind=UnitKind.GRID_TEAM, is_active=True,
-                              area_id__in=area_ids).order_by("id").values_list("id", "area_id")
-    for area_id in area_ids:
-        for unit_id, team_area_id in teams:
-            if team_area_id == area_id:
-                return unit_id
+    teams = (await _table.get()).grid_teams
+    for area_id in (cell.id, cell.parent_id):
+        if area_id is not None and area_id in teams:
+            return teams[area_id]
     return None
 
 
@@ -120,6 +136,7 @@ def _snapshot(rule: RoutingRule) -> dict[str, Any]:
 
 async def _record(rule: RoutingRule, action: RuleChangeAction, actor: User) -> None:
     """Call inside the transaction that changed the rule."""
+    await config_cache.bump()
     await RoutingRuleChange.create(rule_id=rule.id, action=action, snapshot=_snapshot(rule),
                                    actor=actor)
 

@@ -55,10 +55,10 @@ async def _detail(request: Request, ticket_id: int, status: int = 200) -> HTTPRe
 @endpoint(summary="Report a problem (随手拍); routed to a grid cell and unit at once", tag=TAG,
           body=ReportCreate, response=TicketDetail, status=201, errors=(404, 409, 429))
 async def report(request: Request, body: ReportCreate) -> HTTPResponse:
-    ticket, replayed = await service.create_report(
+    detail, replayed = await service.report(
         actor=request.ctx.user, body=body,
         idempotency_key=request.headers.get("idempotency-key"))
-    response = await _detail(request, ticket.id, status=201)
+    response = json(detail.model_dump(mode="json"), status=201)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -286,9 +286,9 @@ async def extension(request: Request, ticket_id: int, body: ExtensionIn) -> Exte
 @endpoint(summary="A grid worker's patrol report: accepted and routed at once", tag=TASKS,
           body=ReportCreate, response=TicketDetail, status=201, errors=(403, 404, 409))
 async def patrol(request: Request, body: ReportCreate) -> HTTPResponse:
-    ticket = await service.create_patrol_report(
+    detail = await service.create_patrol_report(
         actor=request.ctx.user, body=body, idempotency_key=request.headers.get("idempotency-key"))
-    return await _detail(request, ticket.id, status=201)
+    return json(detail.model_dump(mode="json"), status=201)
 
 
 @bp.post("/tasks/self-dispose")

@@ -27,7 +27,7 @@ from app.areas.geo import gcj02_to_wgs84
 from app.areas.models import Area
 from app.catalog import service as catalog
 from app.catalog.models import Category
-from app.core import workcalendar
+from app.core import config_cache, workcalendar
 from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.core.paths import under, under_any
@@ -64,6 +64,7 @@ from app.tickets.schemas import (
     UnitRef,
 )
 from app.tickets.workflow import Status
+from app.units import service as unit_service
 from app.units.models import Unit, UnitKind
 
 log = logging.getLogger("gongzhi.tickets")
@@ -135,8 +136,14 @@ async def get_visible_or_raise(*, user: User, ticket_id: int) -> tuple[Ticket, s
 # --- deadlines ------------------------------------------------------------------------------
 
 
-async def calendar_overrides() -> dict:
+@config_cache.snapshot
+async def _calendar_overrides() -> dict:
     return {o.day: o.is_workday for o in await CalendarOverride.all()}
+
+
+async def calendar_overrides() -> dict:
+    """Admin holiday / adjusted-workday overrides by day (this process's snapshot)."""
+    return await _calendar_overrides.get()
 
 
 async def compute_deadline(start: datetime, *, value: int, unit: str) -> datetime:
@@ -265,39 +272,133 @@ async def _record(ticket: Ticket, *, action: str, actor: User | None, role: str,
             TicketMedia(ticket_id=ticket.id, media_id=m.id, stage=change.stage, event_id=event.id)
             for m in change.media
         ])
-    now = datetime.now(UTC)
-    rows = [Outbox(kind=f"ticket.{kind}", recipient_id=user_id, ticket_id=ticket.id,
-                   payload={"number": ticket.number, "action": action, "status": to_status},
-                   available_at=now)
-            for kind, user_id in change.notify]
-    if action in NOTIFY_REPORTER:
-        recipients = {ticket.reporter_id} if ticket.reporter_id else set()
-        recipients |= set(await TicketFollower.filter(ticket_id=ticket.id)
-                          .values_list("user_id", flat=True))
-        recipients.discard(actor.id if actor else None)
-        rows += [Outbox(kind=f"ticket.{action}", recipient_id=uid, ticket_id=ticket.id,
-                        payload={"number": ticket.number, "action": action, "status": to_status},
-                        available_at=now) for uid in sorted(recipients)]
+    followers = (await TicketFollower.filter(ticket_id=ticket.id).values_list("user_id", flat=True)
+                 if action in NOTIFY_REPORTER else [])
+    rows = _notices(ticket, action=action, actor=actor, to_status=to_status, change=change,
+                    followers=followers)
     if rows:
         await Outbox.bulk_create(rows)
     return event
 
 
+def _notices(ticket: Ticket, *, action: str, actor: User | None, to_status: str | None,
+             change: Change, followers: Sequence[int]) -> list[Outbox]:
+    """The outbox rows of one step: `change.notify`, and the reporter and followers."""
+    now = datetime.now(UTC)
+
+    def row(kind: str, user_id: int | None) -> Outbox:
+        return Outbox(kind=f"ticket.{kind}", recipient_id=user_id, ticket_id=ticket.id,
+                      payload={"number": ticket.number, "action": action, "status": to_status},
+                      available_at=now)
+
+    rows = [row(kind, user_id) for kind, user_id in change.notify]
+    if action in NOTIFY_REPORTER:
+        recipients = {ticket.reporter_id} if ticket.reporter_id else set()
+        recipients |= set(followers)
+        recipients.discard(actor.id if actor else None)
+        rows += [row(action, uid) for uid in sorted(recipients)]
+    return rows
+
+
+# --- opening a ticket -------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One action a new ticket takes on its way in (submit, then maybe auto-accept, dispatch)."""
+
+    action: str
+    role: str  # the role acting; SYSTEM for automatic steps
+    actor: User | None = None
+    note: str = ""
+    change: Change = field(default_factory=Change)
+    effect: Effect | None = None
+
+
+@dataclass
+class Opened:
+    """A ticket as `open_ticket` wrote it: its steps and their events, in order."""
+
+    ticket: Ticket
+    steps: Sequence[Step] = ()
+    events: list[TicketEvent] = field(default_factory=list)
+    replayed: bool = False
+
+
+async def open_ticket(ticket: Ticket, steps: Sequence[Step]) -> Opened:
+    """The door's entrance for new tickets, inside the caller's transaction.
+
+    Each step is checked against the workflow table starting from "new" and applied in
+    memory; the ticket is then inserted once, in the state the steps reach, with one event
+    per step, its photo links and its outbox rows. An auto-accepted, auto-dispatched report
+    so costs one insert per table instead of a transition per step.
+    """
+    now = datetime.now(UTC)
+    walked: list[tuple[Step, str | None, str]] = []
+    status: str | None = None
+    for step in steps:
+        try:
+            rule = workflow.resolve(action=step.action, status=status, roles={step.role})
+        except workflow.TransitionError as exc:
+            raise _refusal(exc) from None
+        ticket.status = status  # what an effect sees, as in `transition`
+        if step.effect is not None:
+            await step.effect(ticket, step.change)
+        new_status = rule.next_status(status)
+        if stamp := STATUS_STAMPS.get(new_status):
+            step.change.fields.setdefault(stamp, now)
+        for name, value in step.change.fields.items():
+            setattr(ticket, name, value)
+        walked.append((step, status, new_status))
+        status = new_status
+    ticket.status = status
+    await ticket.save()
+    # The public number is derived from the id, so it is unique without another lookup.
+    ticket.number = f"{ticket.created_at.astimezone(workcalendar.SHANGHAI):%Y%m%d}{ticket.id:06d}"
+    await Ticket.filter(id=ticket.id).update(number=ticket.number)
+
+    events: list[TicketEvent] = []
+    pending: list[TicketEvent] = []  # written together; one with photos needs its id first
+    links: list[TicketMedia] = []
+    notices: list[Outbox] = []
+    for step, before, after in walked:
+        change = step.change
+        event = TicketEvent(ticket_id=ticket.id, actor=step.actor, actor_role=step.role,
+                            action=step.action, from_status=before, to_status=after,
+                            note=step.note, created_at=now,
+                            data={**change.data, "media_ids": [m.id for m in change.media]})
+        if change.media and change.stage is not None:
+            if pending:
+                await TicketEvent.bulk_create(pending)
+                pending = []
+            await event.save()
+            links += [TicketMedia(ticket_id=ticket.id, media_id=m.id, stage=change.stage,
+                                  event_id=event.id) for m in change.media]
+        else:
+            pending.append(event)
+        events.append(event)
+        notices += _notices(ticket, action=step.action, actor=step.actor, to_status=after,
+                            change=change, followers=())
+    if pending:
+        await TicketEvent.bulk_create(pending)
+    if links:
+        await TicketMedia.bulk_create(links)
+    if notices:
+        await Outbox.bulk_create(notices)
+    return Opened(ticket=ticket, steps=steps, events=events)
+
+
 # --- reporting ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Placed:
-    wgs_lng: float
-    wgs_lat: float
-    cell: Area | None
+async def _cell_at(location: Any) -> Area | None:
+    return await areas.locate_cell(lng=location.lng, lat=location.lat, crs=location.crs)
 
 
-async def _place(lng: float, lat: float, crs: str) -> Placed:
-    wgs_lng, wgs_lat = gcj02_to_wgs84(lng, lat) if crs == "gcj02" else (lng, lat)
-    located = await areas.locate(lng=lng, lat=lat, crs=crs)
-    cell = await Area.get(id=located.cell.id) if located.cell else None
-    return Placed(wgs_lng, wgs_lat, cell)
+def _wgs84(location: Any) -> tuple[float, float]:
+    if location.crs == "gcj02":
+        return gcj02_to_wgs84(location.lng, location.lat)
+    return location.lng, location.lat
 
 
 def _request_hash(body: ReportCreate) -> str:
@@ -308,70 +409,86 @@ def valid_idempotency_key(key: str) -> bool:
     return 0 < len(key) <= 128 and all(33 <= ord(c) <= 126 for c in key)
 
 
+async def report(*, actor: User, body: ReportCreate, idempotency_key: str | None,
+                 source: TicketSource = TicketSource.RESIDENT) -> tuple[TicketDetail, bool]:
+    """File a report and answer with its detail: (detail, replayed)."""
+    opened = await _file(actor=actor, body=body, idempotency_key=idempotency_key, source=source)
+    if opened.replayed:
+        return await detail(user=actor, ticket_id=opened.ticket.id), True
+    return await _fresh_detail(actor, opened), False
+
+
 async def create_report(*, actor: User, body: ReportCreate, idempotency_key: str | None,
                         source: TicketSource = TicketSource.RESIDENT) -> tuple[Ticket, bool]:
     """File a report, route it, and return (ticket, replayed). A retried key never makes two."""
+    opened = await _file(actor=actor, body=body, idempotency_key=idempotency_key, source=source)
+    return opened.ticket, opened.replayed
+
+
+async def _file(*, actor: User, body: ReportCreate, idempotency_key: str | None,
+                source: TicketSource) -> Opened:
     if idempotency_key is not None and not valid_idempotency_key(idempotency_key):
         raise Invalid("Idempotency-Key 格式有误", code="invalid_idempotency_key")
     role = Role.RESIDENT if source == TicketSource.RESIDENT else Role.GRID_WORKER
-    try:  # even creation answers to the table
-        workflow.resolve(action="submit", status=None, roles={role})
-    except workflow.TransitionError as exc:
-        raise _refusal(exc) from None
     request_hash = _request_hash(body)
     if idempotency_key:
         replay = await _replay(actor, idempotency_key, request_hash)
         if replay is not None:
-            return replay, True
+            return Opened(ticket=replay, replayed=True)
     category = await catalog.get_active_leaf_or_raise(code=body.category_code)
     if category.requires_photo and not body.media_ids:
         raise Invalid("该类问题需要上传现场照片", code="photo_required")
     photos = await media_service.claim_for_attachment(owner=actor, media_ids=body.media_ids,
                                                       purpose=MediaPurpose.REPORT)
-    placed = await _place(body.location.lng, body.location.lat, body.location.crs)
-    if placed.cell is None:
+    cell = await _cell_at(body.location)
+    if cell is None:
         # Farther than the snapping tolerance from every cell: not this city's to handle.
         raise Invalid("该位置不在本平台服务范围内", code="outside_service_area")
-    if source == TicketSource.PATROL and not scope_of(actor).covers(placed.cell.path,
-                                                                    Role.GRID_WORKER):
+    if source == TicketSource.PATROL and not scope_of(actor).covers(cell.path, Role.GRID_WORKER):
         raise Forbidden("只能在自己负责的网格内巡查上报", code="outside_my_cells")
-    route = await routing.decide_route(category=category, cell=placed.cell)
+    route = await routing.decide_route(category=category, cell=cell)
     verdict = await check_text(body.description, openid=actor.openid, scene=Scene.FORUM)
+    lng, lat = _wgs84(body.location)
+    ticket = Ticket(
+        source=source, reporter_id=actor.id, category_id=category.id,
+        description=body.description, lng=lng, lat=lat, original_lng=body.location.lng,
+        original_lat=body.location.lat, original_crs=body.location.crs,
+        location_accuracy=body.location.accuracy, address=body.address, cell_id=cell.id,
+        area_path=cell.path, unit_id=route.unit_id, routed_by=route.routed_by,
+        routing_rule_id=route.rule_id, urgency=body.urgency, is_public=body.is_public,
+        content_held=verdict == Verdict.HOLD,
+    )
+    steps = [Step("submit", role, actor,
+                  change=Change(media=photos, stage=MediaStage.REPORT))]
+    if category.auto_accept or source == TicketSource.PATROL:
+        steps.append(Step("auto_accept", SYSTEM))
+        if route.unit_id is not None:
+            steps.append(Step("dispatch", SYSTEM,
+                              effect=_dispatch_effect(route.unit_id, category)))
     try:
         async with in_transaction():
-            record = None
-            if idempotency_key:
-                record = await IdempotencyRecord.create(user=actor, key=idempotency_key,
-                                                        request_hash=request_hash)
-            ticket = await _insert_ticket(actor, body, category, placed, route, source,
-                                          held=verdict == Verdict.HOLD)
-            if record is not None:
-                record.ticket_id = ticket.id
-                await record.save(update_fields=["ticket_id"])
-            await _record(ticket, action="submit", actor=actor, role=role, from_status=None, to_status=Status.SUBMITTED, note="",
-                          change=Change(media=photos, stage=MediaStage.REPORT))
+            opened = await open_ticket(ticket, steps)
+            if idempotency_key:  # unique per (user, key): a concurrent twin fails here
+                await IdempotencyRecord.create(user_id=actor.id, key=idempotency_key,
+                                               request_hash=request_hash, ticket_id=ticket.id)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key got there first
             replay = await _replay(actor, idempotency_key, request_hash)
             if replay is not None:
-                return replay, True
+                return Opened(ticket=replay, replayed=True)
             raise Conflict("相同的请求正在处理中，请稍后", code="idempotency_in_progress") from None
         raise
-    if category.auto_accept or source == TicketSource.PATROL:
-        ticket = await transition(ticket_id=ticket.id, action="auto_accept", actor=None)
-        ticket = await auto_dispatch(ticket=ticket, category=category)
-    return ticket, False
+    return opened
 
 
 async def create_patrol_report(*, actor: User, body: ReportCreate,
-                               idempotency_key: str | None) -> Ticket:
+                               idempotency_key: str | None) -> TicketDetail:
     """巡查上报: a grid worker's report from their own cells, accepted and routed at once."""
-    scope = scope_of(actor)
-    if not scope.has(Role.GRID_WORKER):
+    if not scope_of(actor).has(Role.GRID_WORKER):
         raise Forbidden("只有网格员可以巡查上报")
-    ticket, _ = await create_report(actor=actor, body=body, idempotency_key=idempotency_key,
-                                    source=TicketSource.PATROL)
-    return ticket
+    out, _ = await report(actor=actor, body=body, idempotency_key=idempotency_key,
+                          source=TicketSource.PATROL)
+    return out
 
 
 async def _replay(actor: User, key: str, request_hash: str) -> Ticket | None:
@@ -383,23 +500,6 @@ async def _replay(actor: User, key: str, request_hash: str) -> Ticket | None:
     if record.ticket_id is None:
         raise Conflict("相同的请求正在处理中，请稍后", code="idempotency_in_progress")
     return await Ticket.get(id=record.ticket_id)
-
-
-async def _insert_ticket(actor: User, body: ReportCreate, category: Category, placed: Placed,
-                         route: Any, source: TicketSource, held: bool) -> Ticket:
-    ticket = await Ticket.create(
-        source=source, reporter=actor, category=category, description=body.description,
-        lng=placed.wgs_lng, lat=placed.wgs_lat, original_lng=body.location.lng,
-        original_lat=body.location.lat, original_crs=body.location.crs,
-        location_accuracy=body.location.accuracy, address=body.address, cell=placed.cell, area_path=placed.cell.path if placed.cell else "",
-        unit_id=route.unit_id, routed_by=route.routed_by, routing_rule_id=route.rule_id,
-        status=Status.SUBMITTED, urgency=body.urgency, is_public=body.is_public,
-        content_held=held,
-    )
-    # The public number is derived from the id, so it is unique without another round trip.
-    ticket.number = f"{ticket.created_at.astimezone(workcalendar.SHANGHAI):%Y%m%d}{ticket.id:06d}"
-    await ticket.save(update_fields=["number"])
-    return ticket
 
 
 async def auto_dispatch(*, ticket: Ticket, category: Category | None = None) -> Ticket:
@@ -448,21 +548,22 @@ async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
                                                       purpose=MediaPurpose.REPORT)
     after = await media_service.claim_for_attachment(owner=actor, media_ids=body.after_media_ids,
                                                      purpose=MediaPurpose.HANDLING)
-    placed = await _place(body.location.lng, body.location.lat, body.location.crs)
-    if placed.cell is None or not scope.covers(placed.cell.path, Role.GRID_WORKER):
+    cell = await _cell_at(body.location)
+    if cell is None or not scope.covers(cell.path, Role.GRID_WORKER):
         raise Forbidden("只能在自己负责的网格内自行处置", code="outside_my_cells")
     try:
         workflow.resolve(action="self_dispose", status=None, roles={Role.GRID_WORKER})
     except workflow.TransitionError as exc:  # the table is the authority, even here
         raise _refusal(exc) from None
     now = datetime.now(UTC)
+    lng, lat = _wgs84(body.location)
     async with in_transaction():
         ticket = await Ticket.create(
             source=TicketSource.PATROL, reporter=actor, category=category,
-            description=body.description, lng=placed.wgs_lng, lat=placed.wgs_lat,
+            description=body.description, lng=lng, lat=lat,
             original_lng=body.location.lng, original_lat=body.location.lat,
-            original_crs=body.location.crs, address=body.address, cell=placed.cell,
-            area_path=placed.cell.path, status=Status.CLOSED, urgency=body.urgency,
+            original_crs=body.location.crs, address=body.address, cell_id=cell.id,
+            area_path=cell.path, status=Status.CLOSED, urgency=body.urgency,
             is_public=body.is_public, routed_by=RoutedBy.SELF, assignee=actor,
             is_self_disposed=True, handled_at=now, first_handled_at=now, closed_at=now,
         )
@@ -758,24 +859,28 @@ async def mark_overdue(*, now: datetime | None = None) -> int:
 
 
 async def _categories(ids: set[int]) -> dict[int, Category]:
-    return {c.id: c for c in await Category.filter(id__in=list(ids))} if ids else {}
+    return await catalog.categories_by_id()
 
 
-async def ticket_outs(user: User, tickets: Sequence[Ticket]) -> list[TicketOut]:
-    """Serialise a page of tickets with a fixed number of queries (no N+1)."""
+async def ticket_outs(user: User, tickets: Sequence[Ticket],
+                      followed: set[int] | None = None) -> list[TicketOut]:
+    """Serialise a page of tickets with a fixed number of queries (no N+1).
+
+    Categories, cells and units come from the process's configuration snapshots; `followed`
+    (the ids among `tickets` the user follows) is looked up unless given.
+    """
     if not tickets:
         return []
     scope = scope_of(user)
     categories = await _categories({t.category_id for t in tickets})
-    cell_ids = {t.cell_id for t in tickets if t.cell_id}
-    cells = {a.id: a for a in await Area.filter(id__in=list(cell_ids))} if cell_ids else {}
-    unit_ids = {t.unit_id for t in tickets if t.unit_id}
-    units = {u.id: u for u in await Unit.filter(id__in=list(unit_ids))} if unit_ids else {}
+    cells = await areas.areas_by_id(t.cell_id for t in tickets if t.cell_id)
+    units = await unit_service.units_by_id(t.unit_id for t in tickets if t.unit_id)
     assignee_ids = {t.assignee_id for t in tickets if t.assignee_id}
     assignees = ({u.id: u for u in await User.filter(id__in=list(assignee_ids))}
                  if assignee_ids else {})
-    followed = set(await TicketFollower.filter(user_id=user.id, ticket_id__in=[t.id for t in tickets])
-                   .values_list("ticket_id", flat=True))
+    if followed is None:
+        followed = set(await TicketFollower.filter(
+            user_id=user.id, ticket_id__in=[t.id for t in tickets]).values_list("ticket_id", flat=True))
     now = datetime.now(UTC)
     overrides = await calendar_overrides()
     out = []
@@ -816,18 +921,33 @@ def _staff_label(user: User | None, role: str) -> str:
 
 
 async def detail(*, user: User, ticket_id: int) -> TicketDetail:
-    ticket, roles = await get_visible_or_raise(user=user, ticket_id=ticket_id)
+    ticket, _ = await get_visible_or_raise(user=user, ticket_id=ticket_id)
     [out] = await ticket_outs(user, [ticket])
     events = await TicketEvent.filter(ticket_id=ticket.id).order_by("id")
     actors = {u.id: u for u in await User.filter(id__in=[e.actor_id for e in events if e.actor_id])}
     links = await TicketMedia.filter(ticket_id=ticket.id).order_by("id")
     media = {m.id: m for m in await Media.filter(id__in=[link.media_id for link in links])}
+    photos = [(link.event_id, link.stage, media[link.media_id]) for link in links]
+    return _detail_out(out, events, actors, photos)
+
+
+async def _fresh_detail(user: User, opened: Opened) -> TicketDetail:
+    """The detail of a ticket just opened, from what is in hand: no read-back."""
+    [out] = await ticket_outs(user, [opened.ticket], followed=set())
+    photos = [(event.id, event_step.change.stage, m)
+              for event, event_step in zip(opened.events, opened.steps, strict=True)
+              for m in event_step.change.media]
+    return _detail_out(out, opened.events, {user.id: user}, photos)
+
+
+def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int, User],
+                photos: Sequence[tuple[int | None, Any, Media]]) -> TicketDetail:
+    """The detail: the ticket, its photos and its timeline (staff as role + surname)."""
     by_event: dict[int | None, list[TicketMediaOut]] = {}
     all_media = []
-    for link in links:
-        item = TicketMediaOut(**media_service.media_out(media[link.media_id]).model_dump(),
-                              stage=link.stage)
-        by_event.setdefault(link.event_id, []).append(item)
+    for event_id, stage, medium in photos:
+        item = TicketMediaOut(**media_service.media_out(medium).model_dump(), stage=stage)
+        by_event.setdefault(event_id, []).append(item)
         all_media.append(item)
     timeline = []
     for e in events:
@@ -840,7 +960,7 @@ async def detail(*, user: User, ticket_id: int) -> TicketDetail:
         timeline.append(EventOut(
             action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
             actor_label=label, from_status=e.from_status, to_status=e.to_status, note=e.note,
-            media=by_event.get(e.id, []), created_at=e.created_at,
+            media=by_event.get(e.id, []) if e.id is not None else [], created_at=e.created_at,
         ))
     return TicketDetail(**out.model_dump(), media=all_media, timeline=timeline)
 
@@ -998,12 +1118,16 @@ async def calendar_status(*, user: User) -> tuple[list[int], list[CalendarOverri
 
 async def set_override(*, user: User, day: Any, is_workday: bool, note: str) -> CalendarOverride:
     _require_admin(user)
-    row, _ = await CalendarOverride.update_or_create(day=day, defaults={
-        "is_workday": is_workday, "note": note})
+    async with in_transaction():
+        row, _ = await CalendarOverride.update_or_create(day=day, defaults={
+            "is_workday": is_workday, "note": note})
+        await config_cache.bump()
     return row
 
 
 async def delete_override(*, user: User, day: Any) -> None:
     _require_admin(user)
-    if not await CalendarOverride.filter(day=day).delete():
-        raise NotFound("该日期没有调整", code="override_not_found")
+    async with in_transaction():
+        if not await CalendarOverride.filter(day=day).delete():
+            raise NotFound("该日期没有调整", code="override_not_found")
+        await config_cache.bump()

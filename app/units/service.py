@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, RoleGrant, User
 from app.accounts.service import Scope, area_ref, scope_of
 from app.areas.models import Area, AreaKind
+from app.core import config_cache
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.paths import under
 from app.units.models import Unit, UnitKind
@@ -25,6 +29,16 @@ from app.units.schemas import (
 AREA_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
 # A grid team is found by the router on a cell or its community, nowhere else.
 GRID_TEAM_AREAS = frozenset({AreaKind.COMMUNITY, AreaKind.GRID})
+
+
+@config_cache.lookup
+async def _units(ids: list[int]) -> dict[int, Unit]:
+    return {u.id: u for u in await Unit.filter(id__in=ids)}
+
+
+async def units_by_id(ids: Iterable[int]) -> dict[int, Unit]:
+    """Units from this process's cache (names change rarely): read-only."""
+    return await _units.get_many(ids)
 
 
 def unit_ref(unit: Unit) -> UnitRef:
@@ -118,7 +132,9 @@ async def create_unit(*, actor: User, data: UnitCreate) -> Unit:
                           details={"area_code": data.area_code})
     if data.kind == UnitKind.GRID_TEAM and (area is None or area.kind not in GRID_TEAM_AREAS):
         raise Invalid("网格队必须属于某个社区或网格", code="invalid_grid_team_area")
-    unit = await Unit.create(name=data.name, kind=data.kind, area=area)
+    async with in_transaction():
+        unit = await Unit.create(name=data.name, kind=data.kind, area=area)
+        await config_cache.bump()
     await unit.fetch_related("area")
     return unit
 
@@ -132,5 +148,7 @@ async def update_unit(*, actor: User, unit_id: int, changes: UnitUpdate) -> Unit
     for name, value in values.items():
         setattr(unit, name, value)
     if values:
-        await unit.save(update_fields=list(values))
+        async with in_transaction():
+            await unit.save(update_fields=list(values))
+            await config_cache.bump()
     return unit

@@ -221,7 +221,7 @@ async def test_editing_an_unknown_category_is_not_found_and_bad_input_is_4xx(cli
 async def test_reports_are_filed_against_active_leaves_only(client):
     await seed_default_categories()
     leaf = await get_active_leaf_or_raise(code="1002")
-    assert leaf.name == "暴露垃圾" and leaf.parent.code == "10"
+    assert leaf.name == "暴露垃圾" and (await Category.get(id=leaf.parent_id)).code == "10"
     with pytest.raises(Invalid) as major:
         await get_active_leaf_or_raise(code="10")
     assert major.value.code == "category_not_leaf"

@@ -5,6 +5,7 @@ from app.accounts.models import Role
 from app.areas.models import Area
 from app.catalog.models import Category
 from app.catalog.service import seed_default_categories
+from app.core import config_cache
 from app.routing.service import decide_route
 from app.units.models import Unit, UnitKind
 from tests.factories import error_code, load_small_tree, make_staff, make_unit, resident
@@ -43,8 +44,10 @@ async def preview(client, headers, category="0101", point=IN_CELL_A):
 
 
 async def grid_team(name, area_code, *, is_active=True):
-    return await Unit.create(name=name, kind=UnitKind.GRID_TEAM, is_active=is_active,
+    unit = await Unit.create(name=name, kind=UnitKind.GRID_TEAM, is_active=is_active,
                              area=await Area.get(code=area_code))
+    config_cache.invalidate()  # written past the service
+    return unit
 
 
 async def test_the_most_specific_rule_wins(client):
@@ -307,6 +310,7 @@ async def test_bad_rule_input_is_a_4xx_never_a_500(client):
     retired = await make_unit("已撤销单位", STREET_A)
     retired.is_active = False
     await retired.save()
+    config_cache.invalidate()
     cases = [
         ({"area_code": STREET_A}, 422, "invalid"),  # no unit
         ({"area_code": STREET_A, "unit_id": 0}, 422, "invalid"),
