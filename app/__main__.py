@@ -8,6 +8,7 @@ import getpass
 import json
 import logging
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -157,6 +158,19 @@ def cmd_areas_import(args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(run))
 
 
+def cmd_stats_rebuild(args: argparse.Namespace) -> int:
+    from app.stats import service
+
+    async def run() -> int:
+        started = time.perf_counter()
+        read = await service.rebuild()
+        print(f"recounted the daily statistics from {read} tickets in "
+              f"{time.perf_counter() - started:.1f} s")
+        return 0
+
+    return asyncio.run(_with_db(run))
+
+
 def cmd_check_migrations(args: argparse.Namespace) -> int:
     from app.core.schema_check import check_migrations
 
@@ -211,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--crs", choices=["wgs84", "gcj02"], help="overrides the file's crs member")
     imp.set_defaults(func=cmd_areas_import)
+
+    stats = sub.add_parser("stats", help="the statistics rollup").add_subparsers(
+        dest="stats_cmd", required=True)
+    stats.add_parser("rebuild", help="recount the daily rollup from the tickets (maintenance: "
+                     "run while nothing changes tickets)").set_defaults(func=cmd_stats_rebuild)
     return parser
 
 

@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "app.tickets.models",
     "app.notifications.models",
     "app.ratings.models",
+    "app.stats.models",
     "app.polls.models",
 ]
 APP_LABEL = "models"

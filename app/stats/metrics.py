@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, TypeAlias
 
@@ -234,3 +234,53 @@ def tally(facts: Iterable[TicketFacts], *, period: Period) -> TicketCounts:
     for one in facts:
         total += classify(one, period=period)
     return total
+
+
+# --- the daily rollup ---------------------------------------------------------------------------
+
+TICKET_COUNTS = ("reported", "accepted", "rejected", "self_disposed", "dispatched", "returned",
+                 "should_handle", "handled", "handled_on_time", "reworked", "should_close",
+                 "closed", "closed_on_time")
+
+
+def stage_days(facts: TicketFacts, tz: tzinfo) -> set[date]:
+    """The local days of the stages a count can be anchored to (report, accept, reject,
+    first dispatch): a ticket adds to these days' rows of the rollup and to no other."""
+    moments = (facts.reported_at, facts.accepted_at, facts.rejected_at,
+               facts.first_dispatched_at)
+    return {m.astimezone(tz).date() for m in moments if m is not None}
+
+
+def day_period(day: date, tz: tzinfo) -> Period:
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return Period(start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz))
+
+
+def by_day(facts: TicketFacts, tz: tzinfo) -> dict[date, dict[str, int]]:
+    """The ticket's ticket counts per local day: `classify` for each day it touches.
+
+    Days partition time, and `classify` counts a ticket in a period iff the stage its count
+    is anchored to falls in it, so summing these over the whole days of a period gives
+    exactly `classify` over that period (ratings are not part of it: they have their table).
+    """
+    out = {}
+    for day in stage_days(facts, tz):
+        counts = classify(facts, period=day_period(day, tz))
+        out[day] = {name: getattr(counts, name) for name in TICKET_COUNTS}
+    return out
+
+
+def change(before: TicketFacts | None, after: TicketFacts | None,
+           tz: tzinfo) -> dict[date, dict[str, int]]:
+    """What a change of one ticket adds to each day's counts (negative where it takes away);
+    days and counts that do not move are left out."""
+    old = by_day(before, tz) if before is not None else {}
+    new = by_day(after, tz) if after is not None else {}
+    delta = {}
+    for day in old.keys() | new.keys():
+        moved = {name: new.get(day, {}).get(name, 0) - old.get(day, {}).get(name, 0)
+                 for name in TICKET_COUNTS}
+        moved = {name: value for name, value in moved.items() if value}
+        if moved:
+            delta[day] = moved
+    return delta

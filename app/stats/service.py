@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.expressions import Case, F, Q, When
 from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, User
 from app.accounts.service import scope_of
 from app.areas.models import Area
 from app.catalog import service as catalog
+from app.core import workcalendar
 from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.paths import under, under_any
 from app.ratings.models import Rating
 from app.stats import metrics
+from app.stats.models import StatsDaily, StatsDelta
 from app.stats.schemas import Breakdown, BreakdownRow, RateOut, StatsQuery, Summary
 from app.tickets.models import Ticket
 from app.tickets.workflow import Status
@@ -94,11 +97,13 @@ def _period(query: StatsQuery) -> tuple[datetime, datetime]:
         raise Invalid("结束时间必须晚于开始时间", code="invalid_period")
     if end - start > timedelta(days=3700):
         raise Invalid("统计区间不能超过十年", code="invalid_period")
-    return start, end
+    # In UTC, as stored: SQLite compares datetimes as text, "+08:00" bounds would misorder.
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
-async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any]:
-    """Tickets and ratings in the viewer's scope and the query's filters."""
+async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any, list[str]]:
+    """Tickets and ratings in the viewer's scope and the query's filters, and the scope's
+    area paths."""
     scope = scope_of(viewer)
     if not scope.has(*VIEWERS):
         raise Forbidden("只有工作人员可以查看统计")
@@ -116,7 +121,7 @@ async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any]:
         ratings = ratings.filter(under("ticket__category__path", category.path))
     if query.unit:
         tickets, ratings = tickets.filter(unit_id=query.unit), ratings.filter(unit_id=query.unit)
-    return tickets, ratings
+    return tickets, ratings, paths
 
 
 COUNT_NAMES = tuple(metrics.TicketCounts.__dataclass_fields__)
@@ -142,27 +147,205 @@ def _as_dict(counts: metrics.TicketCounts) -> dict[str, int]:
 
 async def summary(*, viewer: User, query: StatsQuery) -> Summary:
     start, end = _period(query)
-    tickets, ratings = await _filtered(viewer, query)
-    aggregates = _aggregates(start, end)
-    rows = await tickets.filter(_touches_period(start, end)).annotate(**aggregates).values(
-        *aggregates)
+    tickets, ratings, paths = await _filtered(viewer, query)
+    rows = await _ticket_counts(tickets, paths, query, start, end, key_field=None)
     rated = await ratings.filter(_in("created_at", start, end)).annotate(
         **_rating_aggregates()).values(*_rating_aggregates())
-    counts = _counts({**(rows[0] if rows else {}), **(rated[0] if rated else {})})
+    counts = sum((_counts(row) for row in rows), metrics.TicketCounts())
+    counts += _counts(rated[0] if rated else {})
     return _summary(counts, start, end)
 
 
 GROUP_DEPTH = {"grid": 4, "community": 3, "street": 2}
 
 
+# --- where the ticket counts come from -----------------------------------------------------
+
+TZ = workcalendar.SHANGHAI
+_SUMS = {f"sum_{name}": Sum(name) for name in metrics.TICKET_COUNTS}
+
+
+def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
+    """The local days lying wholly inside [start, end), as [first, stop); None if none."""
+    local_start = start.astimezone(TZ)
+    first = local_start.date()
+    if local_start != datetime.combine(first, time.min, tzinfo=TZ):
+        first += timedelta(days=1)
+    stop = end.astimezone(TZ).date()
+    return (first, stop) if first < stop else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=TZ)
+
+
+async def _scanned(tickets: Any, start: datetime, end: datetime,
+                   key_field: str | None) -> list[dict[str, Any]]:
+    """Counts read from the tickets themselves (any filter, any period)."""
+    # In UTC, as stored: SQLite compares datetimes as text, "+08:00" bounds would misorder.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    aggregates = _aggregates(start, end)
+    qs = tickets.filter(_touches_period(start, end)).annotate(**aggregates)
+    if key_field is None:
+        return await qs.values(*aggregates)
+    if key_field == "unit_id":
+        # Grouping on the plain column walks the (unit_id, status) index and fetches every
+        # row in its order; on an expression MariaDB aggregates in one pass instead.
+        qs = qs.annotate(group_key=F("unit_id") + 0)
+        rows = await qs.group_by("group_key").values("group_key", *aggregates)
+        return [{**row, "unit_id": row.pop("group_key")} for row in rows]
+    return await qs.group_by(key_field).values(key_field, *aggregates)
+
+
+async def _rolled_up(paths: list[str], first: date, stop: date,
+                     key_field: str | None) -> list[dict[str, Any]]:
+    """Counts of whole days from the rollup: the folded rows and the deltas not yet folded."""
+    rows: list[dict[str, Any]] = []
+    for model in (StatsDaily, StatsDelta):
+        qs = model.filter(under_any("area_path", paths), day__gte=first, day__lt=stop).annotate(
+            **_SUMS)
+        found = await (qs.group_by("area_path").values("area_path", *_SUMS) if key_field
+                       else qs.values(*_SUMS))
+        rows += [{**{k: v for k, v in row.items() if not k.startswith("sum_")},
+                  **{k[4:]: v for k, v in row.items() if k.startswith("sum_")}} for row in found]
+    return rows
+
+
+async def _ticket_counts(tickets: Any, paths: list[str], query: Any, start: datetime,
+                         end: datetime, key_field: str | None) -> list[dict[str, Any]]:
+    """Rows of ticket counts for the period (grouped by `key_field` when given).
+
+    Whole local days of an area-scoped query come from the daily rollup; the hours before
+    the first and after the last whole day, and any query by category or unit, are counted
+    from the tickets. All reads share one snapshot, so a ticket changing meanwhile (its
+    delta row written with it) or the job folding deltas is seen entirely or not at all.
+    """
+    days = _whole_days(start, end)
+    if days is None or query.category or query.unit or key_field == "unit_id":
+        return await _scanned(tickets, start, end, key_field)
+    first, stop = days
+    async with in_transaction():
+        rows = await _rolled_up(paths, first, stop, key_field)
+        for a, b in ((start, _midnight(first)), (_midnight(stop), end)):
+            if a < b:
+                rows += await _scanned(tickets, a, b, key_field)
+    return rows
+
+
+# --- keeping the rollup -------------------------------------------------------------------
+
+
+def facts_of(ticket: Ticket) -> metrics.TicketFacts:
+    return metrics.TicketFacts(
+        reported_at=ticket.created_at, self_disposed=ticket.is_self_disposed,
+        accepted_at=ticket.accepted_at, rejected_at=ticket.rejected_at,
+        first_dispatched_at=ticket.first_dispatched_at, first_handled_at=ticket.first_handled_at,
+        deadline_at=ticket.deadline_at, closed_at=ticket.closed_at,
+        merged=ticket.status == Status.MERGED, returned=ticket.return_count > 0,
+        reworked=ticket.rework_count > 0,
+    )
+
+
+def _delta_rows(change: dict[date, dict[str, int]], area_path: str) -> list[StatsDelta]:
+    return [StatsDelta(day=day, area_path=area_path, **counts) for day, counts in change.items()]
+
+
+async def record(before: Ticket | None, after: Ticket) -> None:
+    """Call in the transaction that changed the ticket: what it adds to the daily counts."""
+    old = facts_of(before) if before is not None else None
+    if before is not None and before.area_path != after.area_path:
+        rows = (_delta_rows(metrics.change(old, None, TZ), before.area_path)
+                + _delta_rows(metrics.change(None, facts_of(after), TZ), after.area_path))
+    else:
+        rows = _delta_rows(metrics.change(old, facts_of(after), TZ), after.area_path)
+    if rows:
+        await StatsDelta.bulk_create(rows)
+
+
+COMPACT_BATCH = 2000
+
+
+async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
+    """Fold delta rows into the daily rows, a batch per transaction; returns rows folded.
+
+    The batch is read with a row lock, so a second job instance waits and then finds the
+    rows gone rather than folding them twice.
+    """
+    folded = 0
+    for _ in range(max_batches):
+        async with in_transaction():
+            # Model rows, not .values(): Tortoise drops FOR UPDATE from a values() query.
+            rows = await StatsDelta.all().order_by("id").limit(batch).select_for_update()
+            if not rows:
+                break
+            totals: dict[tuple[date, str], dict[str, int]] = {}
+            for row in rows:
+                into = totals.setdefault((row.day, row.area_path), dict.fromkeys(
+                    metrics.TICKET_COUNTS, 0))
+                for name in metrics.TICKET_COUNTS:
+                    into[name] += getattr(row, name)
+            for (day, path), counts in sorted(totals.items()):
+                moved = {k: v for k, v in counts.items() if v}
+                if not moved:
+                    continue
+                updated = await StatsDaily.filter(day=day, area_path=path).update(
+                    **{k: F(k) + v for k, v in moved.items()})
+                if not updated:
+                    await StatsDaily.create(day=day, area_path=path, **counts)
+            await StatsDelta.filter(id__in=[r.id for r in rows]).delete()
+        folded += len(rows)
+        if len(rows) < batch:
+            break
+    return folded
+
+
+async def rebuild(*, batch: int = 20_000) -> int:
+    """Recount the rollup from the tickets (after a bulk import, or to repair it).
+
+    Run it while nothing else changes tickets (a maintenance window): a ticket changed while
+    it runs may be counted twice or not at all. Returns the tickets read.
+    """
+    fields_needed = ("id", "area_path", "created_at", "is_self_disposed", "accepted_at",
+                     "rejected_at", "first_dispatched_at", "first_handled_at", "deadline_at",
+                     "closed_at", "status", "return_count", "rework_count")
+    totals: dict[tuple[date, str], dict[str, int]] = {}
+    read, after = 0, 0
+    async with in_transaction():
+        while True:
+            rows = await Ticket.filter(id__gt=after).order_by("id").limit(batch).values(
+                *fields_needed)
+            if not rows:
+                break
+            for row in rows:
+                facts = metrics.TicketFacts(
+                    reported_at=row["created_at"], self_disposed=row["is_self_disposed"],
+                    accepted_at=row["accepted_at"], rejected_at=row["rejected_at"],
+                    first_dispatched_at=row["first_dispatched_at"],
+                    first_handled_at=row["first_handled_at"], deadline_at=row["deadline_at"],
+                    closed_at=row["closed_at"], merged=row["status"] == Status.MERGED,
+                    returned=row["return_count"] > 0, reworked=row["rework_count"] > 0)
+                for day, counts in metrics.by_day(facts, TZ).items():
+                    into = totals.setdefault((day, row["area_path"]), dict.fromkeys(
+                        metrics.TICKET_COUNTS, 0))
+                    for name, value in counts.items():
+                        into[name] += value
+            read += len(rows)
+            after = rows[-1]["id"]
+        await StatsDelta.all().delete()
+        await StatsDaily.all().delete()
+        await StatsDaily.bulk_create(
+            [StatsDaily(day=day, area_path=path, **counts)
+             for (day, path), counts in sorted(totals.items()) if any(counts.values())],
+            batch_size=1000)
+    return read
+
+
 async def breakdown(*, viewer: User, query: Any) -> Breakdown:
     """The same counts per unit, or per grid cell / community / street."""
     start, end = _period(query)
-    tickets, ratings = await _filtered(viewer, query)
-    aggregates = _aggregates(start, end)
+    tickets, ratings, paths = await _filtered(viewer, query)
     key_field = "unit_id" if query.by == "unit" else "area_path"
-    rows = await tickets.filter(_touches_period(start, end)).annotate(**aggregates).group_by(
-        key_field).values(key_field, *aggregates)
+    rows = await _ticket_counts(tickets, paths, query, start, end, key_field=key_field)
     rows += await ratings.filter(_in("created_at", start, end)).annotate(
         **_rating_aggregates()).group_by(key_field).values(key_field, *_rating_aggregates())
     totals: dict[str, metrics.TicketCounts] = {}

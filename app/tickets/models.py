@@ -77,10 +77,10 @@ class Ticket(Model):
     is_self_disposed = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
-    accepted_at = fields.DatetimeField(null=True)
-    rejected_at = fields.DatetimeField(null=True)
+    accepted_at = fields.DatetimeField(null=True, db_index=True)  # a statistics stage
+    rejected_at = fields.DatetimeField(null=True, db_index=True)  # a statistics stage
     dispatched_at = fields.DatetimeField(null=True)
-    first_dispatched_at = fields.DatetimeField(null=True)
+    first_dispatched_at = fields.DatetimeField(null=True, db_index=True)  # a statistics stage
     claimed_at = fields.DatetimeField(null=True)
     handled_at = fields.DatetimeField(null=True)
     first_handled_at = fields.DatetimeField(null=True)

@@ -35,6 +35,7 @@ from app.media import service as media_service
 from app.media.models import Media, MediaPurpose
 from app.notifications.models import Outbox
 from app.routing import service as routing
+from app.stats import service as stats
 from app.tickets import workflow
 from app.tickets.models import (
     CalendarOverride,
@@ -239,7 +240,9 @@ async def transition(
         role = acting_as or _acting_role(rule.roles, roles)
         await _record(ticket, action=action, actor=actor, role=role, from_status=ticket.status,
                       to_status=new_status, note=note, change=change)
-        return await Ticket.get(id=ticket.id)
+        after = await Ticket.get(id=ticket.id)
+        await stats.record(ticket, after)
+        return after
 
 
 async def _locked(ticket_id: int) -> Ticket:
@@ -385,6 +388,7 @@ async def open_ticket(ticket: Ticket, steps: Sequence[Step]) -> Opened:
         await TicketMedia.bulk_create(links)
     if notices:
         await Outbox.bulk_create(notices)
+    await stats.record(None, ticket)
     return Opened(ticket=ticket, steps=steps, events=events)
 
 
@@ -575,6 +579,7 @@ async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
         await _record(ticket, action="self_dispose", actor=actor, role=Role.GRID_WORKER,
                       from_status=None, to_status=Status.CLOSED, note=body.note,
                       change=Change(media=after, stage=MediaStage.HANDLING))
+        await stats.record(None, ticket)
     return ticket
 
 

@@ -2,7 +2,6 @@
 
 Usage: python scripts/bench/tickets.py [--database-url mysql://...] [--concurrency 16]
        [--seconds 8] [--rounds 3] [--stats-rows 1000000] [--skip-stats] [--skip-http]
-       [--what-if auto|always|never]
 
 It creates a throw-away database `gongzhi_bench_tickets_<pid>_<hex>` on the server of
 --database-url, applies the project's migrations, loads the demo district and a few hundred
@@ -15,10 +14,10 @@ resident accounts, then:
    (b) `GET /api/v1/tickets/{id}` by its reporter vs `GET /bench/bare-read/{id}` (one
        primary-key read). Each pair is timed interleaved in rounds so load from other
        processes hits both alike; the ratios are what the targets are about.
-2. Statistics: 1,000,000 tickets generated in SQL, then `app.stats.service.summary` and
-   `breakdown(by=unit)` for the last 30 days and the whole year (median of 5 / 3 runs),
-   with EXPLAIN, one call of each through the server, and — when a target is missed —
-   the same statements with other indexes on the bench database (what-if).
+2. Statistics: 1,000,000 tickets generated in SQL (past the door, so the daily rollup is
+   then recounted with `app.stats.service.rebuild`, timed), then `summary` and
+   `breakdown(by=community|unit)` for the last 30 days and the whole year (median of 5 / 3
+   runs), with EXPLAIN of the statements sent, and one call of each through the server.
 
 The database is dropped at the end, also on failure. See docs/benchmarks.md (Tickets).
 """
@@ -674,6 +673,7 @@ class Timed:
     first_ms: float | None = None
     touched: int | None = None  # tickets reported in the period and scope
     sql: tuple[str, Any] | None = None  # the tickets statement, with its values
+    rollup_sql: tuple[str, Any] | None = None  # the stats_daily statement, if any
 
     @property
     def median_ms(self) -> float:
@@ -723,10 +723,11 @@ class Stats:
                 calls.append((f"summary, {period}, one community", runs, service.summary,
                               StatsQuery.model_validate({**window, "area": self.community})))
             if breakdowns:
-                for period, window in self.windows():
-                    calls.append((f"breakdown(by=unit), {period}", breakdown_runs,
-                                  service.breakdown,
-                                  BreakdownQuery.model_validate({**window, "by": "unit"})))
+                for by in ("community", "unit"):
+                    for period, window in self.windows():
+                        calls.append((f"breakdown(by={by}), {period}", breakdown_runs,
+                                      service.breakdown,
+                                      BreakdownQuery.model_validate({**window, "by": by})))
             for label, n, fn, query in calls:
                 separate_first = first and fn is service.summary  # breakdowns: it is a run
                 with _QueryCounter() as counter:
@@ -735,6 +736,7 @@ class Stats:
                     first_ms = (time.perf_counter() - t0) * 1000
                 sql = next(((q, v) for q, v in counter.sent
                             if "SUM(" in q.upper() and "`tickets`" in q), None)
+                rollup_sql = next(((q, v) for q, v in counter.sent if "`stats_daily`" in q), None)
                 timings = [] if separate_first else [first_ms]
                 for _ in range(n - len(timings)):
                     t0 = time.perf_counter()
@@ -744,12 +746,25 @@ class Stats:
                 touched = (sum(r.counts["reported"] for r in rows) if rows is not None
                            else result.counts["reported"])
                 out.append(Timed(label, timings, first_ms if separate_first else None, touched,
-                                 sql))
+                                 sql, rollup_sql))
                 if label == "summary, 365 days":
                     self.year_counts = dict(result.counts)
         finally:
             await db.close_db()
         return out
+
+    async def rebuild_rollup(self) -> tuple[int, int]:
+        """`python -m app stats rebuild`: the tickets were generated past the door."""
+        from app.core import db
+        from app.stats import service
+        from app.stats.models import StatsDaily
+
+        await db.init_db(self.settings)
+        try:
+            read = await service.rebuild()
+            return read, await StatsDaily.all().count()
+        finally:
+            await db.close_db()
 
     def raw(self, label: str, query: str, runs: int) -> Timed:
         """Median of `runs` of a statement sent as is (pymysql)."""
@@ -794,20 +809,6 @@ class Stats:
                 return time.perf_counter() - t0
         finally:
             conn.close()
-
-    def unit_index(self) -> str:
-        """The name of the migration's (unit_id, status) index."""
-        conn = self.target.connect(self.database)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SHOW INDEX FROM tickets WHERE Column_name = 'unit_id' "
-                            "AND Seq_in_index = 1")
-                names = {row[2] for row in cur.fetchall()}
-                cur.execute("SHOW INDEX FROM tickets WHERE Seq_in_index = 2")
-                composite = {row[2] for row in cur.fetchall()}
-        finally:
-            conn.close()
-        return sorted(names & composite)[0]
 
     def table_info(self) -> str:
         conn = self.target.connect(self.database)
@@ -858,21 +859,6 @@ def print_mix(counts: dict[str, int]) -> None:
           f"{share('closed', 'should_close')}, on time {share('closed_on_time', 'closed')}")
 
 
-def _group_by_hint(sql: str, index: str) -> str:
-    """The statement with the (unit_id, status) index ignored for grouping."""
-    return sql.replace("FROM `tickets`", f"FROM `tickets` IGNORE INDEX FOR GROUP BY (`{index}`)", 1)
-
-
-def _prefix_as_range(sql: str, path: str) -> str:
-    """The scope as an index range: `area_path >= 'p' AND area_path < 'p+1'` (paths end in
-    '/'), instead of `(id = 0 OR CAST(area_path AS CHAR) LIKE 'p%')`."""
-    upper = path[:-1] + chr(ord(path[-1]) + 1)
-    scope = f"(`id`=0 OR CAST(`area_path` AS CHAR) LIKE '{path}%')"
-    if scope not in sql:
-        raise RuntimeError(f"the statistics statement changed; scope not found: {sql[-400:]}")
-    return sql.replace(scope, f"(`area_path` >= '{path}' AND `area_path` < '{upper}')")
-
-
 async def http_stats_check(base_url: str, token: str, windows: list[tuple[str, dict[str, str]]]
                            ) -> list[tuple[str, int, float]]:
     """One call each through the server, with its default database time limit."""
@@ -899,6 +885,10 @@ def run_stats(args: argparse.Namespace, settings: Any, target: common.MySQLTarge
     stats = Stats(settings, target, database, city, now)
     print(f"\nStatistics: {args.stats_rows:,} tickets generated in {gen_s:.0f} s; "
           f"{stats.table_info()}")
+    t0 = time.perf_counter()
+    read, day_rows = asyncio.run(stats.rebuild_rollup())
+    print(f"daily rollup recounted from {read:,} tickets in {time.perf_counter() - t0:.0f} s: "
+          f"{day_rows:,} (day, cell) rows")
     results = asyncio.run(stats.service_timings(args.stats_runs, args.breakdown_runs))
     floor = stats.raw("floor: read every row (one SUM)",
                       "SELECT SUM(`is_self_disposed`) FROM `tickets`", args.breakdown_runs)
@@ -910,12 +900,16 @@ def run_stats(args: argparse.Namespace, settings: Any, target: common.MySQLTarge
     by_label = {t.label: t for t in results}
     for label in ("summary, 30 days", "summary, 30 days, one community",
                   "breakdown(by=unit), 30 days"):
-        if by_label.get(label) and by_label[label].sql:
-            print_explain(label, stats.explain(by_label[label].sql))
+        timed = by_label.get(label)
+        if timed and timed.rollup_sql:
+            print_explain(f"{label} (whole days, stats_daily)", stats.explain(timed.rollup_sql))
+        if timed and timed.sql:
+            what = "tickets" if label.startswith("breakdown(by=unit)") else "the edges, tickets"
+            print_explain(f"{label} ({what})", stats.explain(timed.sql))
     sql = by_label["summary, 30 days"].sql
     if sql:
-        print("  statement: SELECT <13 x SUM(CASE ...)>", sql[0][sql[0].upper().rfind(" FROM "):],
-              sep="")
+        print("  edge statement: SELECT <13 x SUM(CASE ...)>",
+              sql[0][sql[0].upper().rfind(" FROM "):], sep="")
 
     if server is not None:
         dispatcher = next(tok for uid, tok in city.staff_tokens if uid == city.dispatcher_id)
@@ -925,56 +919,6 @@ def run_stats(args: argparse.Namespace, settings: Any, target: common.MySQLTarge
         for label, status, ms in asyncio.run(http_stats_check(server.base_url, dispatcher,
                                                               stats.windows())):
             print(f"  {label:<34} HTTP {status}  {ms:>7,.0f} ms")
-
-    met = all(t.median_ms <= STATS_TARGET_MS for t in results)
-    if args.what_if == "never" or (args.what_if == "auto" and met):
-        return
-    print("\nWhat-if, on the bench database only (not the product's schema or code):")
-    extra: list[Timed] = []
-    unit_index = stats.unit_index()
-    for period in ("30 days", "365 days"):
-        bd = by_label.get(f"breakdown(by=unit), {period}")
-        if bd and bd.sql:
-            extra.append(stats.raw(f"breakdown {period}, no index for GROUP BY",
-                                   _group_by_hint(stats.inline(bd.sql), unit_index),
-                                   args.breakdown_runs))
-    st = by_label.get("summary, 30 days, one community")
-    if st and st.sql:
-        path = stats.community_path
-        extra.append(stats.raw("community summary, scope as a range",
-                               _prefix_as_range(stats.inline(st.sql), path), args.breakdown_runs))
-        print_explain("community summary, scope as a range",
-                      stats.explain((_prefix_as_range(stats.inline(st.sql), path), None)))
-    print_timed("Statements as the service sends them, changed as labelled:", extra)
-    took = stats.execute(f"CREATE INDEX bench_stats_cover ON tickets ({', '.join(COVER)})")
-    stats.execute("ANALYZE TABLE tickets")
-    print(f"\nWith a covering index on ({', '.join(COVER)}) (built in {took:.0f} s):")
-    covered = asyncio.run(stats.service_timings(args.breakdown_runs, 0, first=False,
-                                                breakdowns=False))
-    for period in ("30 days", "365 days"):
-        bd = by_label.get(f"breakdown(by=unit), {period}")
-        if bd and bd.sql:
-            covered.append(stats.raw(f"breakdown {period}, no index for GROUP BY",
-                                     _group_by_hint(stats.inline(bd.sql), unit_index),
-                                     args.breakdown_runs))
-    if st and st.sql:
-        covered.append(stats.raw("community summary, scope as a range",
-                                 _prefix_as_range(stats.inline(st.sql), stats.community_path),
-                                 args.breakdown_runs))
-    print_timed(f"Service calls (median of {args.breakdown_runs}) and statements:", covered)
-    for t in covered:
-        if t.label in ("summary, 30 days", "summary, 30 days, one community") and t.sql:
-            print_explain(t.label, stats.explain(t.sql))
-    if st and st.sql:
-        print_explain("community summary, scope as a range", stats.explain(
-            (_prefix_as_range(stats.inline(st.sql), stats.community_path), None)))
-
-
-# Every column the summary reads, the scope's area_path first.
-COVER = ("area_path", "is_self_disposed", "status", "created_at", "accepted_at", "rejected_at",
-         "first_dispatched_at", "first_handled_at", "closed_at", "deadline_at", "return_count",
-         "rework_count", "unit_id")
-
 
 # --- main -----------------------------------------------------------------------------------
 
@@ -1023,9 +967,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="timed runs of each breakdown and raw statement (default 3)")
     parser.add_argument("--skip-stats", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
-    parser.add_argument("--what-if", choices=["auto", "always", "never"], default="auto",
-                        help="try the statements with other indexes (bench database only): "
-                        "auto = when a statistics target is missed")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--serve-port", type=int, help=argparse.SUPPRESS)  # the server child
     args = parser.parse_args(argv)

@@ -1,0 +1,51 @@
+"""The daily rollup behind the summaries: ticket counts per (local day, grid cell).
+
+Every ticket change writes what it adds to each day's counts as `StatsDelta` rows, in the
+same transaction as the change (inserts only: no hot row to lock). The job process folds
+them into `StatsDaily` (`app.stats.service.compact`). A summary reads both, so it is exact
+at every moment; see docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class _Counts(Model):
+    day = fields.DateField()  # Asia/Shanghai
+    area_path = fields.CharField(max_length=255)  # the ticket's cell
+    reported = fields.IntField(default=0)
+    accepted = fields.IntField(default=0)
+    rejected = fields.IntField(default=0)
+    self_disposed = fields.IntField(default=0)
+    dispatched = fields.IntField(default=0)
+    returned = fields.IntField(default=0)
+    should_handle = fields.IntField(default=0)
+    handled = fields.IntField(default=0)
+    handled_on_time = fields.IntField(default=0)
+    reworked = fields.IntField(default=0)
+    should_close = fields.IntField(default=0)
+    closed = fields.IntField(default=0)
+    closed_on_time = fields.IntField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class StatsDaily(_Counts):
+    id = fields.IntField(primary_key=True)
+
+    class Meta:
+        table = "stats_daily"
+        unique_together = (("day", "area_path"),)
+
+
+class StatsDelta(_Counts):
+    """Not yet folded into `StatsDaily`. Counts may be negative (a ticket merged later)."""
+
+    id = fields.BigIntField(primary_key=True)
+
+    class Meta:
+        table = "stats_deltas"
+        indexes = (("day", "area_path"),)

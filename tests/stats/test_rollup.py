@@ -1,0 +1,123 @@
+"""The daily rollup: kept by every ticket change, equal to a recount, folded without loss,
+and read for whole days (the hours at either end counted from the tickets)."""
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+
+from app.core.workcalendar import SHANGHAI
+from app.stats import metrics
+from app.stats import service as stats
+from app.stats.models import StatsDaily, StatsDelta
+from app.tickets.models import Ticket
+from tests.stats.test_summary import post, summary
+from tests.tickets.helpers import OTHER_STREET, report
+
+
+async def rollup_totals() -> dict:
+    """(day, cell path) → counts, folded rows and pending deltas together, zeros left out."""
+    totals: dict = {}
+    for model in (StatsDaily, StatsDelta):
+        for row in await model.all().values("day", "area_path", *metrics.TICKET_COUNTS):
+            into = totals.setdefault((row["day"], row["area_path"]),
+                                     dict.fromkeys(metrics.TICKET_COUNTS, 0))
+            for name in metrics.TICKET_COUNTS:
+                into[name] += row[name]
+    return {key: counts for key, counts in totals.items() if any(counts.values())}
+
+
+async def age(ticket_id: int, days: int) -> None:
+    """Move a ticket's stages `days` back (the rollup is recounted afterwards)."""
+    t = await Ticket.get(id=ticket_id)
+    back = timedelta(days=days)
+    shifted = {name: getattr(t, name) - back for name in (
+        "created_at", "accepted_at", "rejected_at", "first_dispatched_at", "dispatched_at",
+        "first_handled_at", "handled_at", "closed_at", "deadline_at") if getattr(t, name)}
+    await Ticket.filter(id=ticket_id).update(**shifted)
+
+
+async def history(client, city) -> dict[str, int]:
+    """Tickets reported over the last days in two streets, then recounted."""
+    ids = {}
+    ids["old_open"] = (await report(client, city.resident, "9904"))["id"]
+    ids["old_rejected"] = (await report(client, city.resident, "9902"))["id"]
+    await post(client, f"/api/v1/tickets/{ids['old_rejected']}/reject", city.dispatcher,
+               reason="不属实")
+    ids["to_merge"] = (await report(client, city.resident, "9901"))["id"]
+    ids["to_return"] = (await report(client, city.resident, "9901"))["id"]
+    ids["elsewhere"] = (await report(client, city.resident, "9904", location=OTHER_STREET))["id"]
+    for name, days in (("old_open", 3), ("old_rejected", 3), ("to_merge", 2),
+                       ("to_return", 1), ("elsewhere", 2)):
+        await age(ids[name], days)
+    await stats.rebuild()
+    return ids
+
+
+async def test_every_change_keeps_the_rollup_equal_to_a_recount(client, city):
+    ids = await history(client, city)
+    recounted = await rollup_totals()
+    assert len({day for day, _ in recounted}) == 3  # three past days hold counts
+
+    # Changes today to tickets whose stages lie on earlier days.
+    old = ids["old_open"]
+    await post(client, f"/api/v1/tasks/{old}/claim", city.worker)
+    await post(client, f"/api/v1/tasks/{old}/handle", city.worker, note="已清理")
+    await post(client, f"/api/v1/tickets/{old}/verify", city.worker2, passed=False,
+               note="还有残留")  # rework
+    await post(client, f"/api/v1/tasks/{old}/claim", city.worker)
+    await post(client, f"/api/v1/tasks/{old}/handle", city.worker, note="再次清理")
+    await post(client, f"/api/v1/tickets/{old}/verify", city.worker2, passed=True)  # closed
+    await post(client, f"/api/v1/tasks/{ids['to_return']}/return", city.handler, reason="不归我们")
+    await post(client, f"/api/v1/tickets/{ids['to_merge']}/merge", city.dispatcher,
+               duplicate_of=ids["to_return"])
+    await report(client, city.resident, "9904")
+    await client.post("/api/v1/tasks/self-dispose", headers=city.worker, json={
+        "category_code": "9904", "description": "垃圾", "note": "已处理",
+        "location": {"lng": 116.505, "lat": 35.405, "crs": "wgs84"}})
+    kept = await rollup_totals()
+    assert kept != recounted  # the changes moved counts of past days and today
+
+    assert await StatsDelta.all().count() > 0
+    await asyncio.gather(stats.compact(batch=3), stats.compact(batch=3))  # two job instances
+    assert await StatsDelta.all().count() == 0
+    assert await rollup_totals() == kept  # folded, nothing lost, nothing twice
+
+    await stats.rebuild()
+    assert await rollup_totals() == kept
+
+
+async def test_summaries_over_whole_days_and_their_edges_match_the_formulas(client, city):
+    await history(client, city)
+    await report(client, city.resident, "9904")  # today
+    facts = [stats.facts_of(t) for t in await Ticket.all()]
+    now = datetime.now(UTC)
+    today = datetime.combine(now.astimezone(SHANGHAI).date(), time.min, tzinfo=SHANGHAI)
+    periods = [
+        (today - timedelta(days=3), today + timedelta(days=1)),  # whole days only
+        (today - timedelta(days=3), today - timedelta(days=1)),  # past days only
+        (today - timedelta(days=2, hours=-7), now + timedelta(minutes=1)),  # ragged ends
+        (now - timedelta(days=3), now + timedelta(minutes=1)),  # the default shape
+        (today - timedelta(hours=30), today - timedelta(hours=20)),  # inside one day
+    ]
+    for start, end in periods:
+        expected = metrics.tally(facts, period=metrics.Period(start, end))
+        body = await summary(client, city.dispatcher, **{"from": start.isoformat(),
+                                                         "to": end.isoformat()})
+        for name in metrics.TICKET_COUNTS:
+            assert body["counts"][name] == getattr(expected, name), (start, end, name)
+        scoped = await summary(client, city.dispatcher, area="990100002", **{
+            "from": start.isoformat(), "to": end.isoformat()})
+        assert scoped["counts"]["reported"] <= body["counts"]["reported"]
+    week = await summary(client, city.dispatcher, **{
+        "from": (today - timedelta(days=6)).isoformat(),
+        "to": (today + timedelta(days=1)).isoformat()})
+    assert week["counts"]["reported"] == 6 and week["counts"]["rejected"] == 1
+    other_street = await summary(client, city.dispatcher, area="990100002", **{
+        "from": (today - timedelta(days=6)).isoformat(),
+        "to": (today + timedelta(days=1)).isoformat()})
+    assert other_street["counts"]["reported"] == 1
+
+    by_street = (await client.get("/api/v1/stats/breakdown", headers=city.dispatcher, params={
+        "by": "street", "from": (today - timedelta(days=6)).isoformat(),
+        "to": (today + timedelta(days=1)).isoformat()})).json()
+    assert {r["key"]: r["counts"]["reported"] for r in by_street["rows"]} == {
+        "990100001": 5, "990100002": 1}
