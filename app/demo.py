@@ -15,7 +15,7 @@ from app.areas.models import Area, AreaKind
 from app.areas.schemas import FeatureCollection
 from app.catalog.models import Category
 from app.catalog.service import seed_default_categories
-from app.core import security
+from app.core import config_cache, security
 from app.routing.models import RoutingRule
 from app.settings import current
 from app.units.models import Unit, UnitKind
@@ -64,6 +64,7 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
         for c in await Area.filter(kind=AreaKind.COMMUNITY).order_by("code"):
             await Unit.create(name=f"{c.name}网格工作站", kind=UnitKind.GRID_TEAM, area=c)
             await Unit.create(name=f"{c.name}居民委员会", kind=UnitKind.COMMUNITY_COMMITTEE, area=c)
+        await config_cache.bump()  # units and rules written here, past their services
 
         async def staff(username: str, name: str, role: Role, *, area: Area | None = None,
                         unit: Unit | None = None, areas_: list[Area] | None = None) -> None:

@@ -1,9 +1,10 @@
-"""The daily rollup behind the summaries: ticket counts per (local day, grid cell).
+"""The daily rollups behind the summaries: ticket counts per (local day, grid cell) and per
+(local day, community, unit).
 
 Every ticket change writes what it adds to each day's counts as `StatsDelta` rows, in the
 same transaction as the change (inserts only: no hot row to lock). The job process folds
-them into `StatsDaily` (`app.stats.service.compact`). A summary reads both, so it is exact
-at every moment; see docs/metrics.md.
+them into both rollups (`app.stats.service.compact`). A summary reads a rollup and the
+deltas, so it is exact at every moment; see docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -41,10 +42,23 @@ class StatsDaily(_Counts):
         unique_together = (("day", "area_path"),)
 
 
+class StatsDailyUnit(_Counts):
+    """By unit: `area_path` is the community's path (a cell's first three levels), and
+    `unit_id` 0 stands for tickets no unit holds."""
+
+    id = fields.IntField(primary_key=True)
+    unit_id = fields.IntField()
+
+    class Meta:
+        table = "stats_daily_units"
+        unique_together = (("day", "area_path", "unit_id"),)
+
+
 class StatsDelta(_Counts):
-    """Not yet folded into `StatsDaily`. Counts may be negative (a ticket merged later)."""
+    """Not yet folded into the rollups. Counts may be negative (a ticket merged later)."""
 
     id = fields.BigIntField(primary_key=True)
+    unit_id = fields.IntField(null=True)
 
     class Meta:
         table = "stats_deltas"

@@ -24,7 +24,7 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.paths import under, under_any
 from app.ratings.models import Rating
 from app.stats import metrics
-from app.stats.models import StatsDaily, StatsDelta
+from app.stats.models import StatsDaily, StatsDailyUnit, StatsDelta
 from app.stats.schemas import Breakdown, BreakdownRow, RateOut, StatsQuery, Summary
 from app.tickets.models import Ticket
 from app.tickets.workflow import Status
@@ -163,6 +163,17 @@ GROUP_DEPTH = {"grid": 4, "community": 3, "street": 2}
 
 TZ = workcalendar.SHANGHAI
 _SUMS = {f"sum_{name}": Sum(name) for name in metrics.TICKET_COUNTS}
+COMMUNITY_LEVELS = 3  # district / street / community: the by-unit rollup's area
+
+
+def _levels(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+def community_path(cell_path: str) -> str:
+    """The community's path of a cell's path (a shorter path stays as it is)."""
+    levels = _levels(cell_path)
+    return "/" + "/".join(levels[:COMMUNITY_LEVELS]) + "/" if levels else cell_path
 
 
 def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
@@ -197,42 +208,68 @@ async def _scanned(tickets: Any, start: datetime, end: datetime,
     return await qs.group_by(key_field).values(key_field, *aggregates)
 
 
-async def _rolled_up(paths: list[str], first: date, stop: date,
-                     key_field: str | None) -> list[dict[str, Any]]:
-    """Counts of whole days from the rollup: the folded rows and the deltas not yet folded."""
-    rows: list[dict[str, Any]] = []
-    for model in (StatsDaily, StatsDelta):
-        qs = model.filter(under_any("area_path", paths), day__gte=first, day__lt=stop).annotate(
-            **_SUMS)
-        found = await (qs.group_by("area_path").values("area_path", *_SUMS) if key_field
-                       else qs.values(*_SUMS))
-        rows += [{**{k: v for k, v in row.items() if not k.startswith("sum_")},
-                  **{k[4:]: v for k, v in row.items() if k.startswith("sum_")}} for row in found]
-    return rows
+def _sums(qs: Any, key_field: str | None) -> Any:
+    qs = qs.annotate(**_SUMS)
+    return qs.group_by(key_field).values(key_field, *_SUMS) if key_field else qs.values(*_SUMS)
+
+
+def _unsum(row: dict[str, Any]) -> dict[str, Any]:
+    return {(k[4:] if k.startswith("sum_") else k): v for k, v in row.items()}
+
+
+async def _rolled_up(paths: list[str], query: Any, first: date, stop: date,
+                     key_field: str | None, by_unit: bool) -> list[dict[str, Any]]:
+    """Counts of whole days from a rollup and the deltas not yet folded into it."""
+    days = Q(day__gte=first, day__lt=stop)
+    if by_unit:
+        folded = StatsDailyUnit.filter(days, under_any("area_path", paths))
+        if query.unit:
+            folded = folded.filter(unit_id=query.unit)
+    else:
+        folded = StatsDaily.filter(days, under_any("area_path", paths))
+    pending = StatsDelta.filter(days, under_any("area_path", paths))
+    if query.unit:
+        pending = pending.filter(unit_id=query.unit)
+    rows = await _sums(folded, key_field) + await _sums(pending, key_field)
+    return [_unsum(row) for row in rows]
+
+
+def _rollup_serves(paths: list[str], query: Any, key_field: str | None) -> bool | None:
+    """None: count from the tickets; False: the cell rollup; True: the unit rollup."""
+    if query.category:
+        return None  # neither rollup has categories (they would be as large as the tickets)
+    if query.unit and key_field == "area_path" and getattr(query, "by", None) == "grid":
+        return None  # the unit rollup stops at communities
+    if query.unit or key_field == "unit_id":
+        coarse = all(len(_levels(p)) <= COMMUNITY_LEVELS for p in paths)
+        return True if coarse else None
+    return False
 
 
 async def _ticket_counts(tickets: Any, paths: list[str], query: Any, start: datetime,
                          end: datetime, key_field: str | None) -> list[dict[str, Any]]:
     """Rows of ticket counts for the period (grouped by `key_field` when given).
 
-    Whole local days of an area-scoped query come from the daily rollup; the hours before
-    the first and after the last whole day, and any query by category or unit, are counted
-    from the tickets. All reads share one snapshot, so a ticket changing meanwhile (its
-    delta row written with it) or the job folding deltas is seen entirely or not at all.
+    Whole local days come from a rollup (per cell, or per community and unit); the hours
+    before the first and after the last whole day, a category filter and a scope finer than
+    a community with a unit are counted from the tickets. All reads share one snapshot, so a
+    ticket changing meanwhile (its delta rows written with it) or the job folding deltas is
+    seen entirely or not at all.
     """
     days = _whole_days(start, end)
-    if days is None or query.category or query.unit or key_field == "unit_id":
+    by_unit = _rollup_serves(paths, query, key_field)
+    if days is None or by_unit is None:
         return await _scanned(tickets, start, end, key_field)
     first, stop = days
     async with in_transaction():
-        rows = await _rolled_up(paths, first, stop, key_field)
+        rows = await _rolled_up(paths, query, first, stop, key_field, by_unit)
         for a, b in ((start, _midnight(first)), (_midnight(stop), end)):
             if a < b:
                 rows += await _scanned(tickets, a, b, key_field)
     return rows
 
 
-# --- keeping the rollup -------------------------------------------------------------------
+# --- keeping the rollups ------------------------------------------------------------------
 
 
 def facts_of(ticket: Ticket) -> metrics.TicketFacts:
@@ -246,27 +283,58 @@ def facts_of(ticket: Ticket) -> metrics.TicketFacts:
     )
 
 
-def _delta_rows(change: dict[date, dict[str, int]], area_path: str) -> list[StatsDelta]:
-    return [StatsDelta(day=day, area_path=area_path, **counts) for day, counts in change.items()]
+def _delta_rows(change: dict[date, dict[str, int]], ticket: Ticket) -> list[StatsDelta]:
+    return [StatsDelta(day=day, area_path=ticket.area_path, unit_id=ticket.unit_id, **counts)
+            for day, counts in change.items()]
 
 
 async def record(before: Ticket | None, after: Ticket) -> None:
     """Call in the transaction that changed the ticket: what it adds to the daily counts."""
-    old = facts_of(before) if before is not None else None
-    if before is not None and before.area_path != after.area_path:
-        rows = (_delta_rows(metrics.change(old, None, TZ), before.area_path)
-                + _delta_rows(metrics.change(None, facts_of(after), TZ), after.area_path))
+    if before is not None and (before.area_path, before.unit_id) != (after.area_path,
+                                                                      after.unit_id):
+        # Moved to another unit (or cell): its counts leave the old row, join the new one.
+        rows = (_delta_rows(metrics.change(facts_of(before), None, TZ), before)
+                + _delta_rows(metrics.change(None, facts_of(after), TZ), after))
     else:
-        rows = _delta_rows(metrics.change(old, facts_of(after), TZ), after.area_path)
+        old = facts_of(before) if before is not None else None
+        rows = _delta_rows(metrics.change(old, facts_of(after), TZ), after)
     if rows:
         await StatsDelta.bulk_create(rows)
 
 
+Totals = dict[tuple[Any, ...], dict[str, int]]
+
+
+def _add(totals: Totals, key: tuple[Any, ...], counts: dict[str, int]) -> None:
+    into = totals.setdefault(key, dict.fromkeys(metrics.TICKET_COUNTS, 0))
+    for name, value in counts.items():
+        into[name] += value
+
+
+def _split(day: date, cell_path: str, unit_id: int | None, counts: dict[str, int],
+           cells: Totals, units: Totals) -> None:
+    """One contribution to both rollups' keys."""
+    _add(cells, (day, cell_path), counts)
+    _add(units, (day, community_path(cell_path), unit_id or 0), counts)
+
+
+async def _fold(model: Any, keys: tuple[str, ...], totals: Totals) -> None:
+    for key, counts in sorted(totals.items()):
+        moved = {k: v for k, v in counts.items() if v}
+        if not moved:
+            continue
+        where = dict(zip(keys, key, strict=True))
+        if not await model.filter(**where).update(**{k: F(k) + v for k, v in moved.items()}):
+            await model.create(**where, **counts)
+
+
 COMPACT_BATCH = 2000
+CELL_KEYS = ("day", "area_path")
+UNIT_KEYS = ("day", "area_path", "unit_id")
 
 
 async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
-    """Fold delta rows into the daily rows, a batch per transaction; returns rows folded.
+    """Fold delta rows into both rollups, a batch per transaction; returns rows folded.
 
     The batch is read with a row lock, so a second job instance waits and then finds the
     rows gone rather than folding them twice.
@@ -278,20 +346,13 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
             rows = await StatsDelta.all().order_by("id").limit(batch).select_for_update()
             if not rows:
                 break
-            totals: dict[tuple[date, str], dict[str, int]] = {}
+            cells: Totals = {}
+            units: Totals = {}
             for row in rows:
-                into = totals.setdefault((row.day, row.area_path), dict.fromkeys(
-                    metrics.TICKET_COUNTS, 0))
-                for name in metrics.TICKET_COUNTS:
-                    into[name] += getattr(row, name)
-            for (day, path), counts in sorted(totals.items()):
-                moved = {k: v for k, v in counts.items() if v}
-                if not moved:
-                    continue
-                updated = await StatsDaily.filter(day=day, area_path=path).update(
-                    **{k: F(k) + v for k, v in moved.items()})
-                if not updated:
-                    await StatsDaily.create(day=day, area_path=path, **counts)
+                _split(row.day, row.area_path, row.unit_id,
+                       {name: getattr(row, name) for name in metrics.TICKET_COUNTS}, cells, units)
+            await _fold(StatsDaily, CELL_KEYS, cells)
+            await _fold(StatsDailyUnit, UNIT_KEYS, units)
             await StatsDelta.filter(id__in=[r.id for r in rows]).delete()
         folded += len(rows)
         if len(rows) < batch:
@@ -300,15 +361,16 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
 
 
 async def rebuild(*, batch: int = 20_000) -> int:
-    """Recount the rollup from the tickets (after a bulk import, or to repair it).
+    """Recount both rollups from the tickets (after a bulk import, or to repair them).
 
     Run it while nothing else changes tickets (a maintenance window): a ticket changed while
     it runs may be counted twice or not at all. Returns the tickets read.
     """
-    fields_needed = ("id", "area_path", "created_at", "is_self_disposed", "accepted_at",
-                     "rejected_at", "first_dispatched_at", "first_handled_at", "deadline_at",
-                     "closed_at", "status", "return_count", "rework_count")
-    totals: dict[tuple[date, str], dict[str, int]] = {}
+    fields_needed = ("id", "area_path", "unit_id", "created_at", "is_self_disposed",
+                     "accepted_at", "rejected_at", "first_dispatched_at", "first_handled_at",
+                     "deadline_at", "closed_at", "status", "return_count", "rework_count")
+    cells: Totals = {}
+    units: Totals = {}
     read, after = 0, 0
     async with in_transaction():
         while True:
@@ -325,18 +387,17 @@ async def rebuild(*, batch: int = 20_000) -> int:
                     closed_at=row["closed_at"], merged=row["status"] == Status.MERGED,
                     returned=row["return_count"] > 0, reworked=row["rework_count"] > 0)
                 for day, counts in metrics.by_day(facts, TZ).items():
-                    into = totals.setdefault((day, row["area_path"]), dict.fromkeys(
-                        metrics.TICKET_COUNTS, 0))
-                    for name, value in counts.items():
-                        into[name] += value
+                    _split(day, row["area_path"], row["unit_id"], counts, cells, units)
             read += len(rows)
             after = rows[-1]["id"]
         await StatsDelta.all().delete()
-        await StatsDaily.all().delete()
-        await StatsDaily.bulk_create(
-            [StatsDaily(day=day, area_path=path, **counts)
-             for (day, path), counts in sorted(totals.items()) if any(counts.values())],
-            batch_size=1000)
+        for model, keys, totals in ((StatsDaily, CELL_KEYS, cells),
+                                    (StatsDailyUnit, UNIT_KEYS, units)):
+            await model.all().delete()
+            await model.bulk_create(
+                [model(**dict(zip(keys, key, strict=True)), **counts)
+                 for key, counts in sorted(totals.items()) if any(counts.values())],
+                batch_size=1000)
     return read
 
 

@@ -7,22 +7,33 @@ from datetime import UTC, datetime, time, timedelta
 from app.core.workcalendar import SHANGHAI
 from app.stats import metrics
 from app.stats import service as stats
-from app.stats.models import StatsDaily, StatsDelta
+from app.stats.models import StatsDaily, StatsDailyUnit, StatsDelta
 from app.tickets.models import Ticket
 from tests.stats.test_summary import post, summary
 from tests.tickets.helpers import OTHER_STREET, report
 
 
-async def rollup_totals() -> dict:
-    """(day, cell path) → counts, folded rows and pending deltas together, zeros left out."""
-    totals: dict = {}
-    for model in (StatsDaily, StatsDelta):
-        for row in await model.all().values("day", "area_path", *metrics.TICKET_COUNTS):
-            into = totals.setdefault((row["day"], row["area_path"]),
-                                     dict.fromkeys(metrics.TICKET_COUNTS, 0))
-            for name in metrics.TICKET_COUNTS:
-                into[name] += row[name]
-    return {key: counts for key, counts in totals.items() if any(counts.values())}
+async def rollup_totals() -> tuple[dict, dict]:
+    """Both rollups as {key: counts}, folded rows and pending deltas together, zeros left out:
+    (day, cell path) and (day, community path, unit id)."""
+    cells: dict = {}
+    units: dict = {}
+
+    def add(totals: dict, key: tuple, row: dict) -> None:
+        into = totals.setdefault(key, dict.fromkeys(metrics.TICKET_COUNTS, 0))
+        for name in metrics.TICKET_COUNTS:
+            into[name] += row[name]
+
+    columns = ("day", "area_path", "unit_id", *metrics.TICKET_COUNTS)
+    for row in await StatsDaily.all().values("day", "area_path", *metrics.TICKET_COUNTS):
+        add(cells, (row["day"], row["area_path"]), row)
+    for row in await StatsDailyUnit.all().values(*columns):
+        add(units, (row["day"], row["area_path"], row["unit_id"]), row)
+    for row in await StatsDelta.all().values(*columns):
+        add(cells, (row["day"], row["area_path"]), row)
+        add(units, (row["day"], stats.community_path(row["area_path"]), row["unit_id"] or 0), row)
+    return tuple({key: counts for key, counts in totals.items() if any(counts.values())}
+                 for totals in (cells, units))
 
 
 async def age(ticket_id: int, days: int) -> None:
@@ -55,7 +66,7 @@ async def history(client, city) -> dict[str, int]:
 async def test_every_change_keeps_the_rollup_equal_to_a_recount(client, city):
     ids = await history(client, city)
     recounted = await rollup_totals()
-    assert len({day for day, _ in recounted}) == 3  # three past days hold counts
+    assert len({day for day, _ in recounted[0]}) == 3  # three past days hold counts
 
     # Changes today to tickets whose stages lie on earlier days.
     old = ids["old_open"]
@@ -88,7 +99,8 @@ async def test_every_change_keeps_the_rollup_equal_to_a_recount(client, city):
 async def test_summaries_over_whole_days_and_their_edges_match_the_formulas(client, city):
     await history(client, city)
     await report(client, city.resident, "9904")  # today
-    facts = [stats.facts_of(t) for t in await Ticket.all()]
+    tickets = await Ticket.all()
+    facts = [stats.facts_of(t) for t in tickets]
     now = datetime.now(UTC)
     today = datetime.combine(now.astimezone(SHANGHAI).date(), time.min, tzinfo=SHANGHAI)
     periods = [
@@ -107,6 +119,18 @@ async def test_summaries_over_whole_days_and_their_edges_match_the_formulas(clie
         scoped = await summary(client, city.dispatcher, area="990100002", **{
             "from": start.isoformat(), "to": end.isoformat()})
         assert scoped["counts"]["reported"] <= body["counts"]["reported"]
+        by_unit = (await client.get("/api/v1/stats/breakdown", headers=city.dispatcher, params={
+            "by": "unit", "from": start.isoformat(), "to": end.isoformat()})).json()["rows"]
+        for unit in (city.department, city.team):
+            mine = [stats.facts_of(t) for t in tickets if t.unit_id == unit.id]
+            want = metrics.tally(mine, period=metrics.Period(start, end))
+            row = next((r for r in by_unit if r["key"] == str(unit.id)), None)
+            got = row["counts"] if row else dict.fromkeys(metrics.TICKET_COUNTS, 0)
+            assert all(got[n] == getattr(want, n) for n in metrics.TICKET_COUNTS), (start, unit)
+            filtered = await summary(client, city.dispatcher, unit=unit.id, **{
+                "from": start.isoformat(), "to": end.isoformat()})
+            assert all(filtered["counts"][n] == getattr(want, n)
+                       for n in metrics.TICKET_COUNTS), (start, unit)
     week = await summary(client, city.dispatcher, **{
         "from": (today - timedelta(days=6)).isoformat(),
         "to": (today + timedelta(days=1)).isoformat()})
