@@ -58,9 +58,44 @@ async def _mark_overdue() -> int:
     return await mark_overdue()
 
 
+async def _remind_deadlines() -> int:
+    from app.tickets.jobs import remind_deadlines
+
+    return await remind_deadlines()
+
+
+async def _remind_to_rate() -> int:
+    from app.ratings.jobs import remind_to_rate
+
+    return await remind_to_rate()
+
+
+async def _fold_statistics() -> int:
+    from app.stats.jobs import fold
+
+    return await fold()
+
+
+async def _announce_closed_polls() -> int:
+    from app.polls.jobs import announce_closed
+
+    return await announce_closed()
+
+
 # The registry: add a job here and every job process runs it, one instance at a time.
+# Each round is bounded (a batch limit over indexed columns), so it stays short whatever
+# the table sizes; the jobs that write notices write each at most once (Outbox.dedupe_key).
+# Poll opening notices need no job: the `poll.opened` row waits for `opens_at` in the outbox.
 PERIODIC: tuple[PeriodicJob, ...] = (
     PeriodicJob("tickets.mark_overdue", 60.0, _mark_overdue),
+    # Yellow (80 % of the time used) comes 48 min before a 4-working-hour deadline at the
+    # shortest: a minute's lag is nothing against that.
+    PeriodicJob("tickets.remind_deadlines", 60.0, _remind_deadlines),
+    # Due 24 h after closing: a few minutes late is fine, so it runs less often.
+    PeriodicJob("ratings.remind_to_rate", 300.0, _remind_to_rate),
+    PeriodicJob("polls.announce_closed", 60.0, _announce_closed_polls),
+    # Summaries read unfolded deltas too, so folding only keeps that part small.
+    PeriodicJob("stats.fold", 30.0, _fold_statistics),
 )
 
 

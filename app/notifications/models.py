@@ -4,6 +4,8 @@ An `Outbox` row is written in the same transaction as the change that causes it 
 it in `_record`). The job process (`app.notifications.jobs`) claims rows with a lease, writes
 the in-app `Message` (unique per outbox row, so a redelivered row never shows twice) and, when
 the recipient has a WeChat consent left (`SubscriptionQuota`), sends one subscribe message.
+A row without a recipient is a broadcast (`poll.opened`, `poll.closed`): delivering it writes
+one row per recipient (each with a `dedupe_key`), batch by batch, then finishes the parent.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class Outbox(Model):
     locked_by = fields.CharField(max_length=64, default="")
     locked_until = fields.DatetimeField(null=True)
     push_state = fields.CharEnumField(PushState, max_length=16, default=PushState.UNDECIDED)
+    # "At most once" for rows a periodic job or a fan-out writes (e.g. `rate:{ticket}:{user}`):
+    # inserted with conflicts ignored, so a job that runs twice, or two at once, writes one row.
+    # NULL (every row written by a transaction) never conflicts.
+    dedupe_key = fields.CharField(max_length=96, null=True, unique=True)
     wechat_msgid = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
@@ -61,6 +67,18 @@ class Outbox(Model):
         # The claim query: status = pending AND available_at <= now ORDER BY available_at, id
         # (InnoDB secondary indexes end with the primary key, so this index serves the order).
         indexes = (Index(fields=("status", "available_at"), name=CLAIM_INDEX),)
+
+
+class JobCursor(Model):
+    """Where a sweeping periodic job left off (the last id it looked at), shared by processes."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    position = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "job_cursors"
 
 
 class Message(Model):

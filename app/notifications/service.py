@@ -10,6 +10,9 @@ Delivery of one outbox row (see docs/notifications.md):
 4. mark: `sent` (with the msgid) in one statement, fenced by our lease token; a failure moves
    `available_at` forward (exponential backoff) or parks the row after `max_attempts`.
 Every write after the claim is conditional on still holding the lease.
+
+A row without a recipient is a broadcast (`BROADCASTS`): delivering it inserts one keyed row
+per recipient, batch by batch, records how far it got in its payload, then finishes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +38,7 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.paths import under_any
 from app.notifications.models import (
     CLAIM_INDEX,
+    JobCursor,
     Message,
     Outbox,
     OutboxStatus,
@@ -53,6 +58,9 @@ from app.notifications.templates import render, template_for, wechat_fields
 from app.settings import Settings, current
 
 log = logging.getLogger("gongzhi.notifications")
+# MySQL's INSERT IGNORE reports every key it skipped as a warning, which aiomysql re-raises
+# as a Python warning; skipping a key already present is the point of `enqueue_once`.
+warnings.filterwarnings("ignore", message=r"Duplicate entry .* for key '(outbox\.)?dedupe_key'")
 
 # The mini-program page a subscribe message opens.
 # WeChat errors after which retrying cannot help: the row is done (its in-app message stands).
@@ -75,6 +83,7 @@ class DeliveryConfig:
     templates: Mapping[str, str] = field(default_factory=dict)  # template name → WeChat id
     wechat_enabled: bool = False
     page: str = "pages/ticket/ticket?id={ticket_id}"  # the mini-program's ticket page
+    poll_page: str = "pages/poll/index?id={poll_id}"  # … and its poll page
     miniprogram_state: str = "formal"  # developer | trial | formal
     lang: str = "zh_CN"
     max_attempts: int = 8
@@ -82,6 +91,7 @@ class DeliveryConfig:
     backoff_base_s: float = 30.0
     backoff_cap_s: float = 3600.0
     concurrency: int = 4  # sends in flight per worker
+    fanout_batch: int = 500  # recipients a broadcast row inserts per statement
     sender: Sender | None = None  # default: wechatpy against settings.wechat_api_base
 
     def backoff(self, attempts: int) -> timedelta:
@@ -97,6 +107,7 @@ def config_from_settings(settings: Settings | None = None) -> DeliveryConfig:
         templates=dict(settings.wechat_templates),
         wechat_enabled=settings.wechat_configured,
         page=settings.wechat_message_page,
+        poll_page=settings.wechat_poll_page,
         miniprogram_state=settings.wechat_miniprogram_state,
     )
 
@@ -179,8 +190,10 @@ async def deliver_batch(*, worker_id: str, limit: int = 20, now: datetime | None
 async def deliver_one(row: Outbox, *, now: datetime, config: DeliveryConfig) -> None:
     """Deliver one claimed row and record the outcome (raises LeaseLost if no longer ours)."""
     try:
-        if row.recipient_id is not None:
-            await ensure_message(row)
+        if row.recipient_id is None:
+            await _fan_out(row, now=now, config=config)
+            return
+        await ensure_message(row)
         state = PushState(row.push_state)
         if state == PushState.UNDECIDED:
             state = await _decide_push(row, now=now, config=config)
@@ -222,6 +235,96 @@ async def ensure_message(row: Outbox) -> None:
                              body=text.body, ticket_id=row.ticket_id, outbox_id=row.id)
     except IntegrityError:
         pass  # written by an earlier attempt that died before marking the row
+
+
+# --- rows written at most once, and broadcasts ------------------------------------------------
+
+
+async def enqueue_once(rows: Sequence[Outbox]) -> int:
+    """Insert rows that carry a `dedupe_key`; a key already present is skipped, never doubled.
+
+    Returns how many rows looked new (a concurrent writer may still have won some of them).
+    `INSERT … ON CONFLICT DO NOTHING` on SQLite, `INSERT IGNORE` on MySQL/MariaDB: of two
+    writers racing on one key, one row results. Rows go in key order, so two batches that
+    overlap take their index locks in the same order (no deadlock between them).
+    """
+    if any(not row.dedupe_key for row in rows):
+        raise ValueError("enqueue_once needs a dedupe_key on every row")
+    if not rows:
+        return 0
+    keyed = {row.dedupe_key: row for row in rows}
+    present = set(await Outbox.filter(dedupe_key__in=list(keyed))
+                  .values_list("dedupe_key", flat=True))
+    fresh = [keyed[key] for key in sorted(keyed) if key not in present]  # type: ignore[type-var]
+    if fresh:
+        await Outbox.bulk_create(fresh, ignore_conflicts=True)
+    return len(fresh)
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A kind whose rows have no recipient: who they reach, in user-id order, and each key."""
+
+    # (the broadcast row, the last user id already covered, how many) → the next user ids
+    recipients: Callable[[Outbox, int, int], Awaitable[list[int]]]
+    key: Callable[[Outbox, int], str]  # the dedupe_key of the copy for one user
+
+
+def broadcasts() -> Mapping[str, Broadcast]:
+    from app.polls.jobs import BROADCASTS  # polls writes the broadcast rows it expands
+
+    return BROADCASTS
+
+
+FANOUT_CURSOR = "fanout_after"  # payload key: the last user id a broadcast has covered
+
+
+async def _fan_out(row: Outbox, *, now: datetime, config: DeliveryConfig) -> None:
+    """Write one keyed copy of a broadcast row per recipient, then finish it.
+
+    Progress is kept in the row's payload after each batch, fenced by the lease (which each
+    batch extends): a worker that dies mid-way leaves a row the next worker resumes, and the
+    copies it inserts again are skipped by their keys, so no recipient is lost or doubled.
+    """
+    spec = broadcasts().get(row.kind)
+    payload = dict(row.payload or {})
+    after = int(payload.get(FANOUT_CURSOR) or 0)
+    copy = {k: v for k, v in payload.items() if k != FANOUT_CURSOR}
+    while spec is not None:
+        users = await spec.recipients(row, after, config.fanout_batch)
+        if users:
+            await enqueue_once([
+                Outbox(kind=row.kind, recipient_id=uid, ticket_id=row.ticket_id, payload=copy,
+                       available_at=now, dedupe_key=spec.key(row, uid)) for uid in users])
+            after = users[-1]
+        if len(users) < config.fanout_batch:
+            break
+        payload[FANOUT_CURSOR] = after
+        until = max(now, datetime.now(UTC)) + timedelta(seconds=config.lease_s)
+        if not await _mine(row).update(payload=payload, locked_until=until):
+            raise LeaseLost()
+    await _finish(row, now=now, push_state=PushState.SKIPPED)
+
+
+# --- periodic jobs: where a sweep left off ----------------------------------------------------
+
+
+async def cursor_position(name: str) -> int | None:
+    """The position a sweeping job saved under `name` (None: it never ran)."""
+    return await JobCursor.filter(name=name).first().values_list("position", flat=True)
+
+
+async def save_cursor(name: str, position: int) -> None:
+    if await JobCursor.filter(name=name).update(position=position,
+                                                updated_at=datetime.now(UTC)):
+        return
+    try:
+        await JobCursor.create(name=name, position=position)
+    except IntegrityError:  # another process saved it first: ours is as good
+        await JobCursor.filter(name=name).update(position=position)
+
+
+# --- WeChat -----------------------------------------------------------------------------------
 
 
 async def _openid(user_id: int | None) -> str | None:
@@ -272,13 +375,21 @@ async def _push(row: Outbox, *, config: DeliveryConfig) -> Mapping[str, Any] | N
     body = {
         "touser": openid,
         "template_id": template_id,
-        "page": config.page.format(ticket_id=row.ticket_id or ""),
+        "page": _page(row, config),
         "data": wechat_fields(row.kind, row.payload or {}, when=row.created_at,
                               context=await _context(row)),
         "miniprogram_state": config.miniprogram_state,
         "lang": config.lang,
     }
     return await asyncio.to_thread(config.sender or wechat_send, body)
+
+
+def _page(row: Outbox, config: DeliveryConfig) -> str:
+    """The mini-program page the message opens: the poll's for poll kinds, else the ticket's."""
+    poll_id = (row.payload or {}).get("poll_id")
+    if row.kind.startswith("poll.") and poll_id:
+        return config.poll_page.format(poll_id=poll_id)
+    return config.page.format(ticket_id=row.ticket_id or "")
 
 
 def _mine(row: Outbox) -> Any:

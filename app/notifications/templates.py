@@ -160,17 +160,49 @@ KINDS: dict[str, KindText] = {
         "新任务已派发，请及时认领处理", template="task_assigned"),
     "ticket.extension_decided": KindText(
         "延期申请{result}", "案件 {number} 的延期申请{result}。", "延期申请{result}"),
+    # Written by periodic jobs and broadcasts (at most once each: see Outbox.dedupe_key).
+    "ticket.deadline_near": KindText(
+        "任务即将超时", "案件 {number} 的处理时限已过八成，将于 {deadline} 到期，请抓紧处理。",
+        "处理时限将到，请抓紧处理", template="task_assigned"),
+    "rating.remind": KindText(
+        "请评价处理结果", "您反映的问题（编号 {number}）已办结，请对处理结果进行评价，"
+        "您的意见会帮助我们改进工作。", "问题已办结，请您评价处理结果"),
+    "rating.replied": KindText(
+        "您的评价有了回复", "工作人员回复了您对案件 {number} 的评价，请查看。",
+        "工作人员回复了您的评价"),
+    "poll.opened": KindText(
+        "社区投票开始了", "「{title}」已开始投票，{closes} 截止，欢迎参与。",
+        "社区投票已开始，欢迎参与", template="poll_notice"),
+    # Never more than "it closed": no counts, no answers (anonymous polls above all).
+    "poll.closed": KindText(
+        "投票已结束", "「{title}」已结束，感谢您的参与，结果可在投票页查看。",
+        "投票已结束，可查看结果", template="poll_notice"),
 }
 
 _EXTENSION_RESULTS = {"approve_extension": "已批准", "refuse_extension": "未获批准"}
 
 
+def _when(value: Any) -> datetime | None:
+    """A payload time (ISO 8601 text) as a datetime; None when absent or unreadable."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        when = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def _values(payload: Mapping[str, Any]) -> dict[str, str]:
     number = payload.get("number") or ""
+    deadline, closes = _when(payload.get("deadline_at")), _when(payload.get("closes_at"))
     return {
         "number": str(number) if number else "（无编号）",
         "status_label": status_label(payload.get("status")) if payload.get("status") else "已更新",
         "result": _EXTENSION_RESULTS.get(str(payload.get("action", "")), "已处理"),
+        "title": _clean(str(payload.get("title") or "社区投票")),
+        "deadline": format_time(deadline) if deadline else "时限",
+        "closes": format_time(closes) if closes else "到期",
     }
 
 
@@ -211,10 +243,19 @@ def _task(payload: Mapping[str, Any], text: Rendered, when: datetime,
             "time4": when}
 
 
+def _poll(payload: Mapping[str, Any], text: Rendered, when: datetime,
+          context: Mapping[str, Any]) -> dict[str, Any]:
+    # 社区投票通知: 投票主题 · 截止时间 · 温馨提示
+    return {"thing1": _values(payload)["title"],
+            "time2": _when(payload.get("closes_at")) or when,
+            "thing3": text.hint}
+
+
 # template name → how its fields are filled (keys as in the console's template)
 TEMPLATES: dict[str, FieldBuilder] = {
     "ticket_progress": _progress,
     "task_assigned": _task,
+    "poll_notice": _poll,
 }
 
 

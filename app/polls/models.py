@@ -47,9 +47,13 @@ class Poll(Model):
     created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When the "poll closed" notice to its voters was queued (or found not due: staff-only
+    # results); NULL until then, which is how the periodic job finds closed polls to announce.
+    closing_announced_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "polls"
+        indexes = (("closing_announced_at", "closes_at"),)
 
 
 class PollQuestion(Model):
@@ -116,6 +120,9 @@ class PollAnswer(Model):
     choice_mask = fields.IntField(null=True)
     scale_value = fields.SmallIntField(null=True)
     text = fields.TextField(null=True)
+    # The text failed the content check: the answer counts, the text stays out of results and
+    # exports until staff release it (they see it, marked, in the staff results).
+    text_held = fields.BooleanField(default=False)
     area_path = fields.CharField(max_length=255)  # for results per sub-area
 
     class Meta:

@@ -9,6 +9,7 @@ from sanic_ext.extensions.openapi import openapi
 from app.core.api import endpoint
 from app.polls import service
 from app.polls.schemas import (
+    HeldText,
     PollClose,
     PollCreate,
     PollDetail,
@@ -78,3 +79,11 @@ async def results_csv(request: Request, poll_id: int, query: ResultsCsvQuery) ->
 async def close(request: Request, poll_id: int, body: PollClose) -> PollDetail:
     poll = await service.close_poll(actor=request.ctx.user, poll_id=poll_id, reason=body.reason)
     return await service.detail(user=request.ctx.user, poll_id=poll.id)
+
+
+@bp.post("/polls/<poll_id:int>/texts/<answer_id:str>/release")
+@endpoint(summary="Release a free-text answer held by the content check (staff)", tag=TAG,
+          response=HeldText, errors=(403, 404))
+async def release_text(request: Request, poll_id: int, answer_id: str) -> HeldText:
+    return await service.release_text(user=request.ctx.user, poll_id=poll_id,
+                                      answer_id=answer_id)

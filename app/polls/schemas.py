@@ -173,6 +173,14 @@ class ScaleCount(BaseModel):
     count: int
 
 
+class HeldText(BaseModel):
+    """A free-text answer the content check held: staff review it, nobody else sees it."""
+
+    id: str = Field(description="The answer's id, for POST …/texts/{id}/release")
+    text: str
+    is_held: bool
+
+
 class QuestionResult(BaseModel):
     question_id: int
     position: int
@@ -186,6 +194,9 @@ class QuestionResult(BaseModel):
                                     description="Staff only, in no meaningful order, at most 100 "
                                     "(the CSV export has all)")
     texts_truncated: bool = False
+    held_texts: list[HeldText] | None = Field(
+        default=None, description="Staff only: answers held by the content check, not in "
+        "`texts` nor in the CSV exports until released (at most 100)")
 
 
 class AreaResult(BaseModel):

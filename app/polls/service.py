@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from app.accounts.service import Scope, area_ref, scope_of
 from app.areas import service as areas
 from app.areas.models import KIND_DEPTH, Area, AreaKind
 from app.core.api import MAX_ID
+from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.paths import under, under_any
 from app.notifications.models import Outbox
@@ -47,6 +49,7 @@ from app.polls.models import (
 from app.polls.schemas import (
     AnswerIn,
     AreaResult,
+    HeldText,
     OptionCount,
     OptionOut,
     PollCreate,
@@ -74,6 +77,7 @@ CHOICE_KINDS = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
 KIND_LABELS = {QuestionKind.SINGLE: "单选", QuestionKind.MULTIPLE: "多选",
                QuestionKind.SCALE: "评分", QuestionKind.TEXT: "填空"}
 MERGED = "*"  # the block label of merged small groups
+HELD_MARK = "（待审核）"  # a held free-text answer in the named-responses export
 
 
 def _now() -> datetime:
@@ -453,7 +457,9 @@ async def create_poll(*, actor: User, body: PollCreate) -> Poll:
         await PollQuestion.bulk_create([PollQuestion(poll_id=poll.id, **q) for q in questions])
         # One row for the whole area: the delivery side fans out to its residents.
         await Outbox.create(kind="poll.opened", recipient=None,
-                            payload={"poll_id": poll.id, "area_path": poll.area_path},
+                            payload={"poll_id": poll.id, "area_path": poll.area_path,
+                                     "title": poll.title,
+                                     "closes_at": closes_at.isoformat()},
                             available_at=max(now, opens_at))
     return poll
 
@@ -507,6 +513,7 @@ async def respond(*, user: User, poll_id: int, body: ResponseIn) -> ResponseRece
         raise _already_voted()
     questions = await PollQuestion.filter(poll_id=poll.id).order_by("position")
     rows = check_answers(questions, body.answers)
+    held = await _held_texts(rows, user)
     try:
         async with in_transaction():
             ballot = await PollBallot.create(poll_id=poll.id, user_id=user.id, area_path=home)
@@ -514,12 +521,37 @@ async def respond(*, user: User, poll_id: int, body: ResponseIn) -> ResponseRece
                 PollAnswer(poll_id=poll.id, question_id=r.question_id,
                            ballot_id=None if poll.is_anonymous else ballot.id,
                            choice_mask=r.choice_mask, scale_value=r.scale_value, text=r.text,
-                           area_path=home)
+                           text_held=r.question_id in held, area_path=home)
                 for r in rows])
     except IntegrityError:
         raise _already_voted() from None
     return ResponseReceipt(poll_id=poll.id, results_visible=results_visible(
         poll, is_staff=scope.covers(poll.area_path, *STAFF_ROLES), has_voted=True, now=now))
+
+
+async def _held_texts(rows: Sequence[AnswerRow], user: User) -> set[int]:
+    """The questions whose free-text answer the content check holds (before the transaction:
+    it may call WeChat). A held text is stored and counted, never dropped."""
+    held = set()
+    for r in rows:
+        if r.text and await check_text(r.text, openid=user.openid,
+                                       scene=Scene.COMMENT) == Verdict.HOLD:
+            held.add(r.question_id)
+    return held
+
+
+async def release_text(*, user: User, poll_id: int, answer_id: str) -> HeldText:
+    """A reviewer clears a held free-text answer: it joins the results and the exports."""
+    poll = await _staff_poll_or_raise(user, poll_id)
+    try:
+        key = uuid.UUID(answer_id)
+    except ValueError:
+        raise NotFound("找不到该回答", code="answer_not_found") from None
+    answer = await PollAnswer.get_or_none(id=key, poll_id=poll.id, text__not_isnull=True)
+    if answer is None:
+        raise NotFound("找不到该回答", code="answer_not_found")
+    await PollAnswer.filter(id=key).update(text_held=False)
+    return HeldText(id=str(key), text=answer.text or "", is_held=False)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -660,6 +692,19 @@ async def _read_counts(poll: Poll) -> tuple[list[dict[str, Any]], list[dict[str,
     return ballots, answers
 
 
+async def _held(poll: Poll, questions: Sequence[PollQuestion]) -> dict[int, list[HeldText]]:
+    """Held free-text answers per question, for the staff who review them (at most 100)."""
+    if not any(q.kind == QuestionKind.TEXT for q in questions):
+        return {}
+    rows = await (PollAnswer.filter(poll_id=poll.id, text_held=True, text__not_isnull=True)
+                  .order_by("id").limit(TEXT_SAMPLE).values("id", "question_id", "text"))
+    out: dict[int, list[HeldText]] = {}
+    for r in rows:
+        out.setdefault(r["question_id"], []).append(
+            HeldText(id=str(r["id"]), text=r["text"] or "", is_held=True))
+    return out
+
+
 async def _texts(poll: Poll, questions: Sequence[PollQuestion], limit: int | None
                  ) -> tuple[dict[int, list[str]], set[int]]:
     """Free-text answers per question, ordered by their random id (so: no order at all)."""
@@ -668,8 +713,8 @@ async def _texts(poll: Poll, questions: Sequence[PollQuestion], limit: int | Non
     for q in questions:
         if q.kind != QuestionKind.TEXT:
             continue
-        qs = PollAnswer.filter(poll_id=poll.id, question_id=q.id, text__not_isnull=True
-                               ).order_by("id")
+        qs = PollAnswer.filter(poll_id=poll.id, question_id=q.id, text__not_isnull=True,
+                               text_held=False).order_by("id")
         values = await (qs.limit(limit + 1) if limit else qs).values_list("text", flat=True)
         if limit and len(values) > limit:
             truncated.add(q.id)
@@ -748,6 +793,11 @@ async def results(*, user: User, poll_id: int, by: str | None) -> PollResults:
     out = PollResults(poll_id=poll.id, title=poll.title, status=status_of(poll, now),
                       is_anonymous=poll.is_anonymous, respondent_count=total.respondents,
                       questions=question_results(questions, total, texts, truncated))
+    if viewer.is_staff:
+        held = await _held(poll, questions)
+        for result in out.questions:
+            if result.kind == QuestionKind.TEXT:
+                result.held_texts = held.get(result.question_id, [])
     if by is not None:
         blocks = _blocks(poll, by, ballots, answers)
         names = await _block_names(blocks, by)
@@ -823,7 +873,7 @@ async def _responses_csv(poll: Poll, questions: Sequence[PollQuestion]) -> str:
         raise Conflict("匿名投票不提供逐人答卷", code="poll_is_anonymous")
     ballots = await PollBallot.filter(poll_id=poll.id).order_by("id").select_related("user")
     answers = await PollAnswer.filter(poll_id=poll.id).values(
-        "ballot_id", "question_id", "choice_mask", "scale_value", "text")
+        "ballot_id", "question_id", "choice_mask", "scale_value", "text", "text_held")
     labels = {q.id: [o["label"] for o in q.options] for q in questions}
     by_ballot: dict[int, dict[int, str]] = {}
     for a in answers:
@@ -832,6 +882,8 @@ async def _responses_csv(poll: Poll, questions: Sequence[PollQuestion]) -> str:
                              if a["choice_mask"] >> i & 1)
         elif a["scale_value"] is not None:
             value = str(a["scale_value"])
+        elif a["text_held"]:
+            value = HELD_MARK  # exports travel further than the reviewers: not until released
         else:
             value = a["text"] or ""
         by_ballot.setdefault(a["ballot_id"], {})[a["question_id"]] = value

@@ -1,23 +1,89 @@
-"""Periodic ticket work: flag overdue tickets so lists turn red and reminders can go out."""
+"""Periodic ticket work: deadline reminders (催办) to whoever must act before the time runs out.
+
+Overdue marking stays in `service.mark_overdue` (it writes tickets); this module only reads
+them and writes outbox rows, each at most once (`Outbox.dedupe_key`).
+
+A round looks at the next `limit` tickets of each worked status, in id order, from where the
+previous round stopped (a `JobCursor` shared by all job processes), and wraps around at the
+end. Each query is a range on the `status` index that stops after `limit` rows, so a round
+costs the same at a million tickets as at a thousand; a ticket is looked at again once per
+sweep (open tickets / `limit` rounds), and reminded within a sweep of turning yellow.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from app.tickets import service
+from app.accounts.models import Role, RoleGrant
+from app.catalog.models import Category
+from app.notifications.models import Outbox
+from app.notifications.service import cursor_position, enqueue_once, save_cursor
+from app.tickets import service as tickets
+from app.tickets.models import Ticket
+from app.tickets.workflow import Status
 
-log = logging.getLogger("gongzhi.jobs")
-OVERDUE_INTERVAL_S = 60.0
+# Someone holds the ticket in these: the unit it was dispatched to, or the worker who claimed
+# it. (returned / reopened tickets wait for a dispatcher; the overdue list covers those.)
+WORKED_STATUSES = (Status.DISPATCHED, Status.CLAIMED)
+DEADLINE_BATCH = 1000
+KIND = "ticket.deadline_near"
+_COLUMNS = ("id", "number", "status", "urgency", "category_id", "unit_id", "assignee_id",
+            "deadline_at", "dispatched_at", "is_overdue")
 
 
-async def overdue_loop(*, interval: float = OVERDUE_INTERVAL_S) -> None:
-    """Run `mark_overdue` forever; a failed round is logged and retried next round."""
-    while True:
-        try:
-            marked = await service.mark_overdue()
-            if marked:
-                log.info("marked %d tickets overdue", marked)
-        except Exception:  # a database hiccup must not kill the loop
-            log.exception("overdue job failed; retrying in %ss", interval)
-        await asyncio.sleep(interval)
+def reminder_key(ticket_id: int, deadline_at: datetime, user_id: int) -> str:
+    """One reminder per person and deadline: an approved extension moves the deadline and so
+    earns a new one."""
+    return f"deadline:{ticket_id}:{int(deadline_at.timestamp())}:{user_id}"
+
+
+async def remind_deadlines(*, now: datetime | None = None, limit: int = DEADLINE_BATCH) -> int:
+    """One round of the periodic job; returns how many reminders it wrote."""
+    now = now or datetime.now(UTC)
+    written = 0
+    for status in WORKED_STATUSES:
+        name = f"tickets.deadline_near:{status}"
+        after = await cursor_position(name) or 0
+        batch = await (Ticket.filter(status=status, id__gt=after).order_by("id").limit(limit)
+                       .only(*_COLUMNS))
+        written += await _remind(await _yellow(batch, now))
+        # A short batch is the end of the sweep: start again from the first ticket.
+        await save_cursor(name, batch[-1].id if len(batch) == limit else 0)
+    return written
+
+
+async def _yellow(batch: Sequence[Ticket], now: datetime) -> list[Ticket]:
+    """The tickets past 80 % of their time and not yet overdue (the list's yellow)."""
+    live = [t for t in batch if t.deadline_at is not None and t.dispatched_at is not None
+            and not t.is_overdue and t.deadline_at > now]
+    if not live:
+        return []
+    categories = {c.id: c for c in await Category.filter(id__in={t.category_id for t in live})}
+    overrides = await tickets.calendar_overrides()
+    return [t for t in live if t.category_id in categories
+            and tickets.deadline_colour(t, categories[t.category_id], now, overrides) == "yellow"]
+
+
+async def _remind(due: Sequence[Ticket]) -> int:
+    """One row per person who must act: the claimant, else each handler of the unit."""
+    if not due:
+        return 0
+    unclaimed = {t.unit_id for t in due if t.assignee_id is None and t.unit_id is not None}
+    members: dict[int, list[int]] = {}
+    if unclaimed:
+        for unit_id, user_id in await (RoleGrant.filter(unit_id__in=unclaimed, role=Role.HANDLER)
+                                       .order_by("user_id").values_list("unit_id", "user_id")):
+            members.setdefault(unit_id, []).append(user_id)
+    available_at = datetime.now(UTC)
+    rows = []
+    for t in due:
+        assert t.deadline_at is not None
+        people = [t.assignee_id] if t.assignee_id is not None else members.get(t.unit_id, [])
+        payload = {"number": t.number, "status": t.status,
+                   "deadline_at": t.deadline_at.isoformat()}
+        rows += [Outbox(kind=KIND, recipient_id=uid, ticket_id=t.id, payload=payload,
+                        available_at=available_at,
+                        dedupe_key=reminder_key(t.id, t.deadline_at, uid))
+                 for uid in dict.fromkeys(people)]
+    return await enqueue_once(rows)

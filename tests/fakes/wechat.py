@@ -67,20 +67,35 @@ class FakeWeChat:
     # kill the sender here (WeChat delivered, the sender never learns it).
     on_send: Callable[[dict], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # msg_sec_check v2: texts containing a key get that suggest ("risky" / "review"); else pass.
+    # msg_sec_check v2: a text containing a marker (key) gets its suggest ("risky" /
+    # "review"), label 20001 and a keyword hit in `detail`; any other text passes (label 100).
     sec_verdicts: dict[str, str] = field(default_factory=dict)
+    # The msg_sec_check request bodies received, in order (to check they are v2).
+    sec_checks: list[dict] = field(default_factory=list)
 
     def sec_check(self, query: dict[str, str], body: dict) -> dict:
-        """POST /wxa/msg_sec_check (v2) as WeChat answers it."""
+        """POST /wxa/msg_sec_check (v2) as WeChat answers it.
+
+        https://developers.weixin.qq.com/miniprogram/dev/server/API/sec-center/sec-check/api_msgseccheck
+        """
+        with self.lock:
+            self.sec_checks.append(body)
         if query.get("access_token") != "fake-access-token":
             return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
-        if body.get("version") != 2 or not body.get("openid") or not body.get("content"):
+        if body.get("version") != 2 or not body.get("openid") or not body.get("content") \
+                or body.get("scene") not in (1, 2, 3, 4):
             return {"errcode": 47001, "errmsg": "data format error"}
         content = str(body["content"])
-        suggest = next((v for k, v in self.sec_verdicts.items() if k in content), "pass")
+        marker, suggest = next(((k, v) for k, v in self.sec_verdicts.items() if k in content),
+                               ("", "pass"))
         label = 100 if suggest == "pass" else 20001
-        return {"errcode": 0, "errmsg": "ok", "trace_id": f"trace-{len(self.requests)}",
-                "result": {"suggest": suggest, "label": label}}
+        detail = [{"strategy": "content_model", "errcode": 0, "suggest": suggest,
+                   "label": label, "prob": 90 if marker else 0}]
+        if marker:
+            detail.append({"strategy": "keyword", "errcode": 0, "suggest": suggest,
+                           "label": label, "level": 20, "keyword": marker})
+        return {"errcode": 0, "errmsg": "ok", "result": {"suggest": suggest, "label": label},
+                "detail": detail, "trace_id": f"trace-{len(self.sec_checks)}"}
 
     def sends_to(self, openid: str) -> list[dict]:
         return [body for body in self.sent if body.get("touser") == openid]

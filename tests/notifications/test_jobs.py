@@ -95,3 +95,10 @@ async def test_the_job_loop_delivers_and_runs_periodic_jobs_until_stopped(client
         stop.set()
         await asyncio.wait_for(loop, 10)
     assert loop.done() and loop.exception() is None
+
+
+async def test_the_notice_jobs_are_registered_with_their_intervals():
+    intervals = {j.name: j.interval_s for j in jobs.PERIODIC}
+    assert intervals.items() >= {("tickets.remind_deadlines", 60),
+                                 ("ratings.remind_to_rate", 300),
+                                 ("polls.announce_closed", 60)}

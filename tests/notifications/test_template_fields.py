@@ -71,11 +71,16 @@ def test_time_and_date_are_formatted_in_beijing_time():
 
 
 def test_every_kind_renders_chinese_text_from_its_payload():
-    payload = {"number": "20261125000042", "action": "dispatch", "status": "dispatched"}
+    payload = {"number": "20261125000042", "action": "dispatch", "status": "dispatched",
+               "title": "小区停车改造意见征集", "closes_at": WHEN.isoformat(),
+               "deadline_at": WHEN.isoformat()}
     for kind in KINDS:
         text = render(kind, payload)
-        assert text.title and "20261125000042" in text.body, kind
+        named = "小区停车改造意见征集" if kind.startswith("poll.") else "20261125000042"
+        assert text.title and named in text.body, kind
         assert len(text.title) <= 64 and len(text.body) <= 255
+    assert "2026年11月25日 14:05 到期" in render("ticket.deadline_near", payload).body
+    assert "2026年11月25日 14:05 截止" in render("poll.opened", payload).body
     assert render("ticket.dispatch", payload).title == "案件已派遣"
     assert render("ticket.extension_decided", {"number": "1", "action": "approve_extension"}
                   ).title == "延期申请已批准"
@@ -92,7 +97,8 @@ def test_template_data_passes_wechats_limits_whatever_the_input():
     long = "小区东门外人行道上的井盖松动了，晚上路过的老人差点被绊倒，请尽快派人处理" * 3
     for kind in KINDS:
         data = wechat_fields(kind, {"number": "20261125000042", "status": "reopened",
-                                    "action": "rate_rework"}, WHEN, {"description": long})
+                                    "action": "rate_rework", "title": long,
+                                    "closes_at": "not a time"}, WHEN, {"description": long})
         assert data, kind
         problems = {key: field_problem(key, item["value"]) for key, item in data.items()}
         assert not any(problems.values()), (kind, problems, data)
@@ -105,3 +111,12 @@ def test_template_data_passes_wechats_limits_whatever_the_input():
         "thing4": {"value": "已派遣至处置单位，请耐心等待"},
         "time5": {"value": "2026年11月25日 14:05"},
     }
+
+
+def test_a_poll_notice_shows_the_title_and_closing_time_and_nothing_of_the_results():
+    payload = {"poll_id": 7, "title": "小区停车改造意见征集", "closes_at": WHEN.isoformat()}
+    data = wechat_fields("poll.closed", payload, WHEN)
+    assert data == {"thing1": {"value": "小区停车改造意见征集"},
+                    "time2": {"value": "2026年11月25日 14:05"},
+                    "thing3": {"value": "投票已结束，可查看结果"}}
+    assert render("poll.closed", payload).body == "「小区停车改造意见征集」已结束，感谢您的参与，结果可在投票页查看。"

@@ -36,7 +36,10 @@ async def test_creating_a_poll_queues_one_notification_for_the_whole_area(client
     rows = await Outbox.filter(kind="poll.opened")
     assert len(rows) == 1
     assert rows[0].recipient_id is None
-    assert rows[0].payload == {"poll_id": poll["id"], "area_path": COMMUNITY_PATH}
+    assert rows[0].payload == {"poll_id": poll["id"], "area_path": COMMUNITY_PATH,
+                               "title": poll["title"], "closes_at": rows[0].payload["closes_at"]}
+    assert datetime.fromisoformat(rows[0].payload["closes_at"]) == datetime.fromisoformat(
+        poll["closes_at"])
     # Delivered when the poll opens, not before.
     assert rows[0].available_at == datetime.fromisoformat(poll["opens_at"])
     assert poll["status"] == "upcoming"
