@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "gongzhi-api"
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
+    # A used refresh token presented again within this many seconds, before what it was
+    # exchanged for was used, is a retry of a lost answer, not a leak (0 turns this off).
+    refresh_grace_s: float = 30.0
 
     # WeChat mini-program. Unset app id = development mode (dev login allowed in dev/test).
     wechat_appid: str = ""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import STAFF_ROLES, RefreshToken, Role, RoleGrant, User
@@ -121,17 +121,44 @@ async def refresh_tokens(*, refresh_token: str) -> TokenPair:
     now = datetime.now(UTC)
     token_hash = security.hash_refresh_token(refresh_token)
     row = await RefreshToken.get_or_none(token_hash=token_hash).select_related("user")
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or row.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录", code="invalid_refresh_token")
+    if row.revoked_at is not None:
+        # Logged out (the family is revoked already), or a successor retired by a grace
+        # retry reaching us after all: then its answer was not lost, someone holds it.
+        if await RefreshToken.filter(family_id=row.family_id, revoked_at=None).update(
+                revoked_at=now):
+            raise Unauthorized("登录凭证已被使用，请重新登录", code="refresh_token_reused")
         raise Unauthorized("登录已过期，请重新登录", code="invalid_refresh_token")
     # Conditional update: of two concurrent uses of one token exactly one rotates it.
     rotated = await RefreshToken.filter(id=row.id, used_at=None, revoked_at=None).update(used_at=now)
-    if not rotated:
+    if not rotated and not await _lost_answer(row, now):
         # A used token presented again means it leaked: end every session of this login.
         await RefreshToken.filter(family_id=row.family_id).update(revoked_at=now)
         raise Unauthorized("登录凭证已被使用，请重新登录", code="refresh_token_reused")
     if not row.user.is_active:
         raise Unauthorized("账号不可用", code="invalid_refresh_token")
     return await issue_tokens(user=row.user, family_id=row.family_id)
+
+
+async def _lost_answer(row: RefreshToken, now: datetime) -> bool:
+    """A retry of a refresh whose answer never arrived (a phone losing signal): the token was
+    used less than `REFRESH_GRACE_S` ago and nothing it was exchanged for has been used since.
+
+    Then the unused successor is retired and the caller gets a new pair of the same family;
+    any other replay is a leak.
+    """
+    used = await RefreshToken.get(id=row.id)
+    grace = timedelta(seconds=current().refresh_grace_s)
+    if used.used_at is None or used.revoked_at is not None or now - used.used_at > grace:
+        return False
+    successors = RefreshToken.filter(family_id=row.family_id, created_at__gte=used.used_at
+                                     ).exclude(id=row.id)
+    if await successors.filter(Q(used_at__not_isnull=True) | Q(revoked_at__not_isnull=True)
+                               ).exists():
+        return False
+    await successors.update(revoked_at=now)
+    return True
 
 
 async def logout(*, user: User, refresh_token: str) -> None:

@@ -6,6 +6,7 @@ import jwt
 
 from app.settings import current
 from tests.factories import error_code
+from tests.support import base_settings
 
 
 async def dev_login(client, openid="alice"):
@@ -28,16 +29,49 @@ async def test_refresh_gives_a_new_working_pair(client):
     assert (await client.get("/api/v1/me", headers=bearer(fresh["access_token"]))).status_code == 200
 
 
+async def refresh(client, token):
+    return await client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+
 async def test_replaying_a_used_refresh_token_revokes_the_whole_family(client):
     tokens = await dev_login(client)
-    rotated = (await client.post("/api/v1/auth/refresh",
-                                 json={"refresh_token": tokens["refresh_token"]})).json()
-    replay = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    rotated = (await refresh(client, tokens["refresh_token"])).json()
+    newer = (await refresh(client, rotated["refresh_token"])).json()  # the owner moved on
+    replay = await refresh(client, tokens["refresh_token"])
     assert replay.status_code == 401
     assert error_code(replay) == "refresh_token_reused"
     # the thief's replay also kills the legitimate, newer token
-    after = await client.post("/api/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    after = await refresh(client, newer["refresh_token"])
     assert after.status_code == 401
+
+
+async def test_a_retry_after_a_lost_answer_gets_a_new_pair_not_a_logout(client):
+    tokens = await dev_login(client)
+    lost = (await refresh(client, tokens["refresh_token"])).json()  # never reached the phone
+    retry = await refresh(client, tokens["refresh_token"])
+    assert retry.status_code == 200, retry.text
+    pair = retry.json()
+    assert (await client.get("/api/v1/me", headers=bearer(pair["access_token"]))).status_code == 200
+    assert (await refresh(client, pair["refresh_token"])).status_code == 200
+    assert lost["refresh_token"] != pair["refresh_token"]
+
+
+async def test_a_thief_inside_the_grace_window_is_caught_at_the_owners_next_refresh(client):
+    tokens = await dev_login(client)
+    owners = (await refresh(client, tokens["refresh_token"])).json()  # the owner got this
+    thiefs = (await refresh(client, tokens["refresh_token"])).json()  # a replay within 30 s
+    caught = await refresh(client, owners["refresh_token"])  # retired by the replay
+    assert caught.status_code == 401 and error_code(caught) == "refresh_token_reused"
+    assert (await refresh(client, thiefs["refresh_token"])).status_code == 401  # family gone
+
+
+async def test_a_replay_after_the_grace_window_is_a_leak(client):
+    base_settings(refresh_grace_s=0)
+    tokens = await dev_login(client)
+    rotated = (await refresh(client, tokens["refresh_token"])).json()
+    replay = await refresh(client, tokens["refresh_token"])
+    assert replay.status_code == 401 and error_code(replay) == "refresh_token_reused"
+    assert (await refresh(client, rotated["refresh_token"])).status_code == 401
 
 
 async def test_logout_kills_the_refresh_token(client):
