@@ -33,21 +33,25 @@ class DemoAccount:
 
 
 async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[DemoAccount] | None:
-    """Load the demo once. Returns the new accounts with their passwords, or None if present."""
-    if await Area.filter(code=DISTRICT_CODE).exists():
-        return None
-    await seed_default_categories()
-    collection = FeatureCollection.model_validate(demo_district_geojson())
-    await areas.import_areas(collection=collection, crs=None, actor=None, progress=progress)
+    """Load the demo once. Returns the new accounts with their passwords, or None if present.
 
-    district = await Area.get(code=DISTRICT_CODE)
-    streets = await Area.filter(kind=AreaKind.STREET).order_by("code")
-    community = await Area.filter(kind=AreaKind.COMMUNITY).order_by("code").first()
-    assert community is not None
-    cells = await Area.filter(kind=AreaKind.GRID, parent_id=community.id).order_by("code").limit(4)
-
-    accounts: list[DemoAccount] = []
+    All of it in one transaction: a failed first run leaves nothing behind, so the next run
+    starts again instead of finding half a demo.
+    """
     async with in_transaction():
+        if await Area.filter(code=DISTRICT_CODE).exists():
+            return None
+        await seed_default_categories()
+        collection = FeatureCollection.model_validate(demo_district_geojson())
+        await areas.import_areas(collection=collection, crs=None, actor=None, progress=progress)
+
+        district = await Area.get(code=DISTRICT_CODE)
+        streets = await Area.filter(kind=AreaKind.STREET).order_by("code")
+        community = await Area.filter(kind=AreaKind.COMMUNITY).order_by("code").first()
+        assert community is not None
+        cells = await Area.filter(kind=AreaKind.GRID, parent_id=community.id).order_by("code").limit(4)
+
+        accounts: list[DemoAccount] = []
         municipal = await Unit.create(name="任城区市政设施维护中心", kind=UnitKind.DEPARTMENT,
                                       area=district)
         sanitation = await Unit.create(name="任城区环卫服务中心", kind=UnitKind.DEPARTMENT,
@@ -84,7 +88,7 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
         await staff("community_staff", "王社区", Role.COMMUNITY_STAFF, area=community)
         await staff("grid_worker", "刘网格", Role.GRID_WORKER, areas_=list(cells))
         await staff("handler", "陈处置", Role.HANDLER, unit=municipal)
-    return accounts
+        return accounts
 
 
 def write_accounts_file(accounts: list[DemoAccount]) -> str:
