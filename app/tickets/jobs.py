@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from app.accounts.models import Role, RoleGrant
-from app.catalog.models import Category
+from app.catalog import service as catalog
 from app.notifications.models import Outbox
 from app.notifications.service import cursor_position, enqueue_once, save_cursor
 from app.tickets import service as tickets
@@ -59,7 +59,7 @@ async def _yellow(batch: Sequence[Ticket], now: datetime) -> list[Ticket]:
             and not t.is_overdue and t.deadline_at > now]
     if not live:
         return []
-    categories = {c.id: c for c in await Category.filter(id__in={t.category_id for t in live})}
+    categories = await catalog.categories_by_id()
     overrides = await tickets.calendar_overrides()
     return [t for t in live if t.category_id in categories
             and tickets.deadline_colour(t, categories[t.category_id], now, overrides) == "yellow"]
