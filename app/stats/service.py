@@ -235,14 +235,20 @@ async def _rolled_up(paths: list[str], query: Any, first: date, stop: date,
 
 
 def _rollup_serves(paths: list[str], query: Any, key_field: str | None) -> bool | None:
-    """None: count from the tickets; False: the cell rollup; True: the unit rollup."""
+    """None: count from the tickets; False: the cell rollup; True: the unit rollup.
+
+    The unit rollup has fewer rows (communities × units, not cells, per day), so it serves
+    whatever does not need cells: scopes of whole communities or more, rows per community or
+    street or unit.
+    """
     if query.category:
         return None  # neither rollup has categories (they would be as large as the tickets)
-    if query.unit and key_field == "area_path" and getattr(query, "by", None) == "grid":
-        return None  # the unit rollup stops at communities
+    coarse = all(len(_levels(p)) <= COMMUNITY_LEVELS for p in paths)
+    per_cell = key_field == "area_path" and getattr(query, "by", None) == "grid"
+    if coarse and not per_cell:
+        return True
     if query.unit or key_field == "unit_id":
-        coarse = all(len(_levels(p)) <= COMMUNITY_LEVELS for p in paths)
-        return True if coarse else None
+        return None  # by unit below a community: only the tickets know
     return False
 
 

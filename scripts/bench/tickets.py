@@ -673,7 +673,7 @@ class Timed:
     first_ms: float | None = None
     touched: int | None = None  # tickets reported in the period and scope
     sql: tuple[str, Any] | None = None  # the tickets statement, with its values
-    rollup_sql: tuple[str, Any] | None = None  # the stats_daily statement, if any
+    rollup_sql: tuple[str, Any] | None = None  # the rollup statement, if any
 
     @property
     def median_ms(self) -> float:
@@ -736,7 +736,8 @@ class Stats:
                     first_ms = (time.perf_counter() - t0) * 1000
                 sql = next(((q, v) for q, v in counter.sent
                             if "SUM(" in q.upper() and "`tickets`" in q), None)
-                rollup_sql = next(((q, v) for q, v in counter.sent if "`stats_daily`" in q), None)
+                rollup_sql = next(((q, v) for q, v in counter.sent
+                                   if "`stats_daily`" in q or "`stats_daily_units`" in q), None)
                 timings = [] if separate_first else [first_ms]
                 for _ in range(n - len(timings)):
                     t0 = time.perf_counter()
@@ -753,16 +754,16 @@ class Stats:
             await db.close_db()
         return out
 
-    async def rebuild_rollup(self) -> tuple[int, int]:
+    async def rebuild_rollup(self) -> tuple[int, int, int]:
         """`python -m app stats rebuild`: the tickets were generated past the door."""
         from app.core import db
         from app.stats import service
-        from app.stats.models import StatsDaily
+        from app.stats.models import StatsDaily, StatsDailyUnit
 
         await db.init_db(self.settings)
         try:
             read = await service.rebuild()
-            return read, await StatsDaily.all().count()
+            return read, await StatsDaily.all().count(), await StatsDailyUnit.all().count()
         finally:
             await db.close_db()
 
@@ -886,9 +887,9 @@ def run_stats(args: argparse.Namespace, settings: Any, target: common.MySQLTarge
     print(f"\nStatistics: {args.stats_rows:,} tickets generated in {gen_s:.0f} s; "
           f"{stats.table_info()}")
     t0 = time.perf_counter()
-    read, day_rows = asyncio.run(stats.rebuild_rollup())
-    print(f"daily rollup recounted from {read:,} tickets in {time.perf_counter() - t0:.0f} s: "
-          f"{day_rows:,} (day, cell) rows")
+    read, cell_rows, unit_rows = asyncio.run(stats.rebuild_rollup())
+    print(f"daily rollups recounted from {read:,} tickets in {time.perf_counter() - t0:.0f} s: "
+          f"{cell_rows:,} (day, cell) rows, {unit_rows:,} (day, community, unit) rows")
     results = asyncio.run(stats.service_timings(args.stats_runs, args.breakdown_runs))
     floor = stats.raw("floor: read every row (one SUM)",
                       "SELECT SUM(`is_self_disposed`) FROM `tickets`", args.breakdown_runs)
@@ -902,7 +903,7 @@ def run_stats(args: argparse.Namespace, settings: Any, target: common.MySQLTarge
                   "breakdown(by=unit), 30 days"):
         timed = by_label.get(label)
         if timed and timed.rollup_sql:
-            print_explain(f"{label} (whole days, stats_daily)", stats.explain(timed.rollup_sql))
+            print_explain(f"{label} (whole days, rollup)", stats.explain(timed.rollup_sql))
         if timed and timed.sql:
             what = "tickets" if label.startswith("breakdown(by=unit)") else "the edges, tickets"
             print_explain(f"{label} ({what})", stats.explain(timed.sql))

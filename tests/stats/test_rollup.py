@@ -131,6 +131,20 @@ async def test_summaries_over_whole_days_and_their_edges_match_the_formulas(clie
                 "from": start.isoformat(), "to": end.isoformat()})
             assert all(filtered["counts"][n] == getattr(want, n)
                        for n in metrics.TICKET_COUNTS), (start, unit)
+        # Per cell: the cell rollup (a grid breakdown, and a scope of one cell).
+        by_grid = (await client.get("/api/v1/stats/breakdown", headers=city.dispatcher, params={
+            "by": "grid", "from": start.isoformat(), "to": end.isoformat()})).json()["rows"]
+        for path in {t.area_path for t in tickets}:
+            code = path.strip("/").rsplit("/", 1)[1]
+            mine = [stats.facts_of(t) for t in tickets if t.area_path == path]
+            want = metrics.tally(mine, period=metrics.Period(start, end))
+            row = next((r for r in by_grid if r["key"] == code), None)
+            got = row["counts"] if row else dict.fromkeys(metrics.TICKET_COUNTS, 0)
+            assert all(got[n] == getattr(want, n) for n in metrics.TICKET_COUNTS), (start, code)
+            one_cell = await summary(client, city.dispatcher, area=code, **{
+                "from": start.isoformat(), "to": end.isoformat()})
+            assert all(one_cell["counts"][n] == getattr(want, n)
+                       for n in metrics.TICKET_COUNTS), (start, code)
     week = await summary(client, city.dispatcher, **{
         "from": (today - timedelta(days=6)).isoformat(),
         "to": (today + timedelta(days=1)).isoformat()})
