@@ -10,8 +10,12 @@ module.exports = {
   maxConcurrent: 4,
   // Per request, in milliseconds (WeChat's default and maximum is 60 s).
   timeoutMs: 20000,
-  // Subscribe-message template ids (from the WeChat admin console), asked for after a report.
+  // Subscribe-message template ids (from the WeChat admin console), asked for after a report:
+  // the id the server has as ticket_progress in WECHAT_TEMPLATES.
   subscribeTemplateIds: [],
+  // The poll_notice template id (投票开始 / 结果公布), asked for on the polls list and after voting.
+  // Left empty, the poll pages ask nothing: the notices still arrive in 消息.
+  pollTemplateIds: [],
   // The delays before a saved report draft is sent again after a network failure.
   retryDelaysMs: [3000, 10000, 30000, 60000],
 }

@@ -1,6 +1,9 @@
 // One poll: answer it (single, multiple, scale, free text) and see the results when allowed.
+// Once answered, and while the results are still to come, "结果公布时提醒我" asks for the
+// poll_notice subscribe message (on that tap only).
 const api = require('../../services/api')
 const format = require('../../utils/format')
+const subscribe = require('../../utils/subscribe')
 const ui = require('../../utils/ui')
 
 // Option ids are strings in the API; a scale question is answered 1–5.
@@ -43,6 +46,7 @@ Component({
     respondents: 0,
     sending: false,
     errorText: '',
+    remindShown: false,
   },
   methods: {
     onLoad(query) {
@@ -60,6 +64,7 @@ Component({
             anonymous: !!poll.is_anonymous,
             closes: poll.closes_at ? format.shortTime(poll.closes_at) : '',
             status: poll.status,
+            resultsVisibility: poll.results_visibility || '',
           },
           questions: (poll.questions || []).map(questionView),
           answered: !!poll.has_voted,
@@ -69,6 +74,27 @@ Component({
       } catch (err) {
         this.setData({ errorText: err.message || '加载失败' })
       }
+      this.showRemind()
+    },
+
+    // The poll.closed notice goes to voters when the poll closes, unless its results are for
+    // staff only; so the offer makes sense only for a voter, before closing, with no results yet.
+    showRemind() {
+      const { poll, answered, results } = this.data
+      const shown = !!poll && answered && !results && poll.status !== 'closed' &&
+        poll.resultsVisibility !== 'staff_only' && !this.remindAnswered &&
+        subscribe.templateIds('poll_notice').length > 0
+      if (shown !== this.data.remindShown) this.setData({ remindShown: shown })
+    },
+
+    // A refusal gets no further word.
+    onRemind() {
+      return subscribe.ask(subscribe.templateIds('poll_notice')).then(({ accepted, answered }) => {
+        if (!answered) return
+        this.remindAnswered = true
+        this.setData({ remindShown: false })
+        if (accepted.length) ui.toast('结果公布时会通知您')
+      })
     },
 
     async loadResults() {
@@ -139,6 +165,7 @@ Component({
         }
       }
       this.setData({ sending: false })
+      this.showRemind()
     },
   },
 })

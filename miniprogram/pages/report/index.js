@@ -4,6 +4,7 @@ const api = require('../../services/api')
 const report = require('../../services/report')
 const drafts = require('../../utils/draft')
 const config = require('../../config')
+const subscribe = require('../../utils/subscribe')
 const ui = require('../../utils/ui')
 
 function photoView(photos, progress) {
@@ -311,20 +312,14 @@ Component({
 
     // Asked here, on the resident's tap after a successful report — never on launch.
     onSubscribe() {
-      const tmplIds = config.subscribeTemplateIds || []
+      const tmplIds = subscribe.templateIds('ticket_progress')
       if (!tmplIds.length) {
         ui.toast('处理进展会显示在“消息”里')
-        return
+        return undefined
       }
-      wx.requestSubscribeMessage({
-        tmplIds,
-        success: (res) => {
-          const accepted = tmplIds.filter((id) => res[id] === 'accept')
-          this.setData({ subscribed: true })
-          api.saveSubscriptions(tmplIds, accepted).catch(() => {}) // each acceptance buys one message
-          ui.toast(accepted.length ? '已开启提醒' : '没有开启提醒，可以在“消息”里查看进展', accepted.length ? 'success' : 'none')
-        },
-        fail: () => ui.toast('没有开启提醒，可以在“消息”里查看进展'),
+      return subscribe.ask(tmplIds).then(({ accepted, answered }) => {
+        if (answered) this.setData({ subscribed: true })
+        ui.toast(accepted.length ? '已开启提醒' : '没有开启提醒，可以在“消息”里查看进展', accepted.length ? 'success' : 'none')
       })
     },
 

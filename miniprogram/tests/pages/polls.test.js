@@ -1,5 +1,6 @@
 const { loadPage, flush, tap, input, text } = require('../support/page')
 const { signIn, apiError } = require('../support/wx')
+const config = require('../../config')
 
 const AREA = { id: 5, code: '370811001001', name: '运河社区', kind: 'community', path: '/' }
 const POLL = {
@@ -102,4 +103,148 @@ test('while the backend has no polls, the list says so', async () => {
   await page.instance.onShow()
   await flush()
   expect(text(page)).toContain('民意调查即将开通')
+})
+
+// --- poll notices (the poll_notice subscribe message) ---------------------------------------
+
+// WeChat's answer to the prompt: { 'tmpl-poll': 'reject' } and so on.
+function answerPrompt(res) {
+  wx.requestSubscribeMessage.mockImplementation((opts) => {
+    opts.success(Object.assign({ errMsg: 'requestSubscribeMessage:ok' }, res))
+    return Promise.resolve()
+  })
+}
+
+function consentPosts() {
+  return wx.__calls.filter((c) => c.method === 'POST' && c.path === '/api/v1/messages/subscriptions').map((c) => c.data)
+}
+
+async function openList() {
+  signIn(wx)
+  wx.route('GET', '/api/v1/polls', () => [200, { area: AREA, items: [POLL] }])
+  wx.route('POST', '/api/v1/messages/subscriptions', (req) => [201, { items: [] }])
+  const page = loadPage('polls')
+  page.instance.onLoad({})
+  await page.instance.onShow()
+  await flush()
+  return page
+}
+
+async function voteIn(poll) {
+  signIn(wx)
+  wx.route('GET', '/api/v1/polls/3', () => [200, Object.assign({}, POLL, { questions: [POLL.questions[0]] }, poll)])
+  wx.route('POST', '/api/v1/polls/3/responses', () => [201, { poll_id: 3, has_voted: true, results_visible: !!(poll && poll.results_visibility === 'after_vote') }])
+  wx.route('GET', '/api/v1/polls/3/results', () => [200, RESULTS])
+  wx.route('POST', '/api/v1/messages/subscriptions', (req) => [201, { items: [] }])
+  const page = loadPage('poll')
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  expect(text(page)).not.toContain('结果公布时提醒我') // not before voting
+  await tap(page, '.option', 0)
+  await tap(page, '#submit')
+  await flush()
+  return page
+}
+
+test('polls list: "开启投票提醒" asks WeChat for the poll template on the tap, and tells the backend', async () => {
+  config.pollTemplateIds = ['tmpl-poll']
+  config.subscribeTemplateIds = ['tmpl-progress']
+  const page = await openList()
+  expect(wx.requestSubscribeMessage).not.toHaveBeenCalled() // never on load
+  expect(text(page)).toContain('开启投票提醒')
+  await tap(page, '#poll-remind')
+  expect(wx.requestSubscribeMessage).toHaveBeenCalledTimes(1)
+  expect(wx.requestSubscribeMessage).toHaveBeenCalledWith(expect.objectContaining({ tmplIds: ['tmpl-poll'] }))
+  expect(consentPosts()).toEqual([{ template_ids: ['tmpl-poll'], accepted: ['tmpl-poll'] }])
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '已开启投票提醒' }))
+  expect(text(page)).not.toContain('开启投票提醒')
+  await page.instance.onShow() // back on the list: not offered again
+  await flush()
+  expect(text(page)).not.toContain('开启投票提醒')
+})
+
+test('polls list: a refusal is reported, nothing more is said, and the polls still open', async () => {
+  config.pollTemplateIds = ['tmpl-poll']
+  answerPrompt({ 'tmpl-poll': 'reject' })
+  const page = await openList()
+  await tap(page, '#poll-remind')
+  expect(consentPosts()).toEqual([{ template_ids: ['tmpl-poll'], accepted: [] }])
+  expect(wx.showToast).not.toHaveBeenCalled()
+  expect(wx.showModal).not.toHaveBeenCalled()
+  expect(text(page)).not.toContain('开启投票提醒')
+  await tap(page, '.poll', 0)
+  expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/poll/index?id=3' }))
+})
+
+test('polls list: when WeChat cannot show the prompt, nothing is posted or said and the offer stays', async () => {
+  config.pollTemplateIds = ['tmpl-poll']
+  wx.requestSubscribeMessage.mockImplementation((opts) => {
+    opts.fail({ errMsg: 'requestSubscribeMessage:fail', errCode: 20004 })
+    return Promise.resolve()
+  })
+  const page = await openList()
+  await tap(page, '#poll-remind')
+  expect(consentPosts()).toEqual([])
+  expect(wx.showToast).not.toHaveBeenCalled()
+  expect(text(page)).toContain('开启投票提醒')
+})
+
+test('polls list: with no poll template configured there is no offer and no prompt', async () => {
+  config.subscribeTemplateIds = ['tmpl-progress'] // the ticket template alone is not asked for here
+  const page = await openList()
+  expect(page.querySelector('#poll-remind')).toBeFalsy()
+  expect(text(page)).not.toContain('开启投票提醒')
+  expect(wx.requestSubscribeMessage).not.toHaveBeenCalled()
+})
+
+test('after voting: "结果公布时提醒我" asks for the poll template and reports the answer', async () => {
+  config.pollTemplateIds = ['tmpl-poll']
+  const page = await voteIn({ results_visibility: 'after_close' })
+  expect(wx.requestSubscribeMessage).not.toHaveBeenCalled() // voting alone asks nothing
+  expect(text(page)).toContain('您已参与，结果公布后可以在这里查看')
+  expect(text(page)).toContain('结果公布时提醒我')
+  await tap(page, '#poll-remind')
+  expect(wx.requestSubscribeMessage).toHaveBeenCalledWith(expect.objectContaining({ tmplIds: ['tmpl-poll'] }))
+  expect(consentPosts()).toEqual([{ template_ids: ['tmpl-poll'], accepted: ['tmpl-poll'] }])
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '结果公布时会通知您' }))
+  expect(text(page)).not.toContain('结果公布时提醒我')
+})
+
+test('after voting: a refusal is reported and nothing more is said; the vote stands', async () => {
+  config.pollTemplateIds = ['tmpl-poll']
+  answerPrompt({ 'tmpl-poll': 'reject' })
+  const page = await voteIn({ results_visibility: 'after_close' })
+  await tap(page, '#poll-remind')
+  expect(consentPosts()).toEqual([{ template_ids: ['tmpl-poll'], accepted: [] }])
+  expect(wx.showToast.mock.calls.map((c) => c[0].title)).toEqual(['感谢参与'])
+  expect(text(page)).not.toContain('结果公布时提醒我')
+  expect(text(page)).toContain('您已参与，结果公布后可以在这里查看')
+  expect(wx.__calls.filter((c) => c.path === '/api/v1/polls/3/responses')).toHaveLength(1)
+})
+
+test('after voting: no offer without a poll template, with results already shown, or with staff-only results', async () => {
+  let page = await voteIn({ results_visibility: 'after_close' })
+  expect(text(page)).toContain('您已参与')
+  expect(page.querySelector('#poll-remind')).toBeFalsy()
+
+  config.pollTemplateIds = ['tmpl-poll']
+  page = await voteIn({ results_visibility: 'after_vote' })
+  expect(text(page)).toContain('调查结果（4 人参与）')
+  expect(page.querySelector('#poll-remind')).toBeFalsy()
+
+  page = await voteIn({ results_visibility: 'staff_only' })
+  expect(text(page)).toContain('您已参与')
+  expect(page.querySelector('#poll-remind')).toBeFalsy()
+  expect(wx.requestSubscribeMessage).not.toHaveBeenCalled()
+})
+
+test('an answered poll, seen again before its results: the offer is there too', async () => {
+  config.pollTemplateIds = ['tmpl-poll']
+  signIn(wx)
+  wx.route('GET', '/api/v1/polls/3', () => [200, Object.assign({}, POLL, { has_voted: true, can_vote: false, results_visibility: 'after_close' })])
+  const page = loadPage('poll')
+  await page.instance.onLoad({ id: '3' })
+  await flush()
+  expect(text(page)).toContain('结果公布时提醒我')
+  expect(wx.requestSubscribeMessage).not.toHaveBeenCalled()
 })
