@@ -99,6 +99,8 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     async def run() -> int:
         from tortoise.transactions import in_transaction
 
+        from app.core import config_cache
+
         role = Role(args.role)
         area = await Area.get_or_none(code=args.area) if args.area else None
         if args.area and area is None:
@@ -119,6 +121,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
                                      surname=args.name[:1],
                                      password_hash=await security.hash_password(password))
             await RoleGrant.create(user=user, role=role, area=area, unit=unit)
+            await config_cache.bump()  # running servers learn of a new handler
         print(f"created {args.username} ({role.value}) id={user.id}")
         return 0
 

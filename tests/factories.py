@@ -74,6 +74,7 @@ async def make_staff(role: Role, *, area_code: str | None = None, unit: Unit | N
         surname=name[:1],
     )
     await RoleGrant.create(user=user, role=role, area=area, unit=unit)
+    config_cache.invalidate()  # a unit's handlers are cached
     token, _ = security.issue_access_token(user.id)
     return user, {"Authorization": f"Bearer {token}"}
 

@@ -24,7 +24,7 @@ from app.accounts.schemas import (
     UserUpdate,
 )
 from app.areas.models import Area
-from app.core import security, wechat
+from app.core import config_cache, security, wechat
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.core.paths import under_any
 from app.core.ratelimit import counters
@@ -385,6 +385,7 @@ async def create_staff(*, actor: User, data: StaffCreate) -> User:
             )
             for grant, area, unit in resolved:
                 await RoleGrant.create(user=user, role=grant.role, area=area, unit=unit)
+            await config_cache.bump()  # a unit's handlers are part of the configuration
     except IntegrityError:
         raise Conflict("用户名已存在", code="username_taken") from None
     return await _load(user)
@@ -396,7 +397,10 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
         raise Forbidden("只有管理员可以修改账号")
     for name, value in changes.model_dump(exclude_none=True).items():
         setattr(target, name, value)
-    await target.save()
+    async with in_transaction():
+        await target.save()
+        if changes.is_active is not None:
+            await config_cache.bump()  # who hears of a unit's tasks may have changed
     if changes.is_active is False:
         await RefreshToken.filter(user_id=target.id).update(revoked_at=datetime.now(UTC))
     return await _load(target)

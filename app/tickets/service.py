@@ -536,10 +536,7 @@ def _dispatch_effect(unit_id: int, category: Category) -> Effect:
 
 
 async def _unit_members(unit_id: int) -> list[int]:
-    from app.accounts.models import RoleGrant
-
-    return list(await RoleGrant.filter(unit_id=unit_id, role=Role.HANDLER)
-                .values_list("user_id", flat=True))
+    return list(await unit_service.handlers_of(unit_id))
 
 
 async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:

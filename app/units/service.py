@@ -41,6 +41,21 @@ async def units_by_id(ids: Iterable[int]) -> dict[int, Unit]:
     return await _units.get_many(ids)
 
 
+@config_cache.snapshot
+async def _handlers() -> dict[int, tuple[int, ...]]:
+    by_unit: dict[int, list[int]] = {}
+    for unit_id, user_id in await (RoleGrant.filter(role=Role.HANDLER, unit_id__not_isnull=True,
+                                                    user__is_active=True)
+                                   .order_by("user_id").values_list("unit_id", "user_id")):
+        by_unit.setdefault(unit_id, []).append(user_id)
+    return {unit_id: tuple(users) for unit_id, users in by_unit.items()}
+
+
+async def handlers_of(unit_id: int) -> tuple[int, ...]:
+    """The active handlers of a unit (who hear of a task assigned to it), from the snapshot."""
+    return (await _handlers.get()).get(unit_id, ())
+
+
 def unit_ref(unit: Unit) -> UnitRef:
     return UnitRef(id=unit.id, name=unit.name, kind=unit.kind, is_active=unit.is_active)
 

@@ -6,8 +6,10 @@ from tortoise.expressions import F
 from app.accounts.models import Role
 from app.catalog.models import Category
 from app.core.models import ConfigRevision
+from app.notifications.models import Outbox
 from app.routing.models import RoutingRule
 from tests.factories import make_staff
+from tests.notifications.helpers import deliver_all, messages
 from tests.support import base_settings
 from tests.tickets.helpers import build_city, report
 
@@ -63,3 +65,31 @@ async def test_another_process_edit_arrives_when_the_revision_is_checked(client)
     assert (await report(client, city.resident))["status"] == "dispatched"
     base_settings(config_check_s=0)
     assert (await report(client, city.resident))["status"] == "submitted"
+
+
+async def test_a_units_handlers_follow_staff_changes_at_once(client):
+    """Who hears of a task assigned to a unit is cached too: a new handler hears of the next
+    one, a deactivated handler no longer does."""
+    city = await build_city(client)
+    _, admin = await make_staff(Role.ADMIN, area_code="990100")
+    created = await client.post("/api/v1/users", headers=admin, json={
+        "username": "newhandler", "password": "a-long-enough-password", "display_name": "郑处置",
+        "roles": [{"role": "handler", "unit_id": city.department.id}]})
+    assert created.status_code == 201, created.text
+    login = await client.post("/api/v1/auth/login", json={
+        "username": "newhandler", "password": "a-long-enough-password"})
+    newcomer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    first = await report(client, city.resident)  # 9901: dispatched to city.department
+    await deliver_all()
+    assert [m["ticket_id"] for m in (await messages(client, newcomer))["items"]] == [first["id"]]
+
+    gone = await client.patch(f"/api/v1/users/{created.json()['id']}", headers=admin,
+                              json={"is_active": False})
+    assert gone.status_code == 200, gone.text
+    second = await report(client, city.resident)
+    await deliver_all()
+    assert [m["ticket_id"] for m in (await messages(client, city.handler))["items"]][:1] == [
+        second["id"]]
+    assert not await Outbox.filter(ticket_id=second["id"],
+                                   recipient_id=created.json()["id"]).exists()
