@@ -1,5 +1,5 @@
-"""The daily rollups behind the summaries: ticket counts per (local day, grid cell) and per
-(local day, community, unit).
+"""The daily rollups behind the summaries: ticket counts per (local day, grid cell), per
+(local day, community, unit) and per (local day, community, category).
 
 Every ticket change writes what it adds to each day's counts as `StatsDelta` rows, in the
 same transaction as the change (inserts only: no hot row to lock). The job process folds
@@ -54,11 +54,25 @@ class StatsDailyUnit(_Counts):
         unique_together = (("day", "area_path", "unit_id"),)
 
 
+class StatsDailyCategory(_Counts):
+    """By category: `area_path` is the community's path, `category_path` the 小类's path
+    ("" for none)."""
+
+    id = fields.IntField(primary_key=True)
+    category_path = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "stats_daily_categories"
+        unique_together = (("day", "area_path", "category_path"),)
+        indexes = (("category_path", "day"),)
+
+
 class StatsDelta(_Counts):
     """Not yet folded into the rollups. Counts may be negative (a ticket merged later)."""
 
     id = fields.BigIntField(primary_key=True)
     unit_id = fields.IntField(null=True)
+    category_id = fields.IntField(null=True)
 
     class Meta:
         table = "stats_deltas"

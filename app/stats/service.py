@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.core.paths import under, under_any
 from app.ratings.models import Rating
 from app.stats import metrics
-from app.stats.models import StatsDaily, StatsDailyUnit, StatsDelta
+from app.stats.models import StatsDaily, StatsDailyCategory, StatsDailyUnit, StatsDelta
 from app.stats.schemas import Breakdown, BreakdownRow, RateOut, StatsQuery, Summary
 from app.tickets.models import Ticket
 from app.tickets.workflow import Status
@@ -101,9 +102,9 @@ def _period(query: StatsQuery) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any, list[str]]:
-    """Tickets and ratings in the viewer's scope and the query's filters, and the scope's
-    area paths."""
+async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any, list[str], str | None]:
+    """Tickets and ratings in the viewer's scope and the query's filters, the scope's area
+    paths and the category filter's path."""
     scope = scope_of(viewer)
     if not scope.has(*VIEWERS):
         raise Forbidden("只有工作人员可以查看统计")
@@ -115,13 +116,15 @@ async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any, list[str
         paths = [area.path]
     in_scope = under_any("area_path", paths)
     tickets, ratings = Ticket.filter(in_scope), Rating.filter(in_scope)
+    category_path = None
     if query.category:
         category = await catalog.get_category_or_raise(code=query.category)
+        category_path = category.path
         tickets = tickets.filter(under("category__path", category.path))
         ratings = ratings.filter(under("ticket__category__path", category.path))
     if query.unit:
         tickets, ratings = tickets.filter(unit_id=query.unit), ratings.filter(unit_id=query.unit)
-    return tickets, ratings, paths
+    return tickets, ratings, paths, category_path
 
 
 COUNT_NAMES = tuple(metrics.TicketCounts.__dataclass_fields__)
@@ -147,8 +150,9 @@ def _as_dict(counts: metrics.TicketCounts) -> dict[str, int]:
 
 async def summary(*, viewer: User, query: StatsQuery) -> Summary:
     start, end = _period(query)
-    tickets, ratings, paths = await _filtered(viewer, query)
-    rows = await _ticket_counts(tickets, paths, query, start, end, key_field=None)
+    tickets, ratings, paths, category_path = await _filtered(viewer, query)
+    rows = await _ticket_counts(tickets, paths, category_path, query, start, end,
+                                key_field=None)
     rated = await ratings.filter(_in("created_at", start, end)).annotate(
         **_rating_aggregates()).values(*_rating_aggregates())
     counts = sum((_counts(row) for row in rows), metrics.TicketCounts())
@@ -217,58 +221,66 @@ def _unsum(row: dict[str, Any]) -> dict[str, Any]:
     return {(k[4:] if k.startswith("sum_") else k): v for k, v in row.items()}
 
 
-async def _rolled_up(paths: list[str], query: Any, first: date, stop: date,
-                     key_field: str | None, by_unit: bool) -> list[dict[str, Any]]:
+CELLS, UNITS, CATEGORIES = "cells", "units", "categories"  # the rollups
+
+
+async def _rolled_up(rollup: str, paths: list[str], category_path: str | None, query: Any,
+                     first: date, stop: date, key_field: str | None) -> list[dict[str, Any]]:
     """Counts of whole days from a rollup and the deltas not yet folded into it."""
     days = Q(day__gte=first, day__lt=stop)
-    if by_unit:
+    pending = StatsDelta.filter(days, under_any("area_path", paths))
+    if rollup == UNITS:
         folded = StatsDailyUnit.filter(days, under_any("area_path", paths))
         if query.unit:
             folded = folded.filter(unit_id=query.unit)
+            pending = pending.filter(unit_id=query.unit)
+    elif rollup == CATEGORIES:
+        assert category_path is not None
+        folded = StatsDailyCategory.filter(days, under_any("area_path", paths),
+                                           under("category_path", category_path))
+        ids = [c.id for c in (await catalog.categories_by_id()).values()
+               if c.path.startswith(category_path)]
+        pending = pending.filter(category_id__in=ids)
     else:
         folded = StatsDaily.filter(days, under_any("area_path", paths))
-    pending = StatsDelta.filter(days, under_any("area_path", paths))
-    if query.unit:
-        pending = pending.filter(unit_id=query.unit)
     rows = await _sums(folded, key_field) + await _sums(pending, key_field)
     return [_unsum(row) for row in rows]
 
 
-def _rollup_serves(paths: list[str], query: Any, key_field: str | None) -> bool | None:
-    """None: count from the tickets; False: the cell rollup; True: the unit rollup.
+def _rollup_for(paths: list[str], query: Any, key_field: str | None) -> str | None:
+    """Which rollup answers the query's whole days; None: only the tickets can.
 
-    The unit rollup has fewer rows (communities × units, not cells, per day), so it serves
-    whatever does not need cells: scopes of whole communities or more, rows per community or
-    street or unit.
+    The rollups per community (by unit, by category) are far smaller than the one per cell,
+    so they serve whatever does not need cells: scopes of whole communities or more, rows
+    per community, street or unit. Neither combines a unit with a category.
     """
-    if query.category:
-        return None  # neither rollup has categories (they would be as large as the tickets)
     coarse = all(len(_levels(p)) <= COMMUNITY_LEVELS for p in paths)
     per_cell = key_field == "area_path" and getattr(query, "by", None) == "grid"
+    by_unit = bool(query.unit) or key_field == "unit_id"
+    if query.category:
+        return CATEGORIES if coarse and not per_cell and not by_unit else None
     if coarse and not per_cell:
-        return True
-    if query.unit or key_field == "unit_id":
-        return None  # by unit below a community: only the tickets know
-    return False
+        return UNITS
+    return None if by_unit else CELLS
 
 
-async def _ticket_counts(tickets: Any, paths: list[str], query: Any, start: datetime,
-                         end: datetime, key_field: str | None) -> list[dict[str, Any]]:
+async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | None, query: Any,
+                         start: datetime, end: datetime,
+                         key_field: str | None) -> list[dict[str, Any]]:
     """Rows of ticket counts for the period (grouped by `key_field` when given).
 
-    Whole local days come from a rollup (per cell, or per community and unit); the hours
-    before the first and after the last whole day, a category filter and a scope finer than
-    a community with a unit are counted from the tickets. All reads share one snapshot, so a
-    ticket changing meanwhile (its delta rows written with it) or the job folding deltas is
-    seen entirely or not at all.
+    Whole local days come from a rollup (`_rollup_for`); the hours before the first and after
+    the last whole day, and what no rollup can answer, are counted from the tickets. All reads
+    share one snapshot, so a ticket changing meanwhile (its delta rows written with it) or the
+    job folding deltas is seen entirely or not at all.
     """
     days = _whole_days(start, end)
-    by_unit = _rollup_serves(paths, query, key_field)
-    if days is None or by_unit is None:
+    rollup = _rollup_for(paths, query, key_field)
+    if days is None or rollup is None:
         return await _scanned(tickets, start, end, key_field)
     first, stop = days
     async with in_transaction():
-        rows = await _rolled_up(paths, query, first, stop, key_field, by_unit)
+        rows = await _rolled_up(rollup, paths, category_path, query, first, stop, key_field)
         for a, b in ((start, _midnight(first)), (_midnight(stop), end)):
             if a < b:
                 rows += await _scanned(tickets, a, b, key_field)
@@ -290,15 +302,19 @@ def facts_of(ticket: Ticket) -> metrics.TicketFacts:
 
 
 def _delta_rows(change: dict[date, dict[str, int]], ticket: Ticket) -> list[StatsDelta]:
-    return [StatsDelta(day=day, area_path=ticket.area_path, unit_id=ticket.unit_id, **counts)
+    return [StatsDelta(day=day, area_path=ticket.area_path, unit_id=ticket.unit_id,
+                       category_id=ticket.category_id, **counts)
             for day, counts in change.items()]
+
+
+def _key(ticket: Ticket) -> tuple[str, int | None, int | None]:
+    return ticket.area_path, ticket.unit_id, ticket.category_id
 
 
 async def record(before: Ticket | None, after: Ticket) -> None:
     """Call in the transaction that changed the ticket: what it adds to the daily counts."""
-    if before is not None and (before.area_path, before.unit_id) != (after.area_path,
-                                                                      after.unit_id):
-        # Moved to another unit (or cell): its counts leave the old row, join the new one.
+    if before is not None and _key(before) != _key(after):
+        # Moved to another unit, category or cell: its counts leave the old rows, join new ones.
         rows = (_delta_rows(metrics.change(facts_of(before), None, TZ), before)
                 + _delta_rows(metrics.change(None, facts_of(after), TZ), after))
     else:
@@ -317,11 +333,37 @@ def _add(totals: Totals, key: tuple[Any, ...], counts: dict[str, int]) -> None:
         into[name] += value
 
 
-def _split(day: date, cell_path: str, unit_id: int | None, counts: dict[str, int],
-           cells: Totals, units: Totals) -> None:
-    """One contribution to both rollups' keys."""
-    _add(cells, (day, cell_path), counts)
-    _add(units, (day, community_path(cell_path), unit_id or 0), counts)
+@dataclass
+class _Rollups:
+    """Contributions gathered for the three rollups, by their keys."""
+
+    categories_by_id: dict[int, Any]
+    cells: Totals = field(default_factory=dict)
+    units: Totals = field(default_factory=dict)
+    categories: Totals = field(default_factory=dict)
+
+    def add(self, day: date, cell_path: str, unit_id: int | None, category_id: int | None,
+            counts: dict[str, int]) -> None:
+        community = community_path(cell_path)
+        category = self.categories_by_id.get(category_id) if category_id else None
+        _add(self.cells, (day, cell_path), counts)
+        _add(self.units, (day, community, unit_id or 0), counts)
+        _add(self.categories, (day, community, category.path if category else ""), counts)
+
+    async def fold(self) -> None:
+        await _fold(StatsDaily, CELL_KEYS, self.cells)
+        await _fold(StatsDailyUnit, UNIT_KEYS, self.units)
+        await _fold(StatsDailyCategory, CATEGORY_KEYS, self.categories)
+
+    async def replace(self) -> None:
+        for model, keys, totals in ((StatsDaily, CELL_KEYS, self.cells),
+                                    (StatsDailyUnit, UNIT_KEYS, self.units),
+                                    (StatsDailyCategory, CATEGORY_KEYS, self.categories)):
+            await model.all().delete()
+            await model.bulk_create(
+                [model(**dict(zip(keys, key, strict=True)), **counts)
+                 for key, counts in sorted(totals.items()) if any(counts.values())],
+                batch_size=1000)
 
 
 async def _fold(model: Any, keys: tuple[str, ...], totals: Totals) -> None:
@@ -337,6 +379,7 @@ async def _fold(model: Any, keys: tuple[str, ...], totals: Totals) -> None:
 COMPACT_BATCH = 2000
 CELL_KEYS = ("day", "area_path")
 UNIT_KEYS = ("day", "area_path", "unit_id")
+CATEGORY_KEYS = ("day", "area_path", "category_path")
 
 
 async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
@@ -352,13 +395,11 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
             rows = await StatsDelta.all().order_by("id").limit(batch).select_for_update()
             if not rows:
                 break
-            cells: Totals = {}
-            units: Totals = {}
+            rollups = _Rollups(await catalog.categories_by_id())
             for row in rows:
-                _split(row.day, row.area_path, row.unit_id,
-                       {name: getattr(row, name) for name in metrics.TICKET_COUNTS}, cells, units)
-            await _fold(StatsDaily, CELL_KEYS, cells)
-            await _fold(StatsDailyUnit, UNIT_KEYS, units)
+                rollups.add(row.day, row.area_path, row.unit_id, row.category_id,
+                            {name: getattr(row, name) for name in metrics.TICKET_COUNTS})
+            await rollups.fold()
             await StatsDelta.filter(id__in=[r.id for r in rows]).delete()
         folded += len(rows)
         if len(rows) < batch:
@@ -372,11 +413,11 @@ async def rebuild(*, batch: int = 20_000) -> int:
     Run it while nothing else changes tickets (a maintenance window): a ticket changed while
     it runs may be counted twice or not at all. Returns the tickets read.
     """
-    fields_needed = ("id", "area_path", "unit_id", "created_at", "is_self_disposed",
+    fields_needed = ("id", "area_path", "unit_id", "category_id", "created_at",
+                     "is_self_disposed",
                      "accepted_at", "rejected_at", "first_dispatched_at", "first_handled_at",
                      "deadline_at", "closed_at", "status", "return_count", "rework_count")
-    cells: Totals = {}
-    units: Totals = {}
+    rollups = _Rollups(await catalog.categories_by_id())
     read, after = 0, 0
     async with in_transaction():
         while True:
@@ -393,26 +434,22 @@ async def rebuild(*, batch: int = 20_000) -> int:
                     closed_at=row["closed_at"], merged=row["status"] == Status.MERGED,
                     returned=row["return_count"] > 0, reworked=row["rework_count"] > 0)
                 for day, counts in metrics.by_day(facts, TZ).items():
-                    _split(day, row["area_path"], row["unit_id"], counts, cells, units)
+                    rollups.add(day, row["area_path"], row["unit_id"], row["category_id"],
+                                counts)
             read += len(rows)
             after = rows[-1]["id"]
         await StatsDelta.all().delete()
-        for model, keys, totals in ((StatsDaily, CELL_KEYS, cells),
-                                    (StatsDailyUnit, UNIT_KEYS, units)):
-            await model.all().delete()
-            await model.bulk_create(
-                [model(**dict(zip(keys, key, strict=True)), **counts)
-                 for key, counts in sorted(totals.items()) if any(counts.values())],
-                batch_size=1000)
+        await rollups.replace()
     return read
 
 
 async def breakdown(*, viewer: User, query: Any) -> Breakdown:
     """The same counts per unit, or per grid cell / community / street."""
     start, end = _period(query)
-    tickets, ratings, paths = await _filtered(viewer, query)
+    tickets, ratings, paths, category_path = await _filtered(viewer, query)
     key_field = "unit_id" if query.by == "unit" else "area_path"
-    rows = await _ticket_counts(tickets, paths, query, start, end, key_field=key_field)
+    rows = await _ticket_counts(tickets, paths, category_path, query, start, end,
+                                key_field=key_field)
     rows += await ratings.filter(_in("created_at", start, end)).annotate(
         **_rating_aggregates()).group_by(key_field).values(key_field, *_rating_aggregates())
     totals: dict[str, metrics.TicketCounts] = {}

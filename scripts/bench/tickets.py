@@ -722,6 +722,9 @@ class Stats:
                 period, window = self.windows()[0]
                 calls.append((f"summary, {period}, one community", runs, service.summary,
                               StatsQuery.model_validate({**window, "area": self.community})))
+                period, window = self.windows()[1]
+                calls.append((f"summary, {period}, 大类 10", runs, service.summary,
+                              StatsQuery.model_validate({**window, "category": "10"})))
             if breakdowns:
                 for by in ("community", "unit"):
                     for period, window in self.windows():
@@ -754,16 +757,17 @@ class Stats:
             await db.close_db()
         return out
 
-    async def rebuild_rollup(self) -> tuple[int, int, int]:
+    async def rebuild_rollup(self) -> tuple[int, int, int, int]:
         """`python -m app stats rebuild`: the tickets were generated past the door."""
         from app.core import db
         from app.stats import service
-        from app.stats.models import StatsDaily, StatsDailyUnit
+        from app.stats.models import StatsDaily, StatsDailyCategory, StatsDailyUnit
 
         await db.init_db(self.settings)
         try:
             read = await service.rebuild()
-            return read, await StatsDaily.all().count(), await StatsDailyUnit.all().count()
+            return (read, await StatsDaily.all().count(), await StatsDailyUnit.all().count(),
+                    await StatsDailyCategory.all().count())
         finally:
             await db.close_db()
 
@@ -887,9 +891,10 @@ def run_stats(args: argparse.Namespace, settings: Any, target: common.MySQLTarge
     print(f"\nStatistics: {args.stats_rows:,} tickets generated in {gen_s:.0f} s; "
           f"{stats.table_info()}")
     t0 = time.perf_counter()
-    read, cell_rows, unit_rows = asyncio.run(stats.rebuild_rollup())
+    read, cell_rows, unit_rows, category_rows = asyncio.run(stats.rebuild_rollup())
     print(f"daily rollups recounted from {read:,} tickets in {time.perf_counter() - t0:.0f} s: "
-          f"{cell_rows:,} (day, cell) rows, {unit_rows:,} (day, community, unit) rows")
+          f"{cell_rows:,} (day, cell), {unit_rows:,} (day, community, unit), {category_rows:,} "
+          f"(day, community, category) rows")
     results = asyncio.run(stats.service_timings(args.stats_runs, args.breakdown_runs))
     floor = stats.raw("floor: read every row (one SUM)",
                       "SELECT SUM(`is_self_disposed`) FROM `tickets`", args.breakdown_runs)

@@ -4,20 +4,23 @@ and read for whole days (the hours at either end counted from the tickets)."""
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
+from app.catalog.models import Category
 from app.core.workcalendar import SHANGHAI
 from app.stats import metrics
 from app.stats import service as stats
-from app.stats.models import StatsDaily, StatsDailyUnit, StatsDelta
+from app.stats.models import StatsDaily, StatsDailyCategory, StatsDailyUnit, StatsDelta
 from app.tickets.models import Ticket
 from tests.stats.test_summary import post, summary
 from tests.tickets.helpers import OTHER_STREET, report
 
 
-async def rollup_totals() -> tuple[dict, dict]:
-    """Both rollups as {key: counts}, folded rows and pending deltas together, zeros left out:
-    (day, cell path) and (day, community path, unit id)."""
+async def rollup_totals() -> tuple[dict, dict, dict]:
+    """The rollups as {key: counts}, folded rows and pending deltas together, zeros left out:
+    (day, cell path), (day, community path, unit id), (day, community path, category path)."""
     cells: dict = {}
     units: dict = {}
+    categories: dict = {}
+    paths = dict(await Category.all().values_list("id", "path"))
 
     def add(totals: dict, key: tuple, row: dict) -> None:
         into = totals.setdefault(key, dict.fromkeys(metrics.TICKET_COUNTS, 0))
@@ -29,11 +32,16 @@ async def rollup_totals() -> tuple[dict, dict]:
         add(cells, (row["day"], row["area_path"]), row)
     for row in await StatsDailyUnit.all().values(*columns):
         add(units, (row["day"], row["area_path"], row["unit_id"]), row)
-    for row in await StatsDelta.all().values(*columns):
+    for row in await StatsDailyCategory.all().values("day", "area_path", "category_path",
+                                                     *metrics.TICKET_COUNTS):
+        add(categories, (row["day"], row["area_path"], row["category_path"]), row)
+    for row in await StatsDelta.all().values(*columns, "category_id"):
+        community = stats.community_path(row["area_path"])
         add(cells, (row["day"], row["area_path"]), row)
-        add(units, (row["day"], stats.community_path(row["area_path"]), row["unit_id"] or 0), row)
+        add(units, (row["day"], community, row["unit_id"] or 0), row)
+        add(categories, (row["day"], community, paths.get(row["category_id"], "")), row)
     return tuple({key: counts for key, counts in totals.items() if any(counts.values())}
-                 for totals in (cells, units))
+                 for totals in (cells, units, categories))
 
 
 async def age(ticket_id: int, days: int) -> None:
@@ -78,6 +86,8 @@ async def test_every_change_keeps_the_rollup_equal_to_a_recount(client, city):
     await post(client, f"/api/v1/tasks/{old}/handle", city.worker, note="再次清理")
     await post(client, f"/api/v1/tickets/{old}/verify", city.worker2, passed=True)  # closed
     await post(client, f"/api/v1/tasks/{ids['to_return']}/return", city.handler, reason="不归我们")
+    await post(client, f"/api/v1/tickets/{ids['to_return']}/recategorise", city.dispatcher,
+               category_code="9904")  # another category and unit: its counts move with it
     await post(client, f"/api/v1/tickets/{ids['to_merge']}/merge", city.dispatcher,
                duplicate_of=ids["to_return"])
     await report(client, city.resident, "9904")
@@ -131,6 +141,23 @@ async def test_summaries_over_whole_days_and_their_edges_match_the_formulas(clie
                 "from": start.isoformat(), "to": end.isoformat()})
             assert all(filtered["counts"][n] == getattr(want, n)
                        for n in metrics.TICKET_COUNTS), (start, unit)
+        # By category: the category rollup (a 小类 and a whole 大类), and the tickets when a
+        # unit is asked for as well.
+        codes = {t.id: c for t, c in zip(tickets, [await Category.get(id=t.category_id)
+                                                    for t in tickets], strict=True)}
+        for code in ("9904", "9901", "99"):
+            mine = [stats.facts_of(t) for t in tickets if codes[t.id].code.startswith(code)]
+            want = metrics.tally(mine, period=metrics.Period(start, end))
+            got = await summary(client, city.dispatcher, category=code, **{
+                "from": start.isoformat(), "to": end.isoformat()})
+            assert all(got["counts"][n] == getattr(want, n)
+                       for n in metrics.TICKET_COUNTS), (start, code)
+        both = [stats.facts_of(t) for t in tickets
+                if codes[t.id].code == "9901" and t.unit_id == city.department.id]
+        want = metrics.tally(both, period=metrics.Period(start, end))
+        got = await summary(client, city.dispatcher, category="9901", unit=city.department.id,
+                            **{"from": start.isoformat(), "to": end.isoformat()})
+        assert all(got["counts"][n] == getattr(want, n) for n in metrics.TICKET_COUNTS)
         # Per cell: the cell rollup (a grid breakdown, and a scope of one cell).
         by_grid = (await client.get("/api/v1/stats/breakdown", headers=city.dispatcher, params={
             "by": "grid", "from": start.isoformat(), "to": end.isoformat()})).json()["rows"]
