@@ -24,6 +24,21 @@ from tests.support import (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--no-skips", action="store_true",
+                     help="a skipped test fails the run (CI's MariaDB stage, where every test "
+                     "that needs MySQL/MariaDB or Redis must really run)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and item.config.getoption("--no-skips"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under --no-skips: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 async def migrated() -> AsyncIterator[None]:
     await migrate_fresh_database()
