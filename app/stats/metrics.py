@@ -238,9 +238,9 @@ def tally(facts: Iterable[TicketFacts], *, period: Period) -> TicketCounts:
 
 # --- the daily rollup ---------------------------------------------------------------------------
 
-TICKET_COUNTS = ("reported", "accepted", "rejected", "self_disposed", "dispatched", "returned",
-                 "should_handle", "handled", "handled_on_time", "reworked", "should_close",
-                 "closed", "closed_on_time")
+RATING_COUNTS = ("rated", "satisfied", "basically_satisfied", "unsatisfied", "replied")
+# The counts a ticket's own stages decide (the rest come from the ratings table).
+TICKET_COUNTS = tuple(f.name for f in fields(TicketCounts) if f.name not in RATING_COUNTS)
 
 
 def stage_days(facts: TicketFacts, tz: tzinfo) -> set[date]:
@@ -251,9 +251,13 @@ def stage_days(facts: TicketFacts, tz: tzinfo) -> set[date]:
     return {m.astimezone(tz).date() for m in moments if m is not None}
 
 
+def midnight(day: date, tz: tzinfo) -> datetime:
+    """When the local `day` begins."""
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
 def day_period(day: date, tz: tzinfo) -> Period:
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return Period(start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz))
+    return Period(midnight(day, tz), midnight(day + timedelta(days=1), tz))
 
 
 def by_day(facts: TicketFacts, tz: tzinfo) -> dict[date, dict[str, int]]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Case, F, Q, When
@@ -153,8 +154,9 @@ async def summary(*, viewer: User, query: StatsQuery) -> Summary:
     tickets, ratings, paths, category_path = await _filtered(viewer, query)
     rows = await _ticket_counts(tickets, paths, category_path, query, start, end,
                                 key_field=None)
-    rated = await ratings.filter(_in("created_at", start, end)).annotate(
-        **_rating_aggregates()).values(*_rating_aggregates())
+    aggregates = _rating_aggregates()
+    rated = await ratings.filter(_in("created_at", start, end)).annotate(**aggregates).values(
+        *aggregates)
     counts = sum((_counts(row) for row in rows), metrics.TicketCounts())
     counts += _counts(rated[0] if rated else {})
     return _summary(counts, start, end)
@@ -182,16 +184,11 @@ def community_path(cell_path: str) -> str:
 
 def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
     """The local days lying wholly inside [start, end), as [first, stop); None if none."""
-    local_start = start.astimezone(TZ)
-    first = local_start.date()
-    if local_start != datetime.combine(first, time.min, tzinfo=TZ):
+    first = start.astimezone(TZ).date()
+    if start > metrics.midnight(first, TZ):
         first += timedelta(days=1)
     stop = end.astimezone(TZ).date()
     return (first, stop) if first < stop else None
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=TZ)
 
 
 async def _scanned(tickets: Any, start: datetime, end: datetime,
@@ -281,7 +278,7 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
     first, stop = days
     async with in_transaction():
         rows = await _rolled_up(rollup, paths, category_path, query, first, stop, key_field)
-        for a, b in ((start, _midnight(first)), (_midnight(stop), end)):
+        for a, b in ((start, metrics.midnight(first, TZ)), (metrics.midnight(stop, TZ), end)):
             if a < b:
                 rows += await _scanned(tickets, a, b, key_field)
     return rows
@@ -290,15 +287,20 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
 # --- keeping the rollups ------------------------------------------------------------------
 
 
-def facts_of(ticket: Ticket) -> metrics.TicketFacts:
+def _facts(value: Callable[[str], Any]) -> metrics.TicketFacts:
+    """The statistics facts from a ticket's columns, read by name."""
     return metrics.TicketFacts(
-        reported_at=ticket.created_at, self_disposed=ticket.is_self_disposed,
-        accepted_at=ticket.accepted_at, rejected_at=ticket.rejected_at,
-        first_dispatched_at=ticket.first_dispatched_at, first_handled_at=ticket.first_handled_at,
-        deadline_at=ticket.deadline_at, closed_at=ticket.closed_at,
-        merged=ticket.status == Status.MERGED, returned=ticket.return_count > 0,
-        reworked=ticket.rework_count > 0,
+        reported_at=value("created_at"), self_disposed=value("is_self_disposed"),
+        accepted_at=value("accepted_at"), rejected_at=value("rejected_at"),
+        first_dispatched_at=value("first_dispatched_at"),
+        first_handled_at=value("first_handled_at"), deadline_at=value("deadline_at"),
+        closed_at=value("closed_at"), merged=value("status") == Status.MERGED,
+        returned=value("return_count") > 0, reworked=value("rework_count") > 0,
     )
+
+
+def facts_of(ticket: Ticket) -> metrics.TicketFacts:
+    return _facts(lambda name: getattr(ticket, name))
 
 
 def _delta_rows(change: dict[date, dict[str, int]], ticket: Ticket) -> list[StatsDelta]:
@@ -426,14 +428,7 @@ async def rebuild(*, batch: int = 20_000) -> int:
             if not rows:
                 break
             for row in rows:
-                facts = metrics.TicketFacts(
-                    reported_at=row["created_at"], self_disposed=row["is_self_disposed"],
-                    accepted_at=row["accepted_at"], rejected_at=row["rejected_at"],
-                    first_dispatched_at=row["first_dispatched_at"],
-                    first_handled_at=row["first_handled_at"], deadline_at=row["deadline_at"],
-                    closed_at=row["closed_at"], merged=row["status"] == Status.MERGED,
-                    returned=row["return_count"] > 0, reworked=row["rework_count"] > 0)
-                for day, counts in metrics.by_day(facts, TZ).items():
+                for day, counts in metrics.by_day(_facts(row.__getitem__), TZ).items():
                     rollups.add(day, row["area_path"], row["unit_id"], row["category_id"],
                                 counts)
             read += len(rows)
@@ -450,8 +445,9 @@ async def breakdown(*, viewer: User, query: Any) -> Breakdown:
     key_field = "unit_id" if query.by == "unit" else "area_path"
     rows = await _ticket_counts(tickets, paths, category_path, query, start, end,
                                 key_field=key_field)
-    rows += await ratings.filter(_in("created_at", start, end)).annotate(
-        **_rating_aggregates()).group_by(key_field).values(key_field, *_rating_aggregates())
+    aggregates = _rating_aggregates()
+    rows += await ratings.filter(_in("created_at", start, end)).annotate(**aggregates).group_by(
+        key_field).values(key_field, *aggregates)
     totals: dict[str, metrics.TicketCounts] = {}
     for row in rows:
         key = row[key_field]
