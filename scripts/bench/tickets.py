@@ -804,17 +804,6 @@ class Stats:
         finally:
             conn.close()
 
-    def execute(self, statement: str) -> float:
-        conn = self.target.connect(self.database)
-        try:
-            with conn.cursor() as cur:
-                t0 = time.perf_counter()
-                cur.execute(statement)
-                cur.fetchall()
-                return time.perf_counter() - t0
-        finally:
-            conn.close()
-
     def table_info(self) -> str:
         conn = self.target.connect(self.database)
         try:
