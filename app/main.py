@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer", bearer_format="JWT")
 
     blueprints = [*DOMAIN_BLUEPRINTS]
-    if (dev := accounts_routes.dev_blueprint()) is not None:
+    if (dev := accounts_routes.dev_blueprint(settings)) is not None:
         blueprints.append(dev)
     api = Blueprint.group(*blueprints, url_prefix="/api/v1")
     app.blueprint(api)

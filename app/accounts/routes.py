@@ -20,7 +20,7 @@ from app.accounts.schemas import (
     WechatLoginIn,
 )
 from app.core.api import client_ip, endpoint
-from app.settings import current
+from app.settings import Settings
 
 bp = Blueprint("accounts")
 TAG = "accounts"
@@ -38,9 +38,9 @@ async def login_dev(request: Request, body: DevLoginIn) -> TokenPair:
                                    ip=client_ip(request))
 
 
-def dev_blueprint() -> Blueprint | None:
+def dev_blueprint(settings: Settings) -> Blueprint | None:
     """The dev login, only in dev/test without a WeChat app: in prod the route does not exist."""
-    if not current().dev_login_allowed:
+    if not settings.dev_login_allowed:
         return None
     dev = Blueprint("accounts_dev")
     dev.add_route(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -226,7 +227,7 @@ async def login_with_password(*, username: str, password: str, ip: str) -> Token
     user_failures, user_retry = await counters.get(user_key)
     if user_failures >= settings.login_max_failures * 10:
         failures, retry_after = user_failures, user_retry
-    if failures >= settings.login_max_failures or user_failures >= settings.login_max_failures * 10:
+    if failures >= settings.login_max_failures:
         raise TooManyRequests(
             "登录失败次数过多，请稍后再试", code="too_many_login_failures",
             headers={"Retry-After": str(retry_after)}, details={"retry_after": retry_after},
@@ -316,16 +317,24 @@ async def get_user_for(*, viewer: User, user_id: int) -> User:
     return target
 
 
+async def scoped_area_paths(*, scope: Scope, roles: Iterable[Role], area_code: str | None
+                            ) -> list[str]:
+    """The subtrees a scoped query reads: the scope's own for `roles`, or the one area asked
+    for, which must lie inside them (404 otherwise, as if it did not exist)."""
+    roles = tuple(roles)
+    if not area_code:
+        return scope.paths(*roles)
+    area = await Area.get_or_none(code=area_code)
+    if area is None or not scope.covers(area.path, *roles):
+        raise NotFound("找不到该区域", code="area_not_found")
+    return [area.path]
+
+
 async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
     scope = scope_of(viewer)
     if not scope.has(*USER_MANAGERS):
         raise Forbidden()
-    paths = scope.paths(*USER_MANAGERS)
-    if query.area:
-        area = await Area.get_or_none(code=query.area)
-        if area is None or not scope.covers(area.path, *USER_MANAGERS):
-            raise NotFound("找不到该区域", code="area_not_found")
-        paths = [area.path]
+    paths = await scoped_area_paths(scope=scope, roles=USER_MANAGERS, area_code=query.area)
     if "/" in paths and not query.area:
         qs = User.all()  # a city-wide admin lists everyone
     else:
@@ -406,9 +415,9 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
     return await _load(target)
 
 
-def public_staff_label(user: User, role: Role) -> str:
+def public_staff_label(user: User, role: str) -> str:
     """How staff appear to residents: role + surname only (e.g. 网格员 王)."""
-    return f"{ROLE_LABELS[role]} {user.surname}".strip()
+    return f"{ROLE_LABELS.get(Role(role), '工作人员')} {user.surname}".strip()
 
 
 __all__ = ["STAFF_ROLES", "Scope", "scope_of"]

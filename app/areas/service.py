@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from app.accounts.models import Role, User
 from app.accounts.schemas import AreaRef
 from app.accounts.service import area_ref, scope_of
-from app.areas.geo import LocateIndex, gcj02_to_wgs84, gcj02_to_wgs84_many
+from app.areas.geo import LocateHit, LocateIndex, gcj02_to_wgs84, gcj02_to_wgs84_many
 from app.areas.models import KIND_DEPTH, Area, AreaKind, GeometryRevision
 from app.areas.schemas import (
     AreaDetail,
@@ -306,23 +306,37 @@ async def areas_by_id(ids: Iterable[int]) -> dict[int, Area]:
     return await _areas.get_many(ids)
 
 
-async def locate_cell(*, lng: float, lat: float, crs: str) -> Area | None:
-    """The grid cell holding the point (or snapped to it), without geometry; None if none."""
+async def _locate_hit(lng: float, lat: float, crs: str) -> tuple[Point, LocateHit | None]:
     wgs_lng, wgs_lat = gcj02_to_wgs84(lng, lat) if crs == "gcj02" else (lng, lat)
     hit = (await _cache.get()).locate(wgs_lng, wgs_lat)
+    return Point(lng=round(wgs_lng, 7), lat=round(wgs_lat, 7)), hit
+
+
+async def locate_cell(*, lng: float, lat: float, crs: str) -> Area | None:
+    """The grid cell holding the point (or snapped to it), without geometry; None if none."""
+    _, hit = await _locate_hit(lng, lat, crs)
     return None if hit is None else await _areas.get(hit.area_id)
+
+
+async def _cached_ancestors(area: Area) -> list[Area]:
+    """`ancestors_of` from this process's cache: no query, and no polygons read."""
+    chain: list[Area] = []
+    parent_id = area.parent_id
+    while parent_id is not None and (parent := await _areas.get(parent_id)) is not None:
+        chain.append(parent)
+        parent_id = parent.parent_id
+    return chain[::-1]
 
 
 async def locate(*, lng: float, lat: float, crs: str) -> LocateOut:
     """Which grid cell holds the point, with its ancestors; says so when none does."""
-    wgs_lng, wgs_lat = gcj02_to_wgs84(lng, lat) if crs == "gcj02" else (lng, lat)
-    index = await _cache.get()
-    hit = index.locate(wgs_lng, wgs_lat)
-    point = Point(lng=round(wgs_lng, 7), lat=round(wgs_lat, 7))
-    if hit is None:
+    point, hit = await _locate_hit(lng, lat, crs)
+    # Names from the cache: a district's polygon can be large, and locating is what
+    # the mini-program does each time a resident moves the map pin.
+    cell = None if hit is None else await _areas.get(hit.area_id)
+    if hit is None or cell is None:
         return LocateOut(found=False, wgs84=point, message="该位置不在任何网格内")
-    cell = await Area.get(id=hit.area_id)
-    ancestors: list[AreaRef] = [a for a in map(area_ref, await ancestors_of(cell)) if a]
+    ancestors: list[AreaRef] = [a for a in map(area_ref, await _cached_ancestors(cell)) if a]
     return LocateOut(
         found=True, cell=area_ref(cell), ancestors=ancestors, snapped=hit.snapped,
         distance_m=round(hit.distance_m, 1), wgs84=point,

@@ -43,8 +43,7 @@ def _local_verdict(text: str) -> Verdict:
 
 def _wechat_check(text: str, openid: str, scene: int) -> Verdict:
     result = wechat.client().post(
-        "https://api.weixin.qq.com/wxa/msg_sec_check".replace(
-            "https://api.weixin.qq.com/", current().wechat_api_base),
+        f"{current().wechat_api_base}wxa/msg_sec_check",
         data={"content": text[:2500], "version": 2, "openid": openid, "scene": scene},
     )
     suggest = (result.get("result") or {}).get("suggest", "risky")

@@ -45,12 +45,13 @@ class _SharedTokenStorage(SessionStorage):
     lost Redis must not turn every WeChat login into a 500 either.
     """
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, timeout: float) -> None:
         from redis import Redis as SyncRedis
         from wechatpy.session.redisstorage import RedisStorage
 
-        self.redis = RedisStorage(SyncRedis.from_url(redis_url, socket_timeout=1,
-                                                     socket_connect_timeout=1), prefix="wechatpy")
+        self.redis = RedisStorage(SyncRedis.from_url(redis_url, socket_timeout=timeout,
+                                                     socket_connect_timeout=timeout),
+                                  prefix="wechatpy")
         self.memory = MemoryStorage()
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -75,13 +76,11 @@ class _SharedTokenStorage(SessionStorage):
             log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
 
 
-def _session_storage(redis_url: str) -> Any:
-    return _SharedTokenStorage(redis_url) if redis_url else None
-
-
 @lru_cache(maxsize=4)
-def _client(appid: str, secret: str, api_base: str, redis_url: str) -> WeChatClient:
-    client = _Client(appid, secret, timeout=5, session=_session_storage(redis_url))
+def _client(appid: str, secret: str, api_base: str, redis_url: str,
+            redis_timeout: float) -> WeChatClient:
+    storage = _SharedTokenStorage(redis_url, redis_timeout) if redis_url else None
+    client = _Client(appid, secret, timeout=5, session=storage)
     # wechatpy hard-codes its hosts as class attributes; point the instance at ours (tests
     # use a fake WeChat on 127.0.0.1 that answers as WeChat documents).
     client.API_BASE_URL = f"{api_base}cgi-bin/"
@@ -92,7 +91,7 @@ def _client(appid: str, secret: str, api_base: str, redis_url: str) -> WeChatCli
 def client() -> WeChatClient:
     settings = current()
     return _client(settings.wechat_appid, settings.wechat_secret.get_secret_value(),
-                   settings.wechat_api_base, settings.redis_url)
+                   settings.wechat_api_base, settings.redis_url, settings.redis_timeout)
 
 
 async def code_to_session(code: str) -> dict[str, Any]:

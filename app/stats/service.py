@@ -18,11 +18,11 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, User
-from app.accounts.service import scope_of
+from app.accounts.service import scope_of, scoped_area_paths
 from app.areas.models import Area
 from app.catalog import service as catalog
 from app.core import workcalendar
-from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.errors import Forbidden, Invalid
 from app.core.paths import under, under_any
 from app.ratings.models import Rating
 from app.stats import metrics
@@ -109,12 +109,7 @@ async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any, list[str
     scope = scope_of(viewer)
     if not scope.has(*VIEWERS):
         raise Forbidden("只有工作人员可以查看统计")
-    paths = scope.paths(*VIEWERS)
-    if query.area:
-        area = await Area.get_or_none(code=query.area)
-        if area is None or not scope.covers(area.path, *VIEWERS):
-            raise NotFound("找不到该区域", code="area_not_found")
-        paths = [area.path]
+    paths = await scoped_area_paths(scope=scope, roles=VIEWERS, area_code=query.area)
     in_scope = under_any("area_path", paths)
     tickets, ratings = Ticket.filter(in_scope), Rating.filter(in_scope)
     category_path = None

@@ -150,3 +150,12 @@ async def test_wechat_login_still_works_while_redis_is_down(client):
         assert response.status_code == 200, response.text
     finally:
         server.shutdown()
+
+
+def test_the_app_factory_decides_the_dev_login_by_the_settings_it_is_given():
+    from app.main import create_app
+
+    assert base_settings().dev_login_allowed  # the process itself is in dev mode
+    with_wechat = base_settings().model_copy(update={"wechat_appid": "wx1"})
+    app = create_app(with_wechat, name="gongzhi_factory_settings")
+    assert "accounts_dev" not in {bp.name for bp in app.blueprints.values()}
