@@ -3,8 +3,7 @@
 // key, so the next try — by the resident, a timer or the app coming back — files it only once.
 const api = require('./api')
 const drafts = require('../utils/draft')
-
-const MAX_PHOTOS = 6
+const { MAX_PHOTOS } = require('../utils/photos')
 
 // A plain sentence for what is still missing, or '' when the draft can be sent.
 function validate(draft) {

@@ -92,6 +92,17 @@ function byDeadline(a, b) {
   return a.id - b.id
 }
 
+// GET /categories' groups (大类) with their children (小类) as one list of 小类 to pick from.
+function categoryRows(groups) {
+  const rows = []
+  ;(groups || []).forEach((g) => {
+    (g.children || []).forEach((c) => {
+      rows.push({ code: c.code, label: c.label, group: g.label, requires_photo: !!c.requires_photo })
+    })
+  })
+  return rows
+}
+
 const LEVELS = [
   { value: 'satisfied', label: '满意' },
   { value: 'basically_satisfied', label: '基本满意' },
@@ -111,6 +122,7 @@ module.exports = {
   statusGroup,
   ticketRow,
   byDeadline,
+  categoryRows,
   LEVELS,
   levelLabel,
 }

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,24 +65,50 @@ def new_bench_database_name(tag: str) -> str:
     return f"{BENCH_DB_PREFIX}{tag}_{os.getpid()}_{secrets.token_hex(3)}"
 
 
-def create_database(target: MySQLTarget, name: str) -> None:
-    assert name.startswith(BENCH_DB_PREFIX), name
-    conn = target.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    finally:
-        conn.close()
-
-
-def drop_database(target: MySQLTarget, name: str) -> None:
+def _on_server(target: MySQLTarget, name: str, statement: str) -> None:
     assert name.startswith(BENCH_DB_PREFIX), name  # never anything but our own
     conn = target.connect()
     try:
         with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(statement)
     finally:
         conn.close()
+
+
+def create_database(target: MySQLTarget, name: str) -> None:
+    _on_server(target, name,
+               f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+
+
+def drop_database(target: MySQLTarget, name: str) -> None:
+    _on_server(target, name, f"DROP DATABASE IF EXISTS `{name}`")
+
+
+# --- the app's lifespan over ASGI (httpx's transport does not drive it) ---------------------------
+
+
+class Lifespan:
+    """Start and stop an ASGI app (startup hooks: database, caches, jobs) around in-process runs."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.to_app: asyncio.Queue = asyncio.Queue()
+        self.from_app: asyncio.Queue = asyncio.Queue()
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Lifespan:
+        self.task = asyncio.create_task(self.app({"type": "lifespan", "asgi": {"version": "3.0"}},
+                                                 self.to_app.get, self.from_app.put))
+        await self.to_app.put({"type": "lifespan.startup"})
+        message = await asyncio.wait_for(self.from_app.get(), 60)
+        assert message["type"] == "lifespan.startup.complete", message
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.to_app.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(self.from_app.get(), 60)
+        if self.task:
+            await asyncio.wait_for(self.task, 60)
 
 
 # --- a server in a subprocess -------------------------------------------------------------

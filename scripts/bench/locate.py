@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# Run from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, from any working directory
 
+import _common as common  # puts the repository root on sys.path
 import numpy as np
 import shapely
 
@@ -155,11 +155,6 @@ def run_one(
     )
 
 
-def _mark(ok: bool) -> str:
-    """Target verdict for the table."""
-    return "met" if ok else "MISSED"
-
-
 def print_table(results: list[Result], n_points: int, n_single: int) -> None:
     """Print the measurements and the target verdicts."""
     print(
@@ -184,11 +179,11 @@ def print_table(results: list[Result], n_points: int, n_single: int) -> None:
     print()
     for r in results:
         print(
-            f"{r.cells:,} cells: build <= {BUILD_TARGET_S:g} s {_mark(r.build_s <= BUILD_TARGET_S)}; "
+            f"{r.cells:,} cells: build <= {BUILD_TARGET_S:g} s {common.mark(r.build_s <= BUILD_TARGET_S)}; "
             f"batched >= {BATCH_VS_RAW_TARGET:.0%} of raw "
-            f"{_mark(r.batched_pps / r.raw_pps >= BATCH_VS_RAW_TARGET)}; "
+            f"{common.mark(r.batched_pps / r.raw_pps >= BATCH_VS_RAW_TARGET)}; "
             f"single median <= {SINGLE_MEDIAN_TARGET_US:g} us "
-            f"{_mark(r.single_median_us <= SINGLE_MEDIAN_TARGET_US)}; "
+            f"{common.mark(r.single_median_us <= SINGLE_MEDIAN_TARGET_US)}; "
             f"naive sampled on {r.naive_points} points; "
             f"single vs batched answers differ on {r.disagreements} points"
         )

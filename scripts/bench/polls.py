@@ -29,7 +29,6 @@ import asyncio
 import os
 import platform
 import random
-import secrets
 import shutil
 import statistics
 import sys
@@ -41,10 +40,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common, from any working directory
 
+import _common as common  # puts the repository root on sys.path
 import httpx
 from tortoise import Tortoise, connections
 
@@ -52,62 +51,6 @@ from app import settings as settings_module
 
 GRIDS_PER_COMMUNITY = 4
 TEXTS = ["希望增加充电桩", "晚上路灯太暗", "非机动车乱停", "支持改造", "注意施工噪音"]
-
-
-# --- a throw-away database ------------------------------------------------------------------
-
-
-def _server(url: str) -> dict[str, Any]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("mysql", "mariadb"):
-        raise SystemExit(f"--database-url must be mysql://…, got {parts.scheme}://")
-    return {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
-            "user": parts.username or "", "password": parts.password or ""}
-
-
-async def _mysql(url: str, statement: str) -> None:
-    import aiomysql
-
-    conn = await aiomysql.connect(**_server(url))
-    try:
-        async with conn.cursor() as cur:
-            await cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def bench_database_url(url: str | None, folder: Path) -> tuple[str, str | None]:
-    """(url to use, MySQL database to create and drop) — never the database in `url`."""
-    if not url:
-        return f"sqlite://{folder / 'db.sqlite3'}", None
-    name = f"gongzhi_bench_polls_{os.getpid()}_{secrets.token_hex(3)}"
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, "")), name
-
-
-# --- the app's lifespan over ASGI (httpx's transport does not drive it) --------------------------
-
-
-class Lifespan:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.to_app: asyncio.Queue = asyncio.Queue()
-        self.from_app: asyncio.Queue = asyncio.Queue()
-        self.task: asyncio.Task | None = None
-
-    async def __aenter__(self) -> Lifespan:
-        self.task = asyncio.create_task(self.app({"type": "lifespan", "asgi": {"version": "3.0"}},
-                                                 self.to_app.get, self.from_app.put))
-        await self.to_app.put({"type": "lifespan.startup"})
-        message = await asyncio.wait_for(self.from_app.get(), 60)
-        assert message["type"] == "lifespan.startup.complete", message
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.to_app.put({"type": "lifespan.shutdown"})
-        await asyncio.wait_for(self.from_app.get(), 60)
-        if self.task:
-            await asyncio.wait_for(self.task, 60)
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -256,21 +199,23 @@ async def bench(args: argparse.Namespace) -> int:
     from app.polls.models import PollAnswer, PollBallot
     from app.polls.schemas import ResponseIn
 
+    # Never the database named in --database-url: a throw-away one beside it.
+    target = common.MySQLTarget.from_url(args.database_url) if args.database_url else None
+    mysql_db = common.new_bench_database_name("polls") if target else None
     folder = Path(tempfile.mkdtemp(prefix="gongzhi-bench-polls-"))  # removed at the end
-    url, mysql_db = bench_database_url(args.database_url, folder)
+    url = target.url(mysql_db) if target and mysql_db else f"sqlite://{folder / 'db.sqlite3'}"
     settings = settings_module.configure(
         app_env="test", database_url=url, redis_url="", var_dir=folder,
         jwt_secret="bench-secret-0123456789abcdef-0123456789", jobs_in_process=False,
         rate_writes_per_minute=10_000_000, rate_login_per_minute=10_000_000,
         db_pool_max=args.pool, db_timeout=60.0, wechat_appid="", qiniu_access_key="")
-    if mysql_db:
-        await _mysql(args.database_url, f"CREATE DATABASE `{mysql_db}` CHARACTER SET utf8mb4 "
-                                        "COLLATE utf8mb4_unicode_ci")
+    if target and mysql_db:
+        await asyncio.to_thread(common.create_database, target, mysql_db)
     try:
         await migrate(config=tortoise_config(settings))
         await Tortoise.close_connections()
         app = create_app(settings, name="gongzhi_bench_polls")
-        async with Lifespan(app):
+        async with common.Lifespan(app):
             conn = connections.get("default")
             version = (await conn.execute_query_dict("SELECT VERSION() AS v"))[0]["v"] \
                 if mysql_db else f"SQLite {__import__('sqlite3').sqlite_version}"
@@ -287,8 +232,7 @@ async def bench(args: argparse.Namespace) -> int:
             for body in bodies.values():
                 expected.add(body)
             twice = set(rng.sample(voter_ids, min(args.replays, len(voter_ids))))
-            tokens = {uid: {"Authorization": f"Bearer {security.issue_access_token(uid)[0]}"}
-                      for uid in voter_ids}
+            tokens = {uid: bearer(security, uid) for uid in voter_ids}
             order = [*voter_ids, *twice]
             rng.shuffle(order)  # replays land among first tries, not after them
 
@@ -347,7 +291,7 @@ async def bench(args: argparse.Namespace) -> int:
                     problems.append(f"statuses {dict(statuses)}")
 
                 pid = poll["id"]
-                staff_headers = _staff_headers(security, staff_row.id)
+                staff_headers = bearer(security, staff_row.id)
                 timings = await median_ms({
                     "floor: COUNT(*) ballots": lambda: PollBallot.filter(poll_id=pid).count(),
                     "results()": lambda: polls.results(user=staff, poll_id=pid, by=None),  # type: ignore[arg-type]
@@ -367,12 +311,12 @@ async def bench(args: argparse.Namespace) -> int:
         return 1 if problems else 0
     finally:
         await Tortoise.close_connections()
-        if mysql_db:
-            await _mysql(args.database_url, f"DROP DATABASE IF EXISTS `{mysql_db}`")
+        if target and mysql_db:
+            await asyncio.to_thread(common.drop_database, target, mysql_db)
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _staff_headers(security: Any, user_id: int) -> dict[str, str]:
+def bearer(security: Any, user_id: int) -> dict[str, str]:
     return {"Authorization": f"Bearer {security.issue_access_token(user_id)[0]}"}
 
 

@@ -2,6 +2,7 @@
 const api = require('../../services/api')
 const unread = require('../../services/unread')
 const format = require('../../utils/format')
+const { tabList } = require('../../utils/tab-list')
 const ui = require('../../utils/ui')
 
 function messageRow(m) {
@@ -16,6 +17,8 @@ function messageRow(m) {
 }
 
 Component({
+  behaviors: [tabList('pages/messages/index')],
+
   data: {
     pageClass: 'page',
     rows: [],
@@ -26,24 +29,6 @@ Component({
   },
 
   methods: {
-    onLoad() {
-      this.setData({ pageClass: ui.pageClass() })
-    },
-
-    onShow() {
-      this.setData({ pageClass: ui.pageClass() })
-      ui.selectTab(this, 'pages/messages/index')
-      return this.reload()
-    },
-
-    onPullDownRefresh() {
-      this.reload().then(() => wx.stopPullDownRefresh())
-    },
-
-    onReachBottom() {
-      if (this.data.next && !this.data.loading) this.load(this.data.next)
-    },
-
     async reload() {
       await this.load(null)
       const count = await unread.refresh()

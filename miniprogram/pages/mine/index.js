@@ -1,7 +1,7 @@
 // 我的上报: the tickets I reported or follow, with status chips and deadline colours.
 const api = require('../../services/api')
 const format = require('../../utils/format')
-const ui = require('../../utils/ui')
+const { tabList } = require('../../utils/tab-list')
 
 const FILTERS = [
   { key: 'all', label: '全部' },
@@ -10,6 +10,8 @@ const FILTERS = [
 ]
 
 Component({
+  behaviors: [tabList('pages/mine/index')],
+
   data: {
     pageClass: 'page',
     filters: FILTERS,
@@ -22,24 +24,6 @@ Component({
   },
 
   methods: {
-    onLoad() {
-      this.setData({ pageClass: ui.pageClass() })
-    },
-
-    onShow() {
-      this.setData({ pageClass: ui.pageClass() })
-      ui.selectTab(this, 'pages/mine/index')
-      this.reload()
-    },
-
-    onPullDownRefresh() {
-      this.reload().then(() => wx.stopPullDownRefresh())
-    },
-
-    onReachBottom() {
-      if (this.data.next && !this.data.loading) this.load(this.data.next)
-    },
-
     reload() {
       return this.load(null)
     },

@@ -1,6 +1,8 @@
 // 巡查上报 and 自行处置 in one flow: a grid worker reports what they found in their own cells;
 // if they fixed it on the spot they add what they did and an after-photo, and it is closed at once.
 const api = require('../../services/api')
+const format = require('../../utils/format')
+const photos = require('../../utils/photos')
 const ui = require('../../utils/ui')
 
 Component({
@@ -32,8 +34,7 @@ Component({
     async loadCategories() {
       try {
         const res = await api.listCategories()
-        const rows = []
-        res.items.forEach((g) => g.children.forEach((c) => rows.push({ code: c.code, label: `${c.label}（${g.label}）` })))
+        const rows = format.categoryRows(res.items).map((c) => ({ code: c.code, label: `${c.label}（${c.group}）` }))
         this.setData({ categories: rows })
       } catch (err) {
         this.setData({ errorText: '问题类型加载失败' })
@@ -73,20 +74,16 @@ Component({
       this.setData({ note: e.detail.value })
     },
     onAddPhotos(e) {
-      this.setData({ photos: this.data.photos.concat(e.detail.paths.map((path) => ({ path, progress: 0 }))).slice(0, 6) })
+      photos.addPhotos(this, 'photos', e.detail.paths)
     },
     onRemovePhoto(e) {
-      const photos = this.data.photos.slice()
-      photos.splice(e.detail.index, 1)
-      this.setData({ photos })
+      photos.removePhoto(this, 'photos', e.detail.index)
     },
     onAddAfter(e) {
-      this.setData({ afterPhotos: this.data.afterPhotos.concat(e.detail.paths.map((path) => ({ path, progress: 0 }))).slice(0, 6) })
+      photos.addPhotos(this, 'afterPhotos', e.detail.paths)
     },
     onRemoveAfter(e) {
-      const photos = this.data.afterPhotos.slice()
-      photos.splice(e.detail.index, 1)
-      this.setData({ afterPhotos: photos })
+      photos.removePhoto(this, 'afterPhotos', e.detail.index)
     },
 
     problem() {
@@ -95,21 +92,6 @@ Component({
       if (!this.data.description.trim()) return '请描述问题'
       if (this.data.handledNow && !this.data.note.trim()) return '请写一下当场是怎么处置的'
       return ''
-    },
-
-    async upload(field, purpose) {
-      const ids = []
-      const list = this.data[field]
-      for (let i = 0; i < list.length; i += 1) {
-        if (list[i].mediaId) {
-          ids.push(list[i].mediaId)
-          continue
-        }
-        const media = await api.uploadPhoto(list[i].path, purpose, (p) => this.setData({ [`${field}[${i}].progress`]: p, [`${field}[${i}].stateText`]: `${p}%` }))
-        this.setData({ [`${field}[${i}].mediaId`]: media.id })
-        ids.push(media.id)
-      }
-      return ids
     },
 
     async onSubmit() {
@@ -127,12 +109,12 @@ Component({
           description: this.data.description.trim(),
           location: { lng: this.data.longitude, lat: this.data.latitude, crs: 'gcj02' },
           address: this.data.address,
-          media_ids: await this.upload('photos', 'report'),
+          media_ids: await photos.uploadPhotos(this, 'photos', 'report'),
         }
         let ticket
         if (this.data.handledNow) {
           body.note = this.data.note.trim()
-          body.after_media_ids = await this.upload('afterPhotos', 'handling')
+          body.after_media_ids = await photos.uploadPhotos(this, 'afterPhotos', 'handling')
           ticket = await api.selfDispose(body)
           ui.toast('已自行处置并结案', 'success')
         } else {

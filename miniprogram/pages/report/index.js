@@ -3,28 +3,17 @@
 const api = require('../../services/api')
 const report = require('../../services/report')
 const drafts = require('../../utils/draft')
+const format = require('../../utils/format')
 const config = require('../../config')
+const photos = require('../../utils/photos')
 const subscribe = require('../../utils/subscribe')
 const ui = require('../../utils/ui')
 
-function photoView(photos, progress) {
-  return photos.map((p, i) => {
+function photoView(list, progress) {
+  return list.map((p, i) => {
     const pct = progress && progress[i] !== undefined ? progress[i] : (p.mediaId ? 100 : 0)
-    let stateText = ''
-    if (pct >= 100) stateText = '已上传'
-    else if (pct > 0) stateText = `上传中 ${pct}%`
-    return { path: p.path, progress: pct, stateText }
+    return { path: p.path, progress: pct, stateText: pct > 0 ? photos.progressText(pct) : '' }
   })
-}
-
-function flattenCategories(groups) {
-  const rows = []
-  ;(groups || []).forEach((g) => {
-    (g.children || []).forEach((c) => {
-      rows.push({ code: c.code, label: c.label, group: g.label, requires_photo: !!c.requires_photo })
-    })
-  })
-  return rows
 }
 
 Component({
@@ -60,9 +49,9 @@ Component({
   methods: {
     onLoad() {
       this.setData({ pageClass: ui.pageClass() })
-      this.showDraft(drafts.load())
-      this.loadCategories()
       const draft = drafts.load()
+      this.showDraft(draft)
+      this.loadCategories()
       if (!draft.location) this.onLocate()
       else this.checkNearby()
       if (draft.status === 'waiting_retry') this.scheduleRetry()
@@ -104,7 +93,7 @@ Component({
     async loadCategories() {
       try {
         const res = await api.listCategories()
-        const rows = flattenCategories(res.items)
+        const rows = format.categoryRows(res.items)
         this.setData({ categories: rows, shownCategories: rows })
       } catch (err) {
         this.setData({ errorText: '问题类型加载失败，请下拉刷新重试' })
@@ -124,9 +113,9 @@ Component({
     },
 
     onRemovePhoto(e) {
-      const photos = drafts.load().photos.slice()
-      photos.splice(e.detail.index, 1)
-      this.edit({ photos })
+      const list = drafts.load().photos.slice()
+      list.splice(e.detail.index, 1)
+      this.edit({ photos: list })
     },
 
     // --- location: always GCJ-02 (the map's system), and the request says so ---
@@ -269,7 +258,7 @@ Component({
         const result = await report.submitDraft({
           onPhotoProgress: (i, pct) => {
             progress[i] = pct
-            this.setData({ [`photos[${i}].progress`]: pct, [`photos[${i}].stateText`]: pct >= 100 ? '已上传' : `上传中 ${pct}%` })
+            this.setData({ [`photos[${i}].progress`]: pct, [`photos[${i}].stateText`]: photos.progressText(pct) })
           },
         })
         this.retries = 0

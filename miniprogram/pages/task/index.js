@@ -3,6 +3,7 @@
 // clear "refresh" instead of overwriting someone else's change.
 const api = require('../../services/api')
 const format = require('../../utils/format')
+const photos = require('../../utils/photos')
 const ui = require('../../utils/ui')
 
 const MODES = {
@@ -77,14 +78,11 @@ Component({
     },
 
     onAddPhotos(e) {
-      const added = e.detail.paths.map((path) => ({ path, progress: 0, stateText: '' }))
-      this.setData({ photos: this.data.photos.concat(added).slice(0, 6) })
+      photos.addPhotos(this, 'photos', e.detail.paths)
     },
 
     onRemovePhoto(e) {
-      const photos = this.data.photos.slice()
-      photos.splice(e.detail.index, 1)
-      this.setData({ photos })
+      photos.removePhoto(this, 'photos', e.detail.index)
     },
 
     problem() {
@@ -99,17 +97,6 @@ Component({
       }
       if (mode === 'verify' && !this.data.passed && !text) return '核查不通过时请写明原因'
       return ''
-    },
-
-    async uploadAll(purpose) {
-      const ids = []
-      for (let i = 0; i < this.data.photos.length; i += 1) {
-        const media = await api.uploadPhoto(this.data.photos[i].path, purpose, (p) => {
-          this.setData({ [`photos[${i}].progress`]: p, [`photos[${i}].stateText`]: p >= 100 ? '已上传' : `上传中 ${p}%` })
-        })
-        ids.push(media.id)
-      }
-      return ids
     },
 
     async onSubmit() {
@@ -127,7 +114,7 @@ Component({
       try {
         const mode = this.data.mode
         if (mode === 'handle') {
-          const media = await this.uploadAll('handling')
+          const media = await photos.uploadPhotos(this, 'photos', 'handling')
           await api.handleTask(id, { note: text, media_ids: media, version })
           ui.toast('已提交，等待核查', 'success')
         } else if (mode === 'return') {
@@ -139,7 +126,7 @@ Component({
           })
           ui.toast('延期申请已提交，等待批准', 'success')
         } else {
-          const media = await this.uploadAll('verification')
+          const media = await photos.uploadPhotos(this, 'photos', 'verification')
           await api.verifyTicket(id, { passed: this.data.passed, note: text, media_ids: media, version })
           ui.toast(this.data.passed ? '核查通过，已结案' : '已退回返工', 'success')
         }

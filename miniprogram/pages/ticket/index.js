@@ -2,6 +2,7 @@
 // reads the staff replies; a grid worker or handler jumps to the action they may take.
 const api = require('../../services/api')
 const format = require('../../utils/format')
+const photos = require('../../utils/photos')
 const ui = require('../../utils/ui')
 
 const STAGE_TITLE = { report: '上报照片', handling: '处置后照片', verification: '核查照片', rating: '评价照片' }
@@ -78,8 +79,6 @@ Component({
         const row = format.ticketRow(t)
         this.setData({
           ticket: Object.assign(row, {
-            description: t.description,
-            unitName: t.unit ? t.unit.name : '',
             assignee: t.assignee_label || '',
             cellName: t.cell ? t.cell.name : '',
             isPublic: t.is_public,
@@ -94,7 +93,7 @@ Component({
             photos: (e.media || []).map((m) => m.thumb_url || m.url).filter(Boolean),
           })).reverse(),
           actions: WORK_ACTIONS.filter((a) => (t.allowed_actions || []).indexOf(a.action) >= 0),
-          canFollow: !t.is_mine && t.status !== 'closed' && t.status !== 'rejected' && t.status !== 'merged',
+          canFollow: !t.is_mine && row.group === 'open',
           errorText: '',
         })
         this.version = t.version
@@ -169,14 +168,11 @@ Component({
     },
 
     onAddRatePhotos(e) {
-      const added = e.detail.paths.map((path) => ({ path, progress: 0, stateText: '' }))
-      this.setData({ ratePhotos: this.data.ratePhotos.concat(added).slice(0, 6) })
+      photos.addPhotos(this, 'ratePhotos', e.detail.paths)
     },
 
     onRemoveRatePhoto(e) {
-      const photos = this.data.ratePhotos.slice()
-      photos.splice(e.detail.index, 1)
-      this.setData({ ratePhotos: photos })
+      photos.removePhoto(this, 'ratePhotos', e.detail.index)
     },
 
     async onSubmitRating() {
@@ -188,13 +184,7 @@ Component({
       if (this.data.sending) return
       this.setData({ sending: true })
       try {
-        const mediaIds = []
-        for (let i = 0; i < this.data.ratePhotos.length; i += 1) {
-          const media = await api.uploadPhoto(this.data.ratePhotos[i].path, 'rating', (p) => {
-            this.setData({ [`ratePhotos[${i}].progress`]: p, [`ratePhotos[${i}].stateText`]: p >= 100 ? '已上传' : `上传中 ${p}%` })
-          })
-          mediaIds.push(media.id)
-        }
+        const mediaIds = await photos.uploadPhotos(this, 'ratePhotos', 'rating')
         const body = { result: form.result, service: form.service, comment: form.comment.trim() }
         if (form.stars) body.stars = form.stars
         if (mediaIds.length) body.media_ids = mediaIds

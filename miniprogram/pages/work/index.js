@@ -168,39 +168,31 @@ Component({
       this.setData({ reworkReason: e.detail.value })
     },
 
-    async onReply() {
-      const body = this.data.replyText.trim()
-      if (!body) {
-        ui.toast('请填写回复内容')
-        return
-      }
-      await this.act(() => api.replyRating(this.data.openId, body), '已回复')
+    onReply() {
+      return this.act('replyText', '请填写回复内容', api.replyRating, '已回复')
     },
 
-    async onRework() {
-      const reason = this.data.reworkReason.trim()
-      if (!reason) {
-        ui.toast('请填写退回重办的原因')
-        return
-      }
-      await this.act(() => api.reworkRating(this.data.openId, reason), '已退回重办')
+    onRework() {
+      return this.act('reworkReason', '请填写退回重办的原因', api.reworkRating, '已退回重办')
     },
 
     // Not sent back, with the reason recorded (e.g. the request is outside what can be done).
-    async onDecline() {
-      const reason = this.data.reworkReason.trim()
-      if (!reason) {
-        ui.toast('请填写不予重办的原因')
-        return
-      }
-      await this.act(() => api.declineRating(this.data.openId, reason), '已记录不予重办')
+    onDecline() {
+      return this.act('reworkReason', '请填写不予重办的原因', api.declineRating, '已记录不予重办')
     },
 
-    async act(fn, done) {
+    // Sends the open rating's reply or reason (this.data[field], required) with send(id, text),
+    // then reloads the queue.
+    async act(field, emptyHint, send, done) {
+      const text = this.data[field].trim()
+      if (!text) {
+        ui.toast(emptyHint)
+        return
+      }
       if (this.data.busy) return
       this.setData({ busy: true })
       try {
-        await fn()
+        await send(this.data.openId, text)
         ui.toast(done, 'success')
         this.setData({ openId: null, replyText: '', reworkReason: '' })
       } catch (err) {

@@ -89,3 +89,23 @@ test('a stale version says "refresh" and reloads the ticket', async () => {
   expect(wx.__calls.filter((c) => c.path === '/api/v1/tickets/8')).toHaveLength(2)
   expect(wx.navigateBack).not.toHaveBeenCalled()
 })
+
+test('a retry after a failed submit sends the photos already uploaded instead of uploading them again', async () => {
+  setUp(wx)
+  let attempts = 0
+  wx.route('POST', '/api/v1/tasks/8/handle', () => {
+    attempts += 1
+    return attempts === 1 ? 'fail' : [200, detail({ id: 8, status: 'verifying' })]
+  })
+  const page = await open('handle')
+  await input(page, '#text', '已清理楼道杂物')
+  await fire(page, '#photos', 'add', { paths: ['wxfile://tmp/after.jpg'] })
+  await tap(page, '#submit')
+  expect(wx.navigateBack).not.toHaveBeenCalled()
+  await tap(page, '#submit')
+  await flush()
+  const calls = wx.__calls.filter((c) => c.path === '/api/v1/tasks/8/handle')
+  expect(calls.map((c) => c.data.media_ids)).toEqual([[71], [71]])
+  expect(wx.__uploads).toHaveLength(1)
+  expect(wx.navigateBack).toHaveBeenCalled()
+})

@@ -115,3 +115,26 @@ test('a ticket I may not see shows the server message', async () => {
   const page = await open(404)
   expect(text(page)).toContain('找不到该案件')
 })
+
+test('a rating that failed to send is sent again with its photo, not uploading it twice', async () => {
+  signIn(wx)
+  wx.route('GET', '/api/v1/tickets/9', () => [200, CLOSED])
+  wx.route('GET', '/api/v1/tickets/9/ratings', () => [200, { items: [] }])
+  wx.route('POST', '/api/v1/media/uploads', () => [201, { media_id: 55, method: 'local', upload_url: 'http://127.0.0.1:8000/api/v1/media/uploads/55/file', key: 'k', form: {} }])
+  wx.route('POST', '/api/v1/media/uploads/55/file', () => [201, { id: 55, status: 'ready' }])
+  let attempts = 0
+  wx.route('POST', '/api/v1/tickets/9/rating', () => {
+    attempts += 1
+    return attempts === 1 ? 'fail' : [201, { id: 4 }]
+  })
+  const page = await open(9)
+  await tap(page, '.level-result', 0)
+  await tap(page, '.level-service', 0)
+  await fire(page, '#rate-photos', 'add', { paths: ['wxfile://tmp/r.jpg'] })
+  await tap(page, '#submit-rating')
+  await tap(page, '#submit-rating')
+  await flush()
+  const calls = wx.__calls.filter((c) => c.path === '/api/v1/tickets/9/rating' && c.method === 'POST')
+  expect(calls.map((c) => c.data.media_ids)).toEqual([[55], [55]])
+  expect(wx.__uploads).toHaveLength(1)
+})
