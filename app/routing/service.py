@@ -328,7 +328,9 @@ async def preview_route(
         raise Forbidden("只有管理员和派遣员可以预览派单结果")
     category = await catalog.get_active_leaf_or_raise(code=category_code)
     location = await areas.locate(lng=lng, lat=lat, crs=crs)
-    cell = await Area.get(id=location.cell.id) if location.cell is not None else None
+    cell = None
+    if location.cell is not None:  # without its geometry, from the areas cache
+        cell = (await areas.areas_by_id([location.cell.id])).get(location.cell.id)
     if cell is not None and not (units.is_city_wide(scope, *RULE_READERS)
                                  or scope.covers(cell.path, *RULE_READERS)):
         raise Forbidden("该位置不在您的管辖范围内", code="out_of_scope")

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from app.accounts.models import Role, RoleGrant
 from app.catalog import service as catalog
 from app.notifications.models import Outbox
 from app.notifications.service import cursor_position, enqueue_once, save_cursor
 from app.tickets import service as tickets
 from app.tickets.models import Ticket
 from app.tickets.workflow import Status
+from app.units import service as units
 
 # Someone holds the ticket in these: the unit it was dispatched to, or the worker who claimed
 # it. (returned / reopened tickets wait for a dispatcher; the overdue list covers those.)
@@ -70,16 +70,13 @@ async def _remind(due: Sequence[Ticket]) -> int:
     if not due:
         return 0
     unclaimed = {t.unit_id for t in due if t.assignee_id is None and t.unit_id is not None}
-    members: dict[int, list[int]] = {}
-    if unclaimed:
-        for unit_id, user_id in await (RoleGrant.filter(unit_id__in=unclaimed, role=Role.HANDLER)
-                                       .order_by("user_id").values_list("unit_id", "user_id")):
-            members.setdefault(unit_id, []).append(user_id)
+    # The same active handlers that hear of a task assigned to the unit (a snapshot).
+    members = {unit_id: await units.handlers_of(unit_id) for unit_id in unclaimed}
     available_at = datetime.now(UTC)
     rows = []
     for t in due:
         assert t.deadline_at is not None
-        people = [t.assignee_id] if t.assignee_id is not None else members.get(t.unit_id, [])
+        people = [t.assignee_id] if t.assignee_id is not None else members.get(t.unit_id, ())
         payload = {"number": t.number, "status": t.status,
                    "deadline_at": t.deadline_at.isoformat()}
         rows += [Outbox(kind=KIND, recipient_id=uid, ticket_id=t.id, payload=payload,

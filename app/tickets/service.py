@@ -331,15 +331,21 @@ class Opened:
 async def open_ticket(ticket: Ticket, steps: Sequence[Step]) -> Opened:
     """The door's entrance for new tickets, inside the caller's transaction.
 
-    Each step is checked against the workflow table starting from "new" and applied in
-    memory; the ticket is then inserted once, in the state the steps reach, with one event
-    per step, its photo links and its outbox rows. An auto-accepted, auto-dispatched report
-    so costs one insert per table instead of a transition per step.
+    Each step is checked against the workflow table from the status the previous one reached
+    (a creating action, such as submit or self_dispose, from "new") and applied in memory;
+    the ticket is then inserted once, in the state the steps reach, with one event per step,
+    its photo links and its outbox rows. An auto-accepted, auto-dispatched report so costs
+    one insert per table instead of a transition per step.
     """
     now = datetime.now(UTC)
     walked: list[tuple[Step, str | None, str]] = []
     status: str | None = None
     for step in steps:
+        # A creating action starts from "new" even after another step: a self-disposal is
+        # recorded as its report (submit) and its disposal (self_dispose), both from "new".
+        row = workflow.TRANSITIONS.get(step.action)
+        if row is not None and row.creates:
+            status = None
         try:
             rule = workflow.resolve(action=step.action, status=status, roles={step.role})
         except workflow.TransitionError as exc:
@@ -510,9 +516,13 @@ async def auto_dispatch(*, ticket: Ticket, category: Category | None = None) -> 
     """Dispatch an accepted ticket to its routed unit, if routing found one."""
     if ticket.status != Status.ACCEPTED or ticket.unit_id is None:
         return ticket
-    category = category or await Category.get(id=ticket.category_id)
+    category = category or await _category_of(ticket)
     return await transition(ticket_id=ticket.id, action="dispatch", actor=None,
                             effect=_dispatch_effect(ticket.unit_id, category))
+
+
+async def _category_of(ticket: Ticket) -> Category:
+    return (await catalog.categories_by_id())[ticket.category_id]
 
 
 def _dispatch_effect(unit_id: int, category: Category) -> Effect:
@@ -529,14 +539,10 @@ def _dispatch_effect(unit_id: int, category: Category) -> Effect:
             fields["is_overdue"] = False
         change.fields.update(fields)
         change.data["unit_id"] = unit_id
-        members = await _unit_members(unit_id)
+        members = await unit_service.handlers_of(unit_id)
         change.notify += [("task_assigned", uid) for uid in members]
 
     return effect
-
-
-async def _unit_members(unit_id: int) -> list[int]:
-    return list(await unit_service.handlers_of(unit_id))
 
 
 async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
@@ -552,32 +558,24 @@ async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
     cell = await _cell_at(body.location)
     if cell is None or not scope.covers(cell.path, Role.GRID_WORKER):
         raise Forbidden("只能在自己负责的网格内自行处置", code="outside_my_cells")
-    try:
-        workflow.resolve(action="self_dispose", status=None, roles={Role.GRID_WORKER})
-    except workflow.TransitionError as exc:  # the table is the authority, even here
-        raise _refusal(exc) from None
     now = datetime.now(UTC)
     lng, lat = _wgs84(body.location)
+    ticket = Ticket(
+        source=TicketSource.PATROL, reporter_id=actor.id, category_id=category.id,
+        description=body.description, lng=lng, lat=lat, original_lng=body.location.lng,
+        original_lat=body.location.lat, original_crs=body.location.crs, address=body.address,
+        cell_id=cell.id, area_path=cell.path, urgency=body.urgency, is_public=body.is_public,
+        routed_by=RoutedBy.SELF, is_self_disposed=True,
+    )
+    disposed = {"assignee_id": actor.id, "handled_at": now, "first_handled_at": now,
+                "closed_at": now}
+    steps = [Step("submit", Role.GRID_WORKER, actor,
+                  change=Change(media=before, stage=MediaStage.REPORT)),
+             Step("self_dispose", Role.GRID_WORKER, actor, note=body.note,
+                  change=Change(fields=disposed, media=after, stage=MediaStage.HANDLING))]
     async with in_transaction():
-        ticket = await Ticket.create(
-            source=TicketSource.PATROL, reporter=actor, category=category,
-            description=body.description, lng=lng, lat=lat,
-            original_lng=body.location.lng, original_lat=body.location.lat,
-            original_crs=body.location.crs, address=body.address, cell_id=cell.id,
-            area_path=cell.path, status=Status.CLOSED, urgency=body.urgency,
-            is_public=body.is_public, routed_by=RoutedBy.SELF, assignee=actor,
-            is_self_disposed=True, handled_at=now, first_handled_at=now, closed_at=now,
-        )
-        ticket.number = f"{ticket.created_at.astimezone(workcalendar.SHANGHAI):%Y%m%d}{ticket.id:06d}"
-        await ticket.save(update_fields=["number"])
-        await _record(ticket, action="submit", actor=actor, role=Role.GRID_WORKER,
-                      from_status=None, to_status=Status.SUBMITTED, note="",
-                      change=Change(media=before, stage=MediaStage.REPORT))
-        await _record(ticket, action="self_dispose", actor=actor, role=Role.GRID_WORKER,
-                      from_status=None, to_status=Status.CLOSED, note=body.note,
-                      change=Change(media=after, stage=MediaStage.HANDLING))
-        await stats.record(None, ticket)
-    return ticket
+        opened = await open_ticket(ticket, steps)
+    return opened.ticket
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -603,17 +601,12 @@ async def reject(*, actor: User, ticket_id: int, reason: str, version: int | Non
 
 
 async def dispatch(*, actor: User, ticket_id: int, unit_id: int, version: int | None) -> Ticket:
-    unit = await Unit.get_or_none(id=unit_id, is_active=True)
-    if unit is None:
+    unit = (await unit_service.units_by_id([unit_id])).get(unit_id)
+    if unit is None or not unit.is_active:
         raise Invalid("处置单位不存在或已停用", code="unknown_unit")
-    ticket = await Ticket.get_or_none(id=ticket_id)
-    if ticket is None:
-        raise NotFound("找不到该案件", code="ticket_not_found")
-    category = await Category.get(id=ticket.category_id)
-    base = _dispatch_effect(unit.id, category)
 
-    async def effect(t: Ticket, change: Change) -> None:
-        await base(t, change)
+    async def effect(ticket: Ticket, change: Change) -> None:
+        await _dispatch_effect(unit_id, await _category_of(ticket))(ticket, change)
         change.fields["routed_by"] = RoutedBy.DISPATCHER
 
     return await transition(ticket_id=ticket_id, action="dispatch", actor=actor,
@@ -626,8 +619,8 @@ async def recategorise(*, actor: User, ticket_id: int, category_code: str,
     category = await catalog.get_active_leaf_or_raise(code=category_code)
 
     async def effect(ticket: Ticket, change: Change) -> None:
-        cell = await Area.get(id=ticket.cell_id) if ticket.cell_id else None
-        route = await routing.decide_route(category=category, cell=cell)
+        cells = await areas.areas_by_id([ticket.cell_id] if ticket.cell_id else [])
+        route = await routing.decide_route(category=category, cell=cells.get(ticket.cell_id))
         change.fields.update(category_id=category.id, unit_id=route.unit_id,
                              routed_by=route.routed_by, routing_rule_id=route.rule_id)
         change.data.update(category=category.code, unit_id=route.unit_id)
@@ -771,9 +764,8 @@ async def rework(*, actor: User, ticket_id: int, reason: str, version: int | Non
 async def _redispatch_same_unit(ticket: Ticket) -> Ticket:
     if ticket.unit_id is None:
         return ticket  # stays reopened in the dispatchers' queue
-    category = await Category.get(id=ticket.category_id)
     return await transition(ticket_id=ticket.id, action="dispatch", actor=None,
-                            effect=_dispatch_effect(ticket.unit_id, category))
+                            effect=_dispatch_effect(ticket.unit_id, await _category_of(ticket)))
 
 
 async def request_extension(*, actor: User, ticket_id: int, reason: str, extra_value: int,
@@ -860,10 +852,6 @@ async def mark_overdue(*, now: datetime | None = None) -> int:
 # --- reading ----------------------------------------------------------------------------------
 
 
-async def _categories(ids: set[int]) -> dict[int, Category]:
-    return await catalog.categories_by_id()
-
-
 async def ticket_outs(user: User, tickets: Sequence[Ticket],
                       followed: set[int] | None = None) -> list[TicketOut]:
     """Serialise a page of tickets with a fixed number of queries (no N+1).
@@ -874,7 +862,7 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
     if not tickets:
         return []
     scope = scope_of(user)
-    categories = await _categories({t.category_id for t in tickets})
+    categories = await catalog.categories_by_id()
     cells = await areas.areas_by_id(t.cell_id for t in tickets if t.cell_id)
     units = await unit_service.units_by_id(t.unit_id for t in tickets if t.unit_id)
     assignee_ids = {t.assignee_id for t in tickets if t.assignee_id}
@@ -1085,7 +1073,7 @@ async def public_near(*, lng: float, lat: float, crs: str, radius_m: int,
         category = await catalog.get_category_or_raise(code=category_code)
         qs = qs.filter(category_id=category.id)
     rows = await qs.order_by("-id").limit(200)
-    categories = await _categories({t.category_id for t in rows})
+    categories = await catalog.categories_by_id()
     found = []
     for t in rows:
         distance = _distance_m(wgs_lng, wgs_lat, t.lng, t.lat)

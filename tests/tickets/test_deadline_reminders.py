@@ -4,8 +4,10 @@ per deadline — the claimant, or every handler of the unit while nobody has cla
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from app.accounts.models import Role
-from app.tickets.jobs import remind_deadlines
+from app.accounts.models import Role, User
+from app.core import config_cache
+from app.notifications.models import Outbox
+from app.tickets.jobs import KIND, remind_deadlines
 from app.tickets.models import Ticket
 from tests.factories import make_staff
 from tests.notifications.helpers import deliver_all, messages
@@ -51,6 +53,18 @@ async def test_every_handler_of_the_unit_is_reminded_once_even_when_the_job_runs
         assert message["ticket_id"] == yellow["id"] and yellow["number"] in message["body"]
     assert await reminders(client, city.other_handler) == []  # another unit
     assert await reminders(client, city.resident) == []
+
+
+async def test_a_deactivated_handler_is_not_reminded(client, city):
+    gone, _ = await make_staff(Role.HANDLER, unit=city.department, name="林处置")
+    await User.filter(id=gone.id).update(is_active=False)
+    config_cache.invalidate()  # a unit's handlers are cached
+    ticket = await task(client, city)
+    await remind_deadlines()
+    await deliver_all()
+    assert len(await reminders(client, city.handler)) == 1
+    assert not await Outbox.filter(kind=KIND, ticket_id=ticket["id"],
+                                   recipient_id=gone.id).exists()
 
 
 async def test_a_claimed_task_reminds_only_its_claimant(client, city):
