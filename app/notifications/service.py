@@ -62,7 +62,6 @@ log = logging.getLogger("gongzhi.notifications")
 # as a Python warning; skipping a key already present is the point of `enqueue_once`.
 warnings.filterwarnings("ignore", message=r"Duplicate entry .* for key '(outbox\.)?dedupe_key'")
 
-# The mini-program page a subscribe message opens.
 # WeChat errors after which retrying cannot help: the row is done (its in-app message stands).
 PERMANENT_ERRORS: dict[int, PushState] = {
     43101: PushState.REFUSED,  # user refused / unsubscribed / no consent left
@@ -76,15 +75,20 @@ MAX_TEMPLATES_PER_USER = 50
 Sender = Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
+def _setting_default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class DeliveryConfig:
     """How the outbox is delivered. Built from settings by `config_from_settings`."""
 
     templates: Mapping[str, str] = field(default_factory=dict)  # template name → WeChat id
     wechat_enabled: bool = False
-    page: str = "pages/ticket/ticket?id={ticket_id}"  # the mini-program's ticket page
-    poll_page: str = "pages/poll/index?id={poll_id}"  # … and its poll page
-    miniprogram_state: str = "formal"  # developer | trial | formal
+    # The mini-program's ticket and poll pages, and its state: the settings' defaults.
+    page: str = _setting_default("wechat_message_page")
+    poll_page: str = _setting_default("wechat_poll_page")
+    miniprogram_state: str = _setting_default("wechat_miniprogram_state")
     lang: str = "zh_CN"
     max_attempts: int = 8
     lease_s: float = 120.0  # longer than a batch can take (5 s WeChat timeout per send)
@@ -173,11 +177,12 @@ async def deliver_batch(*, worker_id: str, limit: int = 20, now: datetime | None
     if not rows:
         return 0
     gate = asyncio.Semaphore(max(1, config.concurrency))
+    reads = await read_for(rows, config=config)
 
     async def one(row: Outbox) -> None:
         async with gate:
             try:
-                await deliver_one(row, now=now, config=config)
+                await deliver_one(row, now=now, config=config, reads=reads)
             except LeaseLost:
                 log.warning("outbox %s: lease lost to another worker", row.id)
             except Exception:  # the database went away mid-row: the lease expires, retried
@@ -187,18 +192,22 @@ async def deliver_batch(*, worker_id: str, limit: int = 20, now: datetime | None
     return len(rows)
 
 
-async def deliver_one(row: Outbox, *, now: datetime, config: DeliveryConfig) -> None:
+async def deliver_one(row: Outbox, *, now: datetime, config: DeliveryConfig,
+                      reads: BatchReads | None = None) -> None:
     """Deliver one claimed row and record the outcome (raises LeaseLost if no longer ours)."""
     try:
         if row.recipient_id is None:
             await _fan_out(row, now=now, config=config)
             return
-        await ensure_message(row)
+        if reads is None:
+            reads = await read_for([row], config=config)
+        if row.id not in reads.has_message:
+            await ensure_message(row)
         state = PushState(row.push_state)
         if state == PushState.UNDECIDED:
-            state = await _decide_push(row, now=now, config=config)
+            state = await _decide_push(row, now=now, config=config, reads=reads)
         if state == PushState.RESERVED:
-            result = await _push(row, config=config)
+            result = await _push(row, config=config, reads=reads)
             if result is None:  # WeChat unbound or the template removed since the consent
                 await _finish(row, now=now, push_state=PushState.SKIPPED,
                               error="no openid or template any more")
@@ -225,10 +234,39 @@ async def deliver_one(row: Outbox, *, now: datetime, config: DeliveryConfig) -> 
         await _retry_later(row, now=now, config=config, error=f"{type(exc).__name__}: {exc}")
 
 
+@dataclass(frozen=True)
+class BatchReads:
+    """What delivering a batch needs from other tables: one query each per batch, not per row."""
+
+    has_message: frozenset[int] = frozenset()  # outbox ids whose in-app message exists
+    openids: Mapping[int, str | None] = field(default_factory=dict)  # recipient → openid
+    descriptions: Mapping[int, str] = field(default_factory=dict)  # ticket → text (not held)
+
+
+async def read_for(rows: Sequence[Outbox], *, config: DeliveryConfig) -> BatchReads:
+    """Read what `rows` need; WeChat's parts only for rows that may be pushed."""
+    has_message = frozenset(await Message.filter(outbox_id__in=[r.id for r in rows])
+                            .values_list("outbox_id", flat=True))
+    pushable = [r for r in rows if r.recipient_id is not None and _template_id(r, config)]
+    if not config.wechat_enabled or not pushable:
+        return BatchReads(has_message=has_message)
+    openids = dict(await User.filter(id__in={r.recipient_id for r in pushable})
+                   .values_list("id", "openid"))
+    ticket_ids = {r.ticket_id for r in pushable
+                  if r.ticket_id is not None and openids.get(r.recipient_id)}
+    descriptions: dict[int, str] = {}
+    if ticket_ids:
+        from app.tickets.models import Ticket
+
+        # Text held by the content check is not pushed out through WeChat.
+        descriptions = dict(await Ticket.filter(id__in=ticket_ids, content_held=False)
+                            .values_list("id", "description"))
+    return BatchReads(has_message=has_message, openids=openids, descriptions=descriptions)
+
+
 async def ensure_message(row: Outbox) -> None:
-    """The in-app message for this row, written once whatever happens to the row later."""
-    if await Message.exists(outbox_id=row.id):
-        return
+    """Write the in-app message for this row; one already written (its outbox id is unique)
+    stays, so a redelivered row never shows twice."""
     text = render(row.kind, row.payload or {})
     try:
         await Message.create(recipient_id=row.recipient_id, kind=row.kind, title=text.title,
@@ -327,21 +365,16 @@ async def save_cursor(name: str, position: int) -> None:
 # --- WeChat -----------------------------------------------------------------------------------
 
 
-async def _openid(user_id: int | None) -> str | None:
-    if user_id is None:
-        return None
-    return await User.filter(id=user_id).first().values_list("openid", flat=True)
-
-
 def _template_id(row: Outbox, config: DeliveryConfig) -> str | None:
     name = template_for(row.kind)
     return config.templates.get(name) if name else None
 
 
-async def _decide_push(row: Outbox, *, now: datetime, config: DeliveryConfig) -> PushState:
+async def _decide_push(row: Outbox, *, now: datetime, config: DeliveryConfig,
+                       reads: BatchReads) -> PushState:
     """Skip, or take one consent for this row (atomically with recording that we took it)."""
     template_id = _template_id(row, config)
-    if not config.wechat_enabled or not template_id or not await _openid(row.recipient_id):
+    if not config.wechat_enabled or not template_id or not reads.openids.get(row.recipient_id):
         return PushState.SKIPPED
     async with in_transaction():
         taken = await SubscriptionQuota.filter(
@@ -354,30 +387,21 @@ async def _decide_push(row: Outbox, *, now: datetime, config: DeliveryConfig) ->
     return state
 
 
-async def _context(row: Outbox) -> dict[str, Any]:
-    """What the template shows beyond the payload: the ticket's description, read now."""
-    if row.ticket_id is None:
-        return {}
-    from app.tickets.models import Ticket
-
-    ticket = await Ticket.get_or_none(id=row.ticket_id)
-    if ticket is None or getattr(ticket, "content_held", False):
-        return {}  # text held by the content check is not pushed out through WeChat
-    return {"description": ticket.description or ""}
-
-
-async def _push(row: Outbox, *, config: DeliveryConfig) -> Mapping[str, Any] | None:
+async def _push(row: Outbox, *, config: DeliveryConfig,
+                reads: BatchReads) -> Mapping[str, Any] | None:
     """Send the subscribe message; WeChat's answer, or None if it can no longer be sent."""
-    openid = await _openid(row.recipient_id)
+    openid = reads.openids.get(row.recipient_id)
     template_id = _template_id(row, config)
     if not openid or not template_id or not config.wechat_enabled:
         return None
+    # What the template shows beyond the payload: the ticket's description, read this batch.
+    description = reads.descriptions.get(row.ticket_id) if row.ticket_id is not None else None
     body = {
         "touser": openid,
         "template_id": template_id,
         "page": _page(row, config),
         "data": wechat_fields(row.kind, row.payload or {}, when=row.created_at,
-                              context=await _context(row)),
+                              context={"description": description} if description else {}),
         "miniprogram_state": config.miniprogram_state,
         "lang": config.lang,
     }
@@ -452,15 +476,21 @@ def _cursor(value: str | None) -> int | None:
     return int(value)
 
 
-async def list_messages(*, user: User, limit: int, cursor: str | None) -> MessagePage:
-    """My messages, newest first."""
-    qs = Message.filter(recipient_id=user.id)
+async def _newest_first(qs: Any, *, limit: int,
+                        cursor: str | None) -> tuple[list[Any], str | None]:
+    """One page of `qs`, newest first, after the previous page's `next`; and this page's."""
     after = _cursor(cursor)
     if after is not None:
         qs = qs.filter(id__lt=after)
     rows = await qs.order_by("-id").limit(limit + 1)
-    return MessagePage(items=[message_out(m) for m in rows[:limit]],
-                       next=str(rows[limit - 1].id) if len(rows) > limit else None)
+    return rows[:limit], str(rows[limit - 1].id) if len(rows) > limit else None
+
+
+async def list_messages(*, user: User, limit: int, cursor: str | None) -> MessagePage:
+    """My messages, newest first."""
+    rows, after = await _newest_first(Message.filter(recipient_id=user.id), limit=limit,
+                                      cursor=cursor)
+    return MessagePage(items=[message_out(m) for m in rows], next=after)
 
 
 async def unread_count(*, user: User) -> int:
@@ -547,12 +577,8 @@ async def list_outbox(*, user: User, status: OutboxStatus | None, limit: int,
     qs = _admin_rows(user)
     if status is not None:
         qs = qs.filter(status=status)
-    after = _cursor(cursor)
-    if after is not None:
-        qs = qs.filter(id__lt=after)
-    rows = await qs.order_by("-id").limit(limit + 1)
-    return OutboxPage(items=[outbox_out(r) for r in rows[:limit]],
-                      next=str(rows[limit - 1].id) if len(rows) > limit else None)
+    rows, after = await _newest_first(qs, limit=limit, cursor=cursor)
+    return OutboxPage(items=[outbox_out(r) for r in rows], next=after)
 
 
 async def retry(*, user: User, outbox_id: int) -> OutboxOut:

@@ -577,7 +577,8 @@ async def poll_outs(polls: Sequence[Poll], *, user: User, scope: Scope,
     if not polls:
         return []
     ids = [p.id for p in polls]
-    areas_by_id = {a.id: a for a in await Area.filter(id__in={p.area_id for p in polls})}
+    # Names and paths from the per-process cache (no geometry read per page).
+    areas_by_id = await areas.areas_by_id(p.area_id for p in polls)
     questions = await _counts(PollQuestion, ids)
     is_resident = scope.has(Role.RESIDENT)
     voted = set(await PollBallot.filter(user_id=user.id, poll_id__in=ids)
@@ -649,10 +650,10 @@ async def list_polls(*, user: User, query: PollQuery) -> PollPage:
         # Path ranges, not LIKE: an index serves them on MySQL too (see app.core.paths).
         qs = Poll.filter(under_any("area_path", scope.paths(*STAFF_ROLES)))
         if query.area:
-            target = await Area.get_or_none(code=query.area)
-            if target is None or not scope.covers(target.path, *STAFF_ROLES):
+            path = await Area.filter(code=query.area).first().values_list("path", flat=True)
+            if path is None or not scope.covers(path, *STAFF_ROLES):
                 raise NotFound("找不到该区域", code="area_not_found")
-            qs = qs.filter(under("area_path", target.path))
+            qs = qs.filter(under("area_path", path))
         qs = _with_status(qs, query.status or "all", now)
     else:
         area = await _resident_area(user, query)
@@ -756,7 +757,7 @@ async def _block_names(blocks: Iterable[tuple[str, ...]], by: str
                        ) -> dict[tuple[str, ...], tuple[str, str]]:
     """(area code, display name) per block label."""
     codes = {c for label in blocks for c in label if c and c != MERGED}
-    names = {a.code: a.name for a in await Area.filter(code__in=codes)} if codes else {}
+    names = dict(await Area.filter(code__in=codes).values_list("code", "name")) if codes else {}
     level = {"street": "街道", "community": "社区", "grid": "网格"}[by]
     out = {}
     for label in blocks:
@@ -784,16 +785,22 @@ async def results(*, user: User, poll_id: int, by: str | None) -> PollResults:
                        ResultsVisibility.AFTER_VOTE: "参与投票后才能查看结果"}
             raise Forbidden(message[poll.results_visibility], code="results_hidden")
     questions = await PollQuestion.filter(poll_id=poll.id).order_by("position")
+    return await _results(poll, questions, is_staff=viewer.is_staff, by=by, now=now)
+
+
+async def _results(poll: Poll, questions: Sequence[PollQuestion], *, is_staff: bool,
+                   by: str | None, now: datetime) -> PollResults:
+    """The results of a poll the caller may see (the checks are the caller's)."""
     ballots, answers = await _read_counts(poll)
     total = Tally(respondents=sum(int(r["n"]) for r in ballots))
     for row in answers:
         total.add_answers(row)
-    texts, truncated = (await _texts(poll, questions, TEXT_SAMPLE) if viewer.is_staff
+    texts, truncated = (await _texts(poll, questions, TEXT_SAMPLE) if is_staff
                         else (None, set()))
     out = PollResults(poll_id=poll.id, title=poll.title, status=status_of(poll, now),
                       is_anonymous=poll.is_anonymous, respondent_count=total.respondents,
                       questions=question_results(questions, total, texts, truncated))
-    if viewer.is_staff:
+    if is_staff:
         held = await _held(poll, questions)
         for result in out.questions:
             if result.kind == QuestionKind.TEXT:
@@ -858,7 +865,7 @@ async def results_csv(*, user: User, poll_id: int, by: str | None, view: str) ->
             [q.position, q.prompt, text] for q in questions for text in texts.get(q.id, [])))
     if view == "responses":
         return await _responses_csv(poll, questions)
-    result = await results(user=user, poll_id=poll_id, by=by)
+    result = await _results(poll, questions, is_staff=True, by=by, now=_now())
     header = ["区域编码", "区域名称", "答卷人数", "题号", "题目", "题型", "答题人数",
               "选项编号", "选项", "人数", "占比"]
     rows = list(_summary_rows("", "全部", result.questions, result.respondent_count))

@@ -50,11 +50,11 @@ async def rate(*, user: User, ticket_id: int, data: RatingIn) -> Rating:
     photos = await media_service.claim_for_attachment(owner=user, media_ids=data.media_ids,
                                                       purpose=MediaPurpose.RATING)
     verdict = await check_text(data.comment, openid=user.openid, scene=Scene.COMMENT)
+    overall = overall_level(data.result, data.service)
     try:
         rating = await Rating.create(
             ticket_id=ticket.id, user=user, result=data.result, service=data.service,
-            overall=overall_level(data.result, data.service),
-            overall_rank=_ORDER[overall_level(data.result, data.service)], stars=data.stars,
+            overall=overall, overall_rank=_ORDER[overall], stars=data.stars,
             comment=data.comment, comment_held=verdict == Verdict.HOLD,
             media_ids=[m.id for m in photos], area_path=ticket.area_path, unit_id=ticket.unit_id,
         )
@@ -107,10 +107,11 @@ async def reply(*, user: User, rating_id: int, body: str) -> Rating:
         await RatingReply.create(rating=rating, author=user, author_role=role, body=body)
         if rating.replied_at is None:
             await Rating.filter(id=rating.id).update(replied_at=datetime.now(UTC), has_reply=True)
-        ticket = await Ticket.get(id=rating.ticket_id)
+        number = await (Ticket.filter(id=rating.ticket_id).first()
+                        .values_list("number", flat=True))
         await Outbox.create(kind="rating.replied", recipient_id=rating.user_id,
                             ticket_id=rating.ticket_id,
-                            payload={"number": ticket.number, "rating_id": rating.id},
+                            payload={"number": number, "rating_id": rating.id},
                             available_at=datetime.now(UTC))
     return await Rating.get(id=rating.id)
 
