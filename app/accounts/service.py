@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
+from tortoise.query_utils import Prefetch
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import STAFF_ROLES, RefreshToken, Role, RoleGrant, User
@@ -83,17 +85,23 @@ def scope_of(user: User) -> Scope:
     )
 
 
+def _scope_relations() -> tuple[Prefetch, ...]:
+    """What scopes and profiles need of a user's areas: never the polygons (a district's
+    geometry is large, and every authenticated request loads its user)."""
+    def lean() -> QuerySet[Area]:
+        return Area.all().only("id", "code", "name", "kind", "path", "parent_id")
+
+    return (Prefetch("grants__area", lean()), Prefetch("grants__unit__area", lean()),
+            Prefetch("home_area", lean()))
+
+
 async def get_active_user(*, user_id: int) -> User | None:
-    return (
-        await User.filter(id=user_id, is_active=True)
-        .prefetch_related("grants__area", "grants__unit__area", "home_area")
-        .first()
-    )
+    return await User.filter(id=user_id, is_active=True).prefetch_related(
+        *_scope_relations()).first()
 
 
 async def _load(user: User) -> User:
-    await user.fetch_related("grants__area", "grants__unit__area", "home_area")
-    return user
+    return await User.filter(id=user.id).prefetch_related(*_scope_relations()).get()
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -308,9 +316,7 @@ async def get_user_for(*, viewer: User, user_id: int) -> User:
     """A user's profile: yourself, or someone in your managed subtree; otherwise 404."""
     if user_id == viewer.id:
         return viewer
-    target = await User.get_or_none(id=user_id).prefetch_related(
-        "grants__area", "grants__unit__area", "home_area"
-    )
+    target = await User.get_or_none(id=user_id).prefetch_related(*_scope_relations())
     # 404, not 403: a resident must not learn whether another account exists.
     if target is None or not can_manage(viewer, target):
         raise NotFound("找不到该用户", code="user_not_found")
@@ -351,7 +357,7 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
         qs = qs.filter(id__gt=int(query.cursor))
     rows = await (
         qs.distinct().order_by("id").limit(query.limit + 1)
-        .prefetch_related("grants__area", "grants__unit__area", "home_area")
+        .prefetch_related(*_scope_relations())
     )
     items = [user_out(u) for u in rows[: query.limit]]
     next_cursor = str(rows[query.limit - 1].id) if len(rows) > query.limit else None
