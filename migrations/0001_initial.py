@@ -1,6 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
+from json import dumps, loads
+from uuid import uuid4
+
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
 from app.accounts.models import Role
 from app.areas.models import AreaKind
 from app.catalog.models import CategoryKind, LimitUnit
@@ -12,11 +18,7 @@ from app.routing.models import RuleChangeAction
 from app.tickets.models import ExtensionStatus, MediaStage, RoutedBy, TicketSource, Urgency
 from app.tickets.workflow import Status
 from app.units.models import UnitKind
-from json import dumps, loads
-from tortoise.fields.base import OnDelete
-from uuid import uuid4
-from tortoise import fields
-from tortoise.indexes import Index
+
 
 class Migration(migrations.Migration):
     initial = True

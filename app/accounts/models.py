@@ -34,6 +34,7 @@ class User(Model):
     home_area: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    home_area_id: int | None
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -49,13 +50,16 @@ class RoleGrant(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="grants", on_delete=fields.CASCADE
     )
+    user_id: int
     role = fields.CharEnumField(Role, max_length=32)
     area: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, null=True, on_delete=fields.CASCADE
     )
+    area_id: int | None
     unit: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Unit", related_name=False, null=True, on_delete=fields.CASCADE
     )
+    unit_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -70,6 +74,7 @@ class RefreshToken(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="refresh_tokens", on_delete=fields.CASCADE
     )
+    user_id: int
     family_id = fields.CharField(max_length=36, db_index=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     expires_at = fields.DatetimeField()

@@ -26,6 +26,7 @@ class Area(Model):
     parent: fields.ForeignKeyNullableRelation[Area] = fields.ForeignKeyField(
         "models.Area", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     # Materialised path of codes, "/370811/370811001/": a subtree is one indexed prefix query.
     path = fields.CharField(max_length=255, db_index=True)
     # GeoJSON geometry (Polygon/MultiPolygon), always WGS-84; `source_crs` says what was imported.

@@ -29,6 +29,7 @@ class Category(Model):
     parent: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
         "models.Category", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     path = fields.CharField(max_length=255, db_index=True)  # "/01/0101/": subtree = prefix
     depth = fields.SmallIntField(default=1)  # 1 = 大类 (major class), 2 = 小类 (minor class)
     standard_ref = fields.CharField(max_length=64, default="")  # which code table, e.g. GB/T 30428.2-2013

@@ -26,6 +26,7 @@ class Media(Model):
     owner: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE
     )
+    owner_id: int
     purpose = fields.CharEnumField(MediaPurpose, max_length=16)
     status = fields.CharEnumField(MediaStatus, max_length=16, default=MediaStatus.PENDING)
     storage = fields.CharField(max_length=8)  # "local" or "qiniu"

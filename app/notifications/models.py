@@ -44,6 +44,7 @@ class Outbox(Model):
     kind = fields.CharField(max_length=48)  # e.g. "ticket.dispatch"
     recipient: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.CASCADE)
+    recipient_id: int | None
     ticket_id = fields.IntField(null=True)
     payload = fields.JSONField(default=dict)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
@@ -87,6 +88,7 @@ class Message(Model):
     id = fields.IntField(primary_key=True)
     recipient: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    recipient_id: int
     kind = fields.CharField(max_length=48)
     title = fields.CharField(max_length=64)
     body = fields.CharField(max_length=255)
@@ -111,6 +113,7 @@ class SubscriptionQuota(Model):
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    user_id: int
     template_id = fields.CharField(max_length=64)
     remaining = fields.IntField(default=0)
     accepted_total = fields.IntField(default=0)

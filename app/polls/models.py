@@ -31,6 +31,7 @@ class Poll(Model):
     id = fields.IntField(primary_key=True)
     area: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, on_delete=fields.RESTRICT)
+    area_id: int
     # The target subtree's materialised path, copied: eligibility and scope are prefix checks.
     area_path = fields.CharField(max_length=255, db_index=True)
     title = fields.CharField(max_length=100)
@@ -40,12 +41,14 @@ class Poll(Model):
     # An early close says who and why: residents see the reason, the record keeps the person.
     closed_early_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    closed_early_by_id: int | None
     close_reason = fields.CharField(max_length=255, default="")
     is_anonymous = fields.BooleanField(default=True)
     results_visibility = fields.CharEnumField(ResultsVisibility, max_length=16,
                                               default=ResultsVisibility.AFTER_CLOSE)
     created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    created_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     # When the "poll closed" notice to its voters was queued (or found not due: staff-only
     # results); NULL until then, which is how the periodic job finds closed polls to announce.
@@ -60,6 +63,7 @@ class PollQuestion(Model):
     id = fields.IntField(primary_key=True)
     poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
         "models.Poll", related_name="questions", on_delete=fields.CASCADE)
+    poll_id: int
     position = fields.IntField()
     kind = fields.CharEnumField(QuestionKind, max_length=16)
     prompt = fields.CharField(max_length=500)
@@ -81,10 +85,12 @@ class PollBallot(Model):
     id = fields.IntField(primary_key=True)
     poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
         "models.Poll", related_name="ballots", on_delete=fields.CASCADE)
+    poll_id: int
     # SET NULL, not CASCADE: erasing an account (PIPL) keeps "someone voted", so the respondent
     # count still matches the answers, and drops the link to the person.
     user: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    user_id: int | None
     area_path = fields.CharField(max_length=255)  # the voter's home area when they voted
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -106,11 +112,14 @@ class PollAnswer(Model):
     id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
     poll: fields.ForeignKeyRelation[Poll] = fields.ForeignKeyField(
         "models.Poll", related_name=False, on_delete=fields.CASCADE)
+    poll_id: int
     question: fields.ForeignKeyRelation[PollQuestion] = fields.ForeignKeyField(
         "models.PollQuestion", related_name=False, on_delete=fields.CASCADE)
+    question_id: int
     # Named polls only: who answered what is the point of a named poll.
     ballot: fields.ForeignKeyNullableRelation[PollBallot] = fields.ForeignKeyField(
         "models.PollBallot", related_name="answers", null=True, on_delete=fields.CASCADE)
+    ballot_id: int | None
     # The chosen options as a bit set over the question's option list (bit i = options[i];
     # at most 30 options, so it fits an INT). One row per respondent and question lets results
     # count respondents per question (the shares of a multiple-choice question) without linking

@@ -23,8 +23,10 @@ class Rating(Model):
     id = fields.IntField(primary_key=True)
     ticket: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Ticket", related_name=False, on_delete=fields.CASCADE)
+    ticket_id: int
     user: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    user_id: int
     result = fields.CharEnumField(Level, max_length=24)  # was the problem solved
     service = fields.CharEnumField(Level, max_length=24)  # how were they treated
     # The headline level for 满意率: the worse of the two, so a bad half is never hidden.
@@ -44,6 +46,7 @@ class Rating(Model):
     outcome_note = fields.CharField(max_length=255, default="")
     outcome_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    outcome_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -56,8 +59,10 @@ class RatingReply(Model):
     id = fields.IntField(primary_key=True)
     rating: fields.ForeignKeyRelation[Rating] = fields.ForeignKeyField(
         "models.Rating", related_name="replies", on_delete=fields.CASCADE)
+    rating_id: int
     author: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    author_id: int
     author_role = fields.CharField(max_length=24)
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)

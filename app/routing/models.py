@@ -14,12 +14,15 @@ class RoutingRule(Model):
     category: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Category", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    category_id: int | None
     area: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    area_id: int | None
     unit: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Unit", related_name=False, on_delete=fields.RESTRICT
     )
+    unit_id: int
     priority = fields.IntField(default=0)
     is_active = fields.BooleanField(default=True)
     note = fields.CharField(max_length=255, default="")
@@ -46,6 +49,7 @@ class RoutingRuleChange(Model):
     actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    actor_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -23,6 +23,7 @@ class Unit(Model):
     area: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    area_id: int | None
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
