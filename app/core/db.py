@@ -17,11 +17,13 @@ MODEL_MODULES = [
     "app.media.models",
     "app.catalog.models",
     "app.routing.models",
+    "app.calendar.models",
     "app.tickets.models",
     "app.notifications.models",
     "app.ratings.models",
     "app.stats.models",
     "app.polls.models",
+    "app.console.models",
 ]
 APP_LABEL = "models"
 
@@ -55,11 +57,11 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def init_db(settings: Settings | None = None) -> None:
+async def init_db(settings: Settings) -> None:
     """Open the connection pool. Never creates tables: run `python -m app migrate` for that."""
     # Global fallback: Sanic runs handlers in tasks that do not inherit the start-up task's
     # context, so the connections must be reachable process-wide (as register_tortoise does).
-    await Tortoise.init(config=tortoise_config(settings or current()), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

@@ -1,7 +1,8 @@
-"""Periodic ticket work: deadline reminders (催办) to whoever must act before the time runs out.
+"""Periodic ticket work (`JOBS`): overdue marking, and deadline reminders (催办) to whoever
+must act before the time runs out.
 
-Overdue marking stays in `service.mark_overdue` (it writes tickets); this module only reads
-them and writes outbox rows, each at most once (`Outbox.dedupe_key`).
+Overdue marking stays in `actions.mark_overdue` (it writes tickets); the reminders only read
+them and write outbox rows, each at most once (`Outbox.dedupe_key`).
 
 A round looks at the next `limit` tickets of each worked status, in id order, from where the
 previous round stopped (a `JobCursor` shared by all job processes), and wraps around at the
@@ -16,18 +17,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from app.catalog import service as catalog
+from app.core.periodic import PeriodicJob
 from app.notifications.models import Outbox
-from app.notifications.service import cursor_position, enqueue_once, save_cursor
-from app.tickets import service as tickets
+from app.notifications.outbox import enqueue, notice
+from app.notifications.service import cursor_position, save_cursor
+from app.tickets import actions, deadlines, notices
 from app.tickets.models import Ticket
-from app.tickets.workflow import Status
+from app.tickets.workflow import WORKED_STATUSES
 from app.units import service as units
 
-# Someone holds the ticket in these: the unit it was dispatched to, or the worker who claimed
-# it. (returned / reopened tickets wait for a dispatcher; the overdue list covers those.)
-WORKED_STATUSES = (Status.DISPATCHED, Status.CLAIMED)
+# The reminders go to whoever holds the ticket (returned / reopened tickets wait for a
+# dispatcher; the overdue list covers those). Sorted: each round sweeps in the same order.
+REMINDED_STATUSES = tuple(sorted(WORKED_STATUSES))
 DEADLINE_BATCH = 1000
-KIND = "ticket.deadline_near"
+KIND = notices.DEADLINE_NEAR.name
 _COLUMNS = ("id", "number", "status", "urgency", "category_id", "unit_id", "assignee_id",
             "deadline_at", "dispatched_at", "is_overdue")
 
@@ -42,7 +45,7 @@ async def remind_deadlines(*, now: datetime | None = None, limit: int = DEADLINE
     """One round of the periodic job; returns how many reminders it wrote."""
     now = now or datetime.now(UTC)
     written = 0
-    for status in WORKED_STATUSES:
+    for status in REMINDED_STATUSES:
         name = f"tickets.deadline_near:{status}"
         after = await cursor_position(name) or 0
         batch = await (Ticket.filter(status=status, id__gt=after).order_by("id").limit(limit)
@@ -60,9 +63,10 @@ async def _yellow(batch: Sequence[Ticket], now: datetime) -> list[Ticket]:
     if not live:
         return []
     categories = await catalog.categories_by_id()
-    overrides = await tickets.calendar_overrides()
+    overrides = await deadlines.calendar_overrides()
     return [t for t in live if t.category_id in categories
-            and tickets.deadline_colour(t, categories[t.category_id], now, overrides) == "yellow"]
+            and deadlines.deadline_colour(t, categories[t.category_id], now, overrides)
+            == "yellow"]
 
 
 async def _remind(due: Sequence[Ticket]) -> int:
@@ -73,14 +77,30 @@ async def _remind(due: Sequence[Ticket]) -> int:
     # The same active handlers that hear of a task assigned to the unit (a snapshot).
     members = {unit_id: await units.handlers_of(unit_id) for unit_id in unclaimed}
     available_at = datetime.now(UTC)
-    rows = []
+    rows: list[Outbox] = []
     for t in due:
         assert t.deadline_at is not None
-        people = [t.assignee_id] if t.assignee_id is not None else members.get(t.unit_id, ())
+        people = [t.assignee_id] if t.assignee_id is not None else members.get(t.unit_id or 0, ())
         payload = {"number": t.number, "status": t.status,
                    "deadline_at": t.deadline_at.isoformat()}
-        rows += [Outbox(kind=KIND, recipient_id=uid, ticket_id=t.id, payload=payload,
-                        available_at=available_at,
+        rows += [notice(notices.DEADLINE_NEAR, recipient_id=uid, ticket_id=t.id,
+                        payload=payload, available_at=available_at,
                         dedupe_key=reminder_key(t.id, t.deadline_at, uid))
                  for uid in dict.fromkeys(people)]
-    return await enqueue_once(rows)
+    return await enqueue(rows, once=True)
+
+
+async def _mark_overdue() -> int:
+    return await actions.mark_overdue()
+
+
+async def _remind_deadlines() -> int:
+    return await remind_deadlines()
+
+
+JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("tickets.mark_overdue", 60.0, _mark_overdue),
+    # Yellow (80 % of the time used) comes 48 min before a 4-working-hour deadline at the
+    # shortest: a minute's lag is nothing against that.
+    PeriodicJob("tickets.remind_deadlines", 60.0, _remind_deadlines),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -37,8 +38,10 @@ class Ticket(Model):
     source = fields.CharEnumField(TicketSource, max_length=16)
     reporter: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    reporter_id: int | None
     category: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Category", related_name=False, on_delete=fields.RESTRICT)
+    category_id: int
     description = fields.TextField()
     # WGS-84 as stored; the original point and its CRS exactly as the client sent them.
     lng = fields.FloatField()
@@ -50,11 +53,14 @@ class Ticket(Model):
     address = fields.CharField(max_length=255, default="")
     cell: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Area", related_name=False, null=True, on_delete=fields.RESTRICT)
+    cell_id: int | None
     area_path = fields.CharField(max_length=255, default="", db_index=True)
     unit: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Unit", related_name=False, null=True, on_delete=fields.RESTRICT)
+    unit_id: int | None
     assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    assignee_id: int | None
     status = fields.CharEnumField(Status, max_length=16, db_index=True)
     urgency = fields.CharEnumField(Urgency, max_length=8, default=Urgency.NORMAL)
     is_public = fields.BooleanField(default=True)
@@ -64,6 +70,7 @@ class Ticket(Model):
     routing_rule_id = fields.IntField(null=True)
     duplicate_of: fields.ForeignKeyNullableRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL)
+    duplicate_of_id: int | None
     version = fields.IntField(default=1)  # optimistic locking: a stale write gets 409
     follower_count = fields.IntField(default=0)
     reject_reason = fields.CharField(max_length=255, default="")
@@ -97,14 +104,16 @@ class TicketEvent(Model):
     id = fields.IntField(primary_key=True)
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="events", on_delete=fields.CASCADE)
+    ticket_id: int
     actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    actor_id: int | None
     actor_role = fields.CharField(max_length=24)  # the role the actor acted in, or "system"
     action = fields.CharField(max_length=32)
     from_status = fields.CharField(max_length=16, null=True)
     to_status = fields.CharField(max_length=16, null=True)
     note = fields.TextField(default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -121,8 +130,10 @@ class TicketMedia(Model):
     id = fields.IntField(primary_key=True)
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="media", on_delete=fields.CASCADE)
+    ticket_id: int
     media: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Media", related_name=False, on_delete=fields.CASCADE)
+    media_id: int
     stage = fields.CharEnumField(MediaStage, max_length=16)
     event_id = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -138,8 +149,10 @@ class TicketFollower(Model):
     id = fields.IntField(primary_key=True)
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="followers", on_delete=fields.CASCADE)
+    ticket_id: int
     user: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    user_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -159,14 +172,17 @@ class ExtensionRequest(Model):
     id = fields.IntField(primary_key=True)
     ticket: fields.ForeignKeyRelation[Ticket] = fields.ForeignKeyField(
         "models.Ticket", related_name="extensions", on_delete=fields.CASCADE)
+    ticket_id: int
     requested_by: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    requested_by_id: int
     reason = fields.CharField(max_length=255)
     extra_value = fields.IntField()
     extra_unit = fields.CharField(max_length=16)
     status = fields.CharEnumField(ExtensionStatus, max_length=16, default=ExtensionStatus.PENDING)
     decided_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    decided_by_id: int | None
     decided_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -180,6 +196,7 @@ class IdempotencyRecord(Model):
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE)
+    user_id: int
     key = fields.CharField(max_length=128)
     request_hash = fields.CharField(max_length=64)
     ticket_id = fields.IntField(null=True)
@@ -189,15 +206,3 @@ class IdempotencyRecord(Model):
         table = "idempotency_keys"
         unique_together = (("user", "key"),)
 
-
-class CalendarOverride(Model):
-    """An admin's correction to the official calendar (a holiday or an adjusted working day)."""
-
-    id = fields.IntField(primary_key=True)
-    day = fields.DateField(unique=True)
-    is_workday = fields.BooleanField()
-    note = fields.CharField(max_length=64, default="")
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "calendar_overrides"

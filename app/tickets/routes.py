@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from app.core.api import endpoint
-from app.tickets import service
+from app.core.paging import PageQuery
+from app.tickets import actions, intake, queries
 from app.tickets.schemas import (
-    CalendarStatus,
     DispatchIn,
     ExtensionIn,
     ExtensionOut,
     HandleIn,
     MergeIn,
     NearbyQuery,
-    OverrideIn,
-    OverrideOut,
-    PageQuery,
     PublicTicketList,
     QueueQuery,
     ReasonIn,
@@ -46,7 +41,7 @@ IDEMPOTENCY = openapi.parameter(
 
 
 async def _detail(request: Request, ticket_id: int, status: int = 200) -> HTTPResponse:
-    detail = await service.detail(user=request.ctx.user, ticket_id=ticket_id)
+    detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
     return json(detail.model_dump(mode="json"), status=status)
 
 
@@ -55,7 +50,7 @@ async def _detail(request: Request, ticket_id: int, status: int = 200) -> HTTPRe
 @endpoint(summary="Report a problem (随手拍); routed to a grid cell and unit at once", tag=TAG,
           body=ReportCreate, response=TicketDetail, status=201, errors=(404, 409, 429))
 async def report(request: Request, body: ReportCreate) -> HTTPResponse:
-    detail, replayed = await service.report(
+    detail, replayed = await intake.report(
         actor=request.ctx.user, body=body,
         idempotency_key=request.headers.get("idempotency-key"))
     response = json(detail.model_dump(mode="json"), status=201)
@@ -68,7 +63,7 @@ async def report(request: Request, body: ReportCreate) -> HTTPResponse:
 @endpoint(summary="Open public tickets near a point (\"same problem?\"), no identities", tag=TAG,
           query=NearbyQuery, response=PublicTicketList, errors=(404,))
 async def nearby(request: Request, query: NearbyQuery) -> PublicTicketList:
-    return PublicTicketList(items=await service.public_near(
+    return PublicTicketList(items=await queries.public_near(
         lng=query.lng, lat=query.lat, crs=query.crs, radius_m=query.radius_m,
         category_code=query.category, open_only=True))
 
@@ -77,7 +72,7 @@ async def nearby(request: Request, query: NearbyQuery) -> PublicTicketList:
 @endpoint(summary="Public tickets near a point for the map, no identities", tag=TAG,
           query=NearbyQuery, response=PublicTicketList, errors=(404,))
 async def public(request: Request, query: NearbyQuery) -> PublicTicketList:
-    return PublicTicketList(items=await service.public_near(
+    return PublicTicketList(items=await queries.public_near(
         lng=query.lng, lat=query.lat, crs=query.crs, radius_m=query.radius_m,
         category_code=query.category, open_only=False))
 
@@ -85,14 +80,14 @@ async def public(request: Request, query: NearbyQuery) -> PublicTicketList:
 @bp.get("/tickets/mine")
 @endpoint(summary="Tickets I reported or follow", tag=TAG, query=PageQuery, response=TicketPage)
 async def mine(request: Request, query: PageQuery) -> TicketPage:
-    return await service.list_mine(user=request.ctx.user, limit=query.limit, cursor=query.cursor)
+    return await queries.list_mine(user=request.ctx.user, limit=query.limit, cursor=query.cursor)
 
 
 @bp.get("/tickets/queue")
 @endpoint(summary="The dispatcher's queue: new, returned, unroutable, handled, extensions",
           tag=TAG, query=QueueQuery, response=TicketPage, errors=(403,))
 async def queue(request: Request, query: QueueQuery) -> TicketPage:
-    return await service.dispatcher_queue(user=request.ctx.user, limit=query.limit,
+    return await queries.dispatcher_queue(user=request.ctx.user, limit=query.limit,
                                           cursor=query.cursor)
 
 
@@ -100,7 +95,7 @@ async def queue(request: Request, query: QueueQuery) -> TicketPage:
 @endpoint(summary="Tickets in my area (staff), with deadline colours", tag=TAG,
           query=StaffListQuery, response=TicketPage, errors=(403, 404))
 async def staff_list(request: Request, query: StaffListQuery) -> TicketPage:
-    return await service.list_for_staff(user=request.ctx.user, query=query)
+    return await queries.list_for_staff(user=request.ctx.user, query=query)
 
 
 @bp.get("/tickets/<ticket_id:int>")
@@ -114,16 +109,16 @@ async def get_ticket(request: Request, ticket_id: int) -> HTTPResponse:
 @endpoint(summary="Me too: follow an open ticket instead of reporting it again", tag=TAG,
           response=TicketOut, errors=(404, 409))
 async def follow(request: Request, ticket_id: int) -> TicketOut:
-    ticket = await service.follow(actor=request.ctx.user, ticket_id=ticket_id)
-    return (await service.ticket_outs(request.ctx.user, [ticket]))[0]
+    ticket = await actions.follow(actor=request.ctx.user, ticket_id=ticket_id)
+    return (await queries.ticket_outs(request.ctx.user, [ticket]))[0]
 
 
 @bp.post("/tickets/<ticket_id:int>/release-content")
 @endpoint(summary="Clear a description held by the content check (staff review)", tag=TAG,
           response=TicketOut, errors=(404,))
 async def release_content(request: Request, ticket_id: int) -> TicketOut:
-    ticket = await service.release_content(actor=request.ctx.user, ticket_id=ticket_id)
-    return (await service.ticket_outs(request.ctx.user, [ticket]))[0]
+    ticket = await actions.release_content(actor=request.ctx.user, ticket_id=ticket_id)
+    return (await queries.ticket_outs(request.ctx.user, [ticket]))[0]
 
 
 # --- dispatcher actions -----------------------------------------------------------------------
@@ -135,7 +130,7 @@ ACTION_ERRORS = (403, 404, 409)
 @endpoint(summary="Accept (立案); routed tickets are dispatched at once", tag=TAG,
           body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def accept(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await service.accept(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
+    await actions.accept(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
     return await _detail(request, ticket_id)
 
 
@@ -143,7 +138,7 @@ async def accept(request: Request, ticket_id: int, body: VersionIn) -> HTTPRespo
 @endpoint(summary="Reject (不予立案) with a reason", tag=TAG, body=ReasonIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def reject(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    await service.reject(actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
+    await actions.reject(actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
                          version=body.version)
     return await _detail(request, ticket_id)
 
@@ -152,7 +147,7 @@ async def reject(request: Request, ticket_id: int, body: ReasonIn) -> HTTPRespon
 @endpoint(summary="Dispatch by hand to a unit", tag=TAG, body=DispatchIn, response=TicketDetail,
           errors=ACTION_ERRORS)
 async def dispatch(request: Request, ticket_id: int, body: DispatchIn) -> HTTPResponse:
-    await service.dispatch(actor=request.ctx.user, ticket_id=ticket_id, unit_id=body.unit_id,
+    await actions.dispatch(actor=request.ctx.user, ticket_id=ticket_id, unit_id=body.unit_id,
                            version=body.version)
     return await _detail(request, ticket_id)
 
@@ -161,7 +156,7 @@ async def dispatch(request: Request, ticket_id: int, body: DispatchIn) -> HTTPRe
 @endpoint(summary="Change the category; routing runs again", tag=TAG, body=RecategoriseIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def recategorise(request: Request, ticket_id: int, body: RecategoriseIn) -> HTTPResponse:
-    await service.recategorise(actor=request.ctx.user, ticket_id=ticket_id,
+    await actions.recategorise(actor=request.ctx.user, ticket_id=ticket_id,
                                category_code=body.category_code, version=body.version)
     return await _detail(request, ticket_id)
 
@@ -170,7 +165,7 @@ async def recategorise(request: Request, ticket_id: int, body: RecategoriseIn) -
 @endpoint(summary="Merge a duplicate into another ticket", tag=TAG, body=MergeIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def merge(request: Request, ticket_id: int, body: MergeIn) -> HTTPResponse:
-    await service.merge(actor=request.ctx.user, ticket_id=ticket_id,
+    await actions.merge(actor=request.ctx.user, ticket_id=ticket_id,
                         duplicate_of=body.duplicate_of, version=body.version)
     return await _detail(request, ticket_id)
 
@@ -179,7 +174,7 @@ async def merge(request: Request, ticket_id: int, body: MergeIn) -> HTTPResponse
 @endpoint(summary="Verify on site (核查): pass closes, fail sends it back to the same unit",
           tag=TAG, body=VerifyIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def verify(request: Request, ticket_id: int, body: VerifyIn) -> HTTPResponse:
-    await service.verify(actor=request.ctx.user, ticket_id=ticket_id, passed=body.passed,
+    await actions.verify(actor=request.ctx.user, ticket_id=ticket_id, passed=body.passed,
                          note=body.note, media_ids=body.media_ids, version=body.version)
     return await _detail(request, ticket_id)
 
@@ -188,7 +183,7 @@ async def verify(request: Request, ticket_id: int, body: VerifyIn) -> HTTPRespon
 @endpoint(summary="Close (结案) without a field check", tag=TAG, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def close(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await service.close(actor=request.ctx.user, ticket_id=ticket_id, note="",
+    await actions.close(actor=request.ctx.user, ticket_id=ticket_id, note="",
                         version=body.version)
     return await _detail(request, ticket_id)
 
@@ -197,7 +192,7 @@ async def close(request: Request, ticket_id: int, body: VersionIn) -> HTTPRespon
 @endpoint(summary="Send a closed ticket back for rework (重办)", tag=TAG, body=ReasonIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def rework(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    await service.rework(actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
+    await actions.rework(actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
                          version=body.version)
     return await _detail(request, ticket_id)
 
@@ -207,7 +202,7 @@ async def rework(request: Request, ticket_id: int, body: ReasonIn) -> HTTPRespon
           response=TicketDetail, errors=ACTION_ERRORS)
 async def approve_extension(request: Request, ticket_id: int, extension_id: int,
                             body: VersionIn) -> HTTPResponse:
-    await service.decide_extension(actor=request.ctx.user, ticket_id=ticket_id,
+    await actions.decide_extension(actor=request.ctx.user, ticket_id=ticket_id,
                                    extension_id=extension_id, approve=True, reason="",
                                    version=body.version)
     return await _detail(request, ticket_id)
@@ -218,7 +213,7 @@ async def approve_extension(request: Request, ticket_id: int, extension_id: int,
           errors=ACTION_ERRORS)
 async def refuse_extension(request: Request, ticket_id: int, extension_id: int,
                            body: ReasonIn) -> HTTPResponse:
-    await service.decide_extension(actor=request.ctx.user, ticket_id=ticket_id,
+    await actions.decide_extension(actor=request.ctx.user, ticket_id=ticket_id,
                                    extension_id=extension_id, approve=False, reason=body.reason,
                                    version=body.version)
     return await _detail(request, ticket_id)
@@ -231,7 +226,7 @@ async def refuse_extension(request: Request, ticket_id: int, extension_id: int,
 @endpoint(summary="My task pool (cells / unit), soonest deadline first; or my claimed tasks",
           tag=TASKS, query=TaskQuery, response=TicketPage, errors=(403,))
 async def tasks(request: Request, query: TaskQuery) -> TicketPage:
-    return await service.list_tasks(user=request.ctx.user, scope_name=query.scope,
+    return await queries.list_tasks(user=request.ctx.user, scope_name=query.scope,
                                     limit=query.limit, cursor=query.cursor)
 
 
@@ -239,7 +234,7 @@ async def tasks(request: Request, query: TaskQuery) -> TicketPage:
 @endpoint(summary="Claim a task: exactly one of simultaneous claims wins (409 already_claimed)",
           tag=TASKS, body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def claim(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await service.claim(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
+    await actions.claim(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
     return await _detail(request, ticket_id)
 
 
@@ -247,7 +242,7 @@ async def claim(request: Request, ticket_id: int, body: VersionIn) -> HTTPRespon
 @endpoint(summary="Release a claimed task back to the pool", tag=TASKS, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def release(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await service.release(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
+    await actions.release(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
     return await _detail(request, ticket_id)
 
 
@@ -255,7 +250,7 @@ async def release(request: Request, ticket_id: int, body: VersionIn) -> HTTPResp
 @endpoint(summary="Return to dispatch as not ours (退回), with a reason", tag=TASKS,
           body=ReasonIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def return_task(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    await service.return_to_dispatch(actor=request.ctx.user, ticket_id=ticket_id,
+    await actions.return_to_dispatch(actor=request.ctx.user, ticket_id=ticket_id,
                                      reason=body.reason, version=body.version)
     return await _detail(request, ticket_id)
 
@@ -264,7 +259,7 @@ async def return_task(request: Request, ticket_id: int, body: ReasonIn) -> HTTPR
 @endpoint(summary="Mark handled with a note and after-photos; verification follows", tag=TASKS,
           body=HandleIn, response=TicketDetail, errors=(*ACTION_ERRORS, 422))
 async def handle(request: Request, ticket_id: int, body: HandleIn) -> HTTPResponse:
-    await service.handle(actor=request.ctx.user, ticket_id=ticket_id, note=body.note,
+    await actions.handle(actor=request.ctx.user, ticket_id=ticket_id, note=body.note,
                          media_ids=body.media_ids, version=body.version)
     return await _detail(request, ticket_id)
 
@@ -273,7 +268,7 @@ async def handle(request: Request, ticket_id: int, body: HandleIn) -> HTTPRespon
 @endpoint(summary="Request more time (延期); the deadline moves only when approved", tag=TASKS,
           body=ExtensionIn, response=ExtensionOut, status=201, errors=ACTION_ERRORS)
 async def extension(request: Request, ticket_id: int, body: ExtensionIn) -> ExtensionOut:
-    row = await service.request_extension(
+    row = await actions.request_extension(
         actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
         extra_value=body.extra_value, extra_unit=body.extra_unit, version=body.version)
     return ExtensionOut(id=row.id, status=row.status, reason=row.reason,
@@ -286,7 +281,7 @@ async def extension(request: Request, ticket_id: int, body: ExtensionIn) -> Exte
 @endpoint(summary="A grid worker's patrol report: accepted and routed at once", tag=TASKS,
           body=ReportCreate, response=TicketDetail, status=201, errors=(403, 404, 409))
 async def patrol(request: Request, body: ReportCreate) -> HTTPResponse:
-    detail = await service.create_patrol_report(
+    detail = await intake.create_patrol_report(
         actor=request.ctx.user, body=body, idempotency_key=request.headers.get("idempotency-key"))
     return json(detail.model_dump(mode="json"), status=201)
 
@@ -295,36 +290,5 @@ async def patrol(request: Request, body: ReportCreate) -> HTTPResponse:
 @endpoint(summary="Report and handle at once (自行处置): closed immediately", tag=TASKS,
           body=SelfDisposeCreate, response=TicketDetail, status=201, errors=(403, 404))
 async def self_dispose(request: Request, body: SelfDisposeCreate) -> HTTPResponse:
-    ticket = await service.self_dispose(actor=request.ctx.user, body=body)
+    ticket = await intake.self_dispose(actor=request.ctx.user, body=body)
     return await _detail(request, ticket.id, status=201)
-
-
-# --- the working calendar -----------------------------------------------------------------------
-
-CALENDAR = "calendar"
-
-
-@bp.get("/calendar/status")
-@endpoint(summary="Holiday schedule coverage: years missing an official schedule, overrides",
-          tag=CALENDAR, response=CalendarStatus, errors=(403,))
-async def calendar_status(request: Request) -> CalendarStatus:
-    missing, overrides = await service.calendar_status(user=request.ctx.user)
-    return CalendarStatus(missing_years=missing, overrides=[
-        OverrideOut(day=o.day, is_workday=o.is_workday, note=o.note) for o in overrides])
-
-
-@bp.put("/calendar/overrides/<day:ymd>")
-@endpoint(summary="Mark a day as a holiday or an adjusted working day (admins)", tag=CALENDAR,
-          body=OverrideIn, response=OverrideOut, errors=(403,))
-async def put_override(request: Request, day: date, body: OverrideIn) -> OverrideOut:
-    row = await service.set_override(user=request.ctx.user, day=day, is_workday=body.is_workday,
-                                     note=body.note)
-    return OverrideOut(day=row.day, is_workday=row.is_workday, note=row.note)
-
-
-@bp.delete("/calendar/overrides/<day:ymd>")
-@endpoint(summary="Remove a calendar override (admins)", tag=CALENDAR, status=204,
-          errors=(403, 404))
-async def delete_override(request: Request, day: date) -> HTTPResponse:
-    await service.delete_override(user=request.ctx.user, day=day)
-    return empty()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.accounts.schemas import AreaRef
 from app.core.api import Input
+from app.core.paging import PageQuery
 from app.media.schemas import MediaOut
 
 Crs = Literal["wgs84", "gcj02"]
@@ -35,7 +36,8 @@ class ReportCreate(Input):
 
 
 class SelfDisposeCreate(ReportCreate):
-    note: str = Field(min_length=1, max_length=1000, description="What was done on the spot")
+    # Not empty: the door refuses self_dispose without a note (the table's requires_note).
+    note: str = Field(max_length=1000, description="What was done on the spot")
     after_media_ids: list[int] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
@@ -133,11 +135,6 @@ class NearbyQuery(Input):
     radius_m: int = Field(default=50, ge=10, le=2000)
 
 
-class PageQuery(Input):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=32)
-
-
 class StaffListQuery(PageQuery):
     status: str | None = Field(default=None, max_length=16)
     area: str | None = Field(default=None, max_length=32)
@@ -162,11 +159,12 @@ class VersionIn(Input):
 
 
 class ReasonIn(VersionIn):
-    reason: str = Field(min_length=1, max_length=255)
+    # Not empty: every action taking a ReasonIn requires a reason, and the door says so.
+    reason: str = Field(max_length=255)
 
 
 class HandleIn(VersionIn):
-    note: str = Field(min_length=1, max_length=1000)
+    note: str = Field(max_length=1000)  # not empty: the door (handle requires a note)
     media_ids: list[int] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
@@ -189,7 +187,7 @@ class MergeIn(VersionIn):
 
 
 class ExtensionIn(VersionIn):
-    reason: str = Field(min_length=1, max_length=255)
+    reason: str = Field(max_length=255)  # not empty: the door (requires a reason)
     extra_value: int = Field(ge=1, le=1000)
     extra_unit: Literal["work_hours", "work_days", "natural_hours", "natural_days"]
 
@@ -202,20 +200,3 @@ class ExtensionOut(BaseModel):
     extra_unit: str
     created_at: datetime
 
-
-class OverrideIn(Input):
-    is_workday: bool
-    note: str = Field(default="", max_length=64)
-
-
-class OverrideOut(BaseModel):
-    day: date
-    is_workday: bool
-    note: str
-
-
-class CalendarStatus(BaseModel):
-    missing_years: list[int] = Field(
-        description="Years in the next 400 days without an official holiday schedule: deadlines "
-        "there fall back to Monday–Friday until admins enter overrides")
-    overrides: list[OverrideOut]

@@ -67,6 +67,18 @@ INITIAL_STATUS = Status.SUBMITTED
 # No action leads out of rejected or merged; closed only via rate_rework (重办).
 FINAL_STATUSES: frozenset[str] = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
 OPEN_STATUSES: frozenset[str] = frozenset(Status) - FINAL_STATUSES
+# Ended without being worked: off the public map, and never the original of a merge.
+DROPPED_STATUSES: frozenset[str] = frozenset({Status.REJECTED, Status.MERGED})
+# What waits in a dispatcher's queue (with accepted tickets that routing found no unit for,
+# and tickets with a pending extension request, which are not a status).
+WAITING_FOR_DISPATCHER: frozenset[str] = frozenset(
+    {Status.SUBMITTED, Status.RETURNED, Status.REOPENED, Status.HANDLED, Status.VERIFYING}
+)
+# Someone holds the ticket: the unit it was dispatched to, or the worker who claimed it.
+WORKED_STATUSES: frozenset[str] = frozenset({Status.DISPATCHED, Status.CLAIMED})
+# The deadline clock runs: dispatched at least once and not yet handled (a returned or
+# reopened ticket waits for a dispatcher on the same clock), so it may turn overdue.
+ON_THE_CLOCK: frozenset[str] = WORKED_STATUSES | {Status.RETURNED, Status.REOPENED}
 
 # Role names match app.accounts.models.Role (not imported: this module stays free of the ORM).
 RESIDENT = "resident"

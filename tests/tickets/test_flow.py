@@ -198,7 +198,7 @@ async def test_a_patrol_report_is_accepted_at_once(client, city):
 async def test_overdue_tickets_turn_red(client, city):
     from datetime import UTC, datetime, timedelta
 
-    from app.tickets import service
+    from app.tickets import actions as service
 
     tid = (await report(client, city.resident, "9904"))["id"]
     marked = await service.mark_overdue(now=datetime.now(UTC) + timedelta(days=30))
@@ -248,3 +248,27 @@ async def test_grid_workers_see_what_waits_for_verification(client, city):
     far = (await client.get("/api/v1/tasks", params={"scope": "verify"},
                             headers=city.far_worker)).json()
     assert far["items"] == []
+
+
+async def test_the_task_pool_pages_soonest_deadline_first(client, city):
+    from datetime import UTC, datetime, timedelta
+
+    from app.tickets.models import Ticket
+
+    ids = [(await report(client, city.resident, "9904"))["id"] for _ in range(3)]
+    # The middle one is due first, the last one last; the first two share a deadline.
+    soon = datetime.now(UTC) + timedelta(days=1)
+    await Ticket.filter(id=ids[1]).update(deadline_at=soon)
+    await Ticket.filter(id=ids[0]).update(deadline_at=soon + timedelta(hours=1))
+    await Ticket.filter(id=ids[2]).update(deadline_at=soon + timedelta(hours=1))
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/v1/tasks", params=params, headers=city.worker)).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [ids[1], ids[0], ids[2]]
+    bad = await client.get("/api/v1/tasks", params={"cursor": "20"}, headers=city.worker)
+    assert bad.status_code == 422 and error_code(bad) == "invalid_cursor"

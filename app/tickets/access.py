@@ -1,0 +1,58 @@
+"""Who may see and act on a ticket: the roles a user holds for it, with their scope applied."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise.expressions import Q
+
+from app.accounts.models import Role, User
+from app.accounts.scope import Scope, scope_of
+from app.core.errors import NotFound
+from app.core.paths import under_any
+from app.tickets.models import Ticket, TicketFollower
+
+FOLLOWER = "follower"  # not a role: a resident who follows someone else's ticket
+
+
+def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[str]:
+    """The roles `user` holds *for this ticket* (scope applied); empty = may not see it."""
+    scope = scope or scope_of(user)
+    roles: set[str] = set()
+    path = ticket.area_path
+    # Unlocated tickets (outside every cell) are in every dispatcher's manual queue.
+    if scope.has(Role.DISPATCHER) and (not path or scope.covers(path, Role.DISPATCHER)):
+        roles.add(Role.DISPATCHER)
+    if path and scope.covers(path, Role.COMMUNITY_STAFF):
+        roles.add(Role.COMMUNITY_STAFF)
+    if path and scope.covers(path, Role.ADMIN):
+        roles.add(Role.ADMIN)
+    if path and scope.covers(path, Role.GRID_WORKER):
+        roles.add(Role.GRID_WORKER)
+    if ticket.unit_id is not None and ticket.unit_id in scope.unit_ids.get(Role.HANDLER, ()):
+        roles.add(Role.HANDLER)
+    if ticket.reporter_id == user.id:
+        roles.add(Role.RESIDENT)
+    return roles
+
+
+async def _is_follower(user: User, ticket: Ticket) -> bool:
+    return await TicketFollower.filter(ticket_id=ticket.id, user_id=user.id).exists()
+
+
+async def get_visible_or_raise(*, user: User, ticket_id: int) -> tuple[Ticket, set[str]]:
+    """The ticket and the caller's roles on it; 404 if they may not see it at all."""
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None:
+        raise NotFound("找不到该案件", code="ticket_not_found")
+    roles = ticket_roles(user, ticket)
+    if not roles and await _is_follower(user, ticket):
+        roles.add(FOLLOWER)
+    if not roles and (not ticket.is_public or ticket.content_held):
+        raise NotFound("找不到该案件", code="ticket_not_found")
+    return ticket, roles
+
+
+def in_scope(scope: Scope, roles: Sequence[Role]) -> Q:
+    """The tickets under the areas where `scope` holds any of `roles` (a list's filter)."""
+    return under_any("area_path", scope.paths(*roles))

@@ -1,0 +1,277 @@
+"""Read models of tickets: the list row, the detail with its timeline, the lists, the map.
+
+Every list is one keyset page (`app.core.paging`) in one fixed order: newest first (id) for
+"mine", the staff list, the dispatcher's queue, "my tasks" and "to verify"; soonest deadline
+first (deadline_at, id) for the task pool.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from tortoise.expressions import Q
+
+from app.accounts.models import Role, User
+from app.accounts.scope import scope_of, staff_label
+from app.areas import service as areas
+from app.areas.geo import gcj02_to_wgs84
+from app.areas.models import Area
+from app.areas.service import area_ref
+from app.catalog import service as catalog
+from app.catalog.models import Category
+from app.core.errors import Forbidden, NotFound
+from app.core.paging import BY_NEWEST, Ordering, keyset_page
+from app.core.paths import under, under_any
+from app.media import service as media_service
+from app.media.models import Media
+from app.tickets import workflow
+from app.tickets.access import get_visible_or_raise, in_scope, ticket_roles
+from app.tickets.deadlines import calendar_overrides, deadline_colour
+from app.tickets.door import SYSTEM, Opened
+from app.tickets.models import (
+    ExtensionRequest,
+    ExtensionStatus,
+    Ticket,
+    TicketEvent,
+    TicketFollower,
+    TicketMedia,
+)
+from app.tickets.schemas import (
+    CategoryRef,
+    EventOut,
+    Point,
+    PublicTicketOut,
+    StaffListQuery,
+    TicketDetail,
+    TicketMediaOut,
+    TicketOut,
+    TicketPage,
+    UnitRef,
+)
+from app.tickets.workflow import Status
+from app.units import service as unit_service
+from app.units.models import Unit, UnitKind
+
+NEARBY_DAYS = 30
+ACTION_LABELS = {t.action: t.label for t in workflow.TRANSITIONS.values()}
+# The task pool: soonest deadline first is what a worker in the street needs; ids break ties.
+# Every dispatched ticket has a deadline (the dispatch sets it), so the key is never NULL.
+BY_DEADLINE = Ordering.of("deadline_at", "id", times=["deadline_at"])
+
+
+async def ticket_outs(user: User, tickets: Sequence[Ticket],
+                      followed: set[int] | None = None) -> list[TicketOut]:
+    """Serialise a page of tickets with a fixed number of queries (no N+1).
+
+    Categories, cells and units come from the process's configuration snapshots; `followed`
+    (the ids among `tickets` the user follows) is looked up unless given.
+    """
+    if not tickets:
+        return []
+    scope = scope_of(user)
+    categories = await catalog.categories_by_id()
+    cells = await areas.areas_by_id(t.cell_id for t in tickets if t.cell_id)
+    units = await unit_service.units_by_id(t.unit_id for t in tickets if t.unit_id)
+    assignee_ids = {t.assignee_id for t in tickets if t.assignee_id}
+    assignees = ({u.id: u for u in await User.filter(id__in=list(assignee_ids))}
+                 if assignee_ids else {})
+    if followed is None:
+        followed = set(cast(list[int], await TicketFollower.filter(
+            user_id=user.id, ticket_id__in=[t.id for t in tickets]).values_list("ticket_id", flat=True)))
+    now = datetime.now(UTC)
+    overrides = await calendar_overrides()
+    out = []
+    for t in tickets:
+        category = categories[t.category_id]
+        roles = ticket_roles(user, t, scope)
+        staff_view = bool(roles - {Role.RESIDENT})
+        assignee = assignees.get(t.assignee_id) if t.assignee_id else None
+        out.append(TicketOut(
+            id=t.id, number=t.number, status=t.status, status_label=workflow.status_label(t.status),
+            source=t.source, category=_category_ref(category), description=t.description,
+            location=Point(lng=t.lng, lat=t.lat), address=t.address,
+            cell=area_ref(cells.get(t.cell_id)) if t.cell_id else None,
+            unit=UnitRef(id=units[t.unit_id].id, name=units[t.unit_id].name)
+            if t.unit_id in units else None,
+            urgency=t.urgency, is_public=t.is_public, content_held=t.content_held,
+            routed_by=t.routed_by,
+            deadline_at=t.deadline_at, deadline_colour=deadline_colour(t, category, now, overrides),  # type: ignore[arg-type]
+            is_overdue=t.is_overdue, version=t.version, follower_count=t.follower_count,
+            is_mine=t.reporter_id == user.id or t.id in followed,
+            assignee_label=_staff_label(assignee, Role.HANDLER if t.unit_id else Role.GRID_WORKER)
+            if assignee and (staff_view or t.reporter_id == user.id) else None,
+            allowed_actions=workflow.allowed_actions(t.status, roles - {Role.RESIDENT}),
+            created_at=t.created_at, updated_at=t.updated_at,
+        ))
+    return out
+
+
+def _category_ref(category: Category) -> CategoryRef:
+    return CategoryRef(code=category.code, name=category.name,
+                       label=category.resident_label or category.name)
+
+
+def _staff_label(user: User | None, role: str) -> str:
+    return staff_label(user, role) if user is not None else ""
+
+
+async def detail(*, user: User, ticket_id: int) -> TicketDetail:
+    ticket, _ = await get_visible_or_raise(user=user, ticket_id=ticket_id)
+    [out] = await ticket_outs(user, [ticket])
+    events = await TicketEvent.filter(ticket_id=ticket.id).order_by("id")
+    actors = {u.id: u for u in await User.filter(id__in=[e.actor_id for e in events if e.actor_id])}
+    links = await TicketMedia.filter(ticket_id=ticket.id).order_by("id")
+    media = {m.id: m for m in await Media.filter(id__in=[link.media_id for link in links])}
+    photos = [(link.event_id, link.stage, media[link.media_id]) for link in links]
+    return _detail_out(out, events, actors, photos)
+
+
+async def fresh_detail(user: User, opened: Opened) -> TicketDetail:
+    """The detail of a ticket just opened, from what is in hand: no read-back."""
+    [out] = await ticket_outs(user, [opened.ticket], followed=set())
+    photos = [(event.id, event_step.change.stage, m)
+              for event, event_step in zip(opened.events, opened.steps, strict=True)
+              for m in event_step.change.media]
+    return _detail_out(out, opened.events, {user.id: user}, photos)
+
+
+def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int, User],
+                photos: Sequence[tuple[int | None, Any, Media]]) -> TicketDetail:
+    """The detail: the ticket, its photos and its timeline (staff as role + surname)."""
+    by_event: dict[int | None, list[TicketMediaOut]] = {}
+    all_media = []
+    for event_id, stage, medium in photos:
+        item = TicketMediaOut(**media_service.media_out(medium).model_dump(), stage=stage)
+        by_event.setdefault(event_id, []).append(item)
+        all_media.append(item)
+    timeline = []
+    for e in events:
+        if e.actor_role == SYSTEM or e.actor_id is None:
+            label = "系统"
+        elif e.actor_role == Role.RESIDENT:
+            label = "居民"
+        else:
+            label = _staff_label(actors.get(e.actor_id), e.actor_role)
+        timeline.append(EventOut(
+            action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
+            actor_label=label, from_status=e.from_status, to_status=e.to_status, note=e.note,
+            media=by_event.get(e.id, []) if e.id is not None else [], created_at=e.created_at,
+        ))
+    return TicketDetail(**out.model_dump(), media=all_media, timeline=timeline)
+
+
+async def _page(user: User, qs: Any, limit: int, cursor: str | None,
+                ordering: Ordering = BY_NEWEST) -> TicketPage:
+    rows, after = await keyset_page(qs, ordering=ordering, limit=limit, cursor=cursor)
+    return TicketPage(items=await ticket_outs(user, rows), next=after)
+
+
+async def list_mine(*, user: User, limit: int, cursor: str | None) -> TicketPage:
+    followed = TicketFollower.filter(user_id=user.id).values_list("ticket_id", flat=True)
+    qs = Ticket.filter(Q(reporter_id=user.id) | Q(id__in=await followed))
+    return await _page(user, qs, limit, cursor)
+
+
+async def list_for_staff(*, user: User, query: StaffListQuery) -> TicketPage:
+    scope = scope_of(user)
+    roles = [Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.ADMIN]
+    if not scope.has(*roles):
+        raise Forbidden()
+    condition = in_scope(scope, roles)
+    if scope.has(Role.DISPATCHER):
+        condition |= Q(area_path="")
+    qs = Ticket.filter(condition)
+    if query.status:
+        qs = qs.filter(status=query.status)
+    if query.area:
+        area = await Area.get_or_none(code=query.area)
+        if area is None:
+            raise NotFound("找不到该区域", code="area_not_found")
+        qs = qs.filter(under("area_path", area.path))
+    if query.category:
+        category = await catalog.get_category_or_raise(code=query.category)
+        qs = qs.filter(under("category__path", category.path))
+    if query.unit_id:
+        qs = qs.filter(unit_id=query.unit_id)
+    if query.overdue is not None:
+        qs = qs.filter(is_overdue=query.overdue)
+    return await _page(user, qs, query.limit, query.cursor)
+
+
+async def dispatcher_queue(*, user: User, limit: int, cursor: str | None) -> TicketPage:
+    """What waits for a dispatcher: new, returned, unroutable, reworked, handled tickets."""
+    scope = scope_of(user)
+    if not scope.has(Role.DISPATCHER):
+        raise Forbidden("只有派遣员可以查看派遣队列")
+    condition = in_scope(scope, [Role.DISPATCHER]) | Q(area_path="")
+    waiting = (Q(status__in=list(workflow.WAITING_FOR_DISPATCHER))
+               | Q(status=Status.ACCEPTED, unit_id=None))
+    pending_extensions = ExtensionRequest.filter(status=ExtensionStatus.PENDING).values_list(
+        "ticket_id", flat=True)
+    qs = Ticket.filter(condition).filter(waiting | Q(id__in=await pending_extensions))
+    return await _page(user, qs, limit, cursor)
+
+
+async def list_tasks(*, user: User, scope_name: str, limit: int, cursor: str | None) -> TicketPage:
+    """Grid workers: their cells' tasks for the grid team; handlers: their unit's tasks."""
+    scope = scope_of(user)
+    if not scope.has(Role.GRID_WORKER, Role.HANDLER):
+        raise Forbidden("只有网格员和处置人员有任务列表")
+    if scope_name == "mine":
+        qs = Ticket.filter(assignee_id=user.id, status=Status.CLAIMED)
+        return await _page(user, qs, limit, cursor)
+    if scope_name == "verify":
+        in_cells = in_scope(scope, [Role.GRID_WORKER])
+        return await _page(user, Ticket.filter(in_cells, status=Status.VERIFYING), limit, cursor)
+    pool = Q(id=0)
+    unit_ids = list(scope.unit_ids.get(Role.HANDLER, ()))
+    if unit_ids:
+        pool |= Q(unit_id__in=unit_ids)
+    cells = scope.paths(Role.GRID_WORKER)
+    if cells:
+        teams = await Unit.filter(kind=UnitKind.GRID_TEAM).values_list("id", flat=True)
+        in_cells = under_any("area_path", cells)
+        pool |= in_cells & Q(unit_id__in=list(teams) or [0])
+    qs = Ticket.filter(pool).filter(status=Status.DISPATCHED)
+    return await _page(user, qs, limit, cursor, BY_DEADLINE)
+
+
+def _distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
+    kx = 111_320 * math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot((lng1 - lng2) * kx, (lat1 - lat2) * 110_574)
+
+
+async def public_near(*, lng: float, lat: float, crs: str, radius_m: int,
+                      category_code: str | None, open_only: bool) -> list[PublicTicketOut]:
+    """Public tickets near a point, without anyone's identity (for "same problem?" and maps).
+
+    Not a paged list: the nearest 50 within `radius_m` of the newest 200 in its bounding box.
+    """
+    wgs_lng, wgs_lat = gcj02_to_wgs84(lng, lat) if crs == "gcj02" else (lng, lat)
+    dlat = radius_m / 110_574
+    dlng = radius_m / (111_320 * max(math.cos(math.radians(wgs_lat)), 0.01))
+    qs = Ticket.filter(is_public=True, content_held=False, lat__gte=wgs_lat - dlat, lat__lte=wgs_lat + dlat,
+                       lng__gte=wgs_lng - dlng, lng__lte=wgs_lng + dlng)
+    qs = qs.exclude(status__in=list(workflow.DROPPED_STATUSES))
+    if open_only:
+        since = datetime.now(UTC) - timedelta(days=NEARBY_DAYS)
+        qs = qs.filter(status__in=list(workflow.OPEN_STATUSES), created_at__gte=since)
+    if category_code:
+        category = await catalog.get_category_or_raise(code=category_code)
+        qs = qs.filter(category_id=category.id)
+    rows = await qs.order_by("-id").limit(200)
+    categories = await catalog.categories_by_id()
+    found = []
+    for t in rows:
+        distance = _distance_m(wgs_lng, wgs_lat, t.lng, t.lat)
+        if distance <= radius_m:
+            found.append(PublicTicketOut(
+                id=t.id, number=t.number, status_label=workflow.status_label(t.status),
+                category=_category_ref(categories[t.category_id]),
+                location=Point(lng=round(t.lng, 5), lat=round(t.lat, 5)),
+                distance_m=round(distance, 1), follower_count=t.follower_count,
+                created_at=t.created_at))
+    return sorted(found, key=lambda p: p.distance_m)[:50]
