@@ -1,16 +1,18 @@
 """The transactional outbox and what it delivers: in-app messages and WeChat subscribe messages.
 
-An `Outbox` row is written in the same transaction as the change that causes it (tickets do
-it in `_record`). The job process (`app.notifications.jobs`) claims rows with a lease, writes
-the in-app `Message` (unique per outbox row, so a redelivered row never shows twice) and, when
-the recipient has a WeChat consent left (`SubscriptionQuota`), sends one subscribe message.
-A row without a recipient is a broadcast (`poll.opened`, `poll.closed`): delivering it writes
-one row per recipient (each with a `dedupe_key`), batch by batch, then finishes the parent.
+An `Outbox` row is written in the same transaction as the change that causes it, always
+through `outbox.notice` + `outbox.enqueue` (never built by hand). The job process (`app.jobs`)
+claims rows with a lease, writes the in-app `Message` (unique per outbox row, so a
+redelivered row never shows twice) and, when the recipient has a WeChat consent left
+(`SubscriptionQuota`), sends one subscribe message. A row without a recipient is a broadcast
+(`poll.opened`, `poll.closed`): delivering it writes one row per recipient (each with a
+`dedupe_key`), batch by batch, then finishes the parent.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -46,7 +48,7 @@ class Outbox(Model):
         "models.User", related_name=False, null=True, on_delete=fields.CASCADE)
     recipient_id: int | None
     ticket_id = fields.IntField(null=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)  # claims so far (a claim that dies counts too)
     available_at = fields.DatetimeField()

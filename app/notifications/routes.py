@@ -5,6 +5,7 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 
 from app.core.api import endpoint
+from app.core.paging import PageQuery
 from app.notifications import service
 from app.notifications.schemas import (
     MessageOut,
@@ -12,7 +13,6 @@ from app.notifications.schemas import (
     OutboxOut,
     OutboxPage,
     OutboxQuery,
-    PageQuery,
     QuotaList,
     ReadAllOut,
     SubscriptionIn,

@@ -8,17 +8,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from app.core.api import Input
+from app.core.paging import PageQuery
 from app.notifications.models import OutboxStatus, PushState
 
 # WeChat template ids are URL-safe base64-like strings (43 characters today).
 TemplateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # wx.requestSubscribeMessage takes at most 5 template ids per tap (older docs: 3).
 MAX_TEMPLATES_PER_TAP = 5
-
-
-class PageQuery(Input):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=32, description="`next` of the last page")
 
 
 class MessageOut(BaseModel):

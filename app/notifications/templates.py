@@ -1,6 +1,8 @@
-"""What each outbox kind says: the in-app title and body (Chinese), and the WeChat template.
+"""How a notice is rendered: its in-app title and body (Chinese), and its WeChat template data.
 
-Pure: no database, no network. `render(kind, payload)` gives the in-app text;
+The texts themselves belong to the domains (`app/<domain>/notices.py`, registered in
+`outbox`); this module only formats them. Pure: no database, no network.
+`render(kind, payload)` gives the in-app text;
 `wechat_fields(kind, payload, when)` gives the template's data with every value fitted to
 WeChat's field limits by `fit(key, value)`.
 
@@ -19,12 +21,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app.core.workcalendar import SHANGHAI
-from app.tickets.workflow import status_label
+from app.notifications import outbox
+from app.notifications.outbox import NoticeKind
 
 ELLIPSIS = "…"
 
@@ -55,7 +58,7 @@ def is_hanzi(ch: str) -> bool:
     return unicodedata.category(ch) == "Lo" and "CJK" in unicodedata.name(ch, "")
 
 
-def _clean(value: str) -> str:
+def clean(value: str) -> str:
     """One line, no control or format characters, single spaces."""
     value = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
                     for ch in value if unicodedata.category(ch) != "Cf")
@@ -85,7 +88,7 @@ def fit(key: str, value: Any) -> str:
     kind = field_type(key)
     if isinstance(value, datetime):
         return format_date(value) if kind == "date" else format_time(value)
-    text = _clean("" if value is None else str(value))
+    text = clean("" if value is None else str(value))
     if kind in ("time", "date"):
         return _cut(text, 32)
     if kind == "thing":
@@ -109,7 +112,7 @@ def fit(key: str, value: Any) -> str:
     return _cut(text, LIMITS["thing"])  # an unknown type: be as strict as the strictest text
 
 
-# --- what each kind says ------------------------------------------------------------------
+# --- what each kind says (the kinds are the domains'; see `outbox.NoticeKind`) --------------
 
 
 @dataclass(frozen=True)
@@ -117,72 +120,21 @@ class Rendered:
     title: str
     body: str
     hint: str  # the short line for a WeChat `thing` field
+    values: Mapping[str, str] = field(default_factory=dict)  # the placeholders it was made of
 
 
-@dataclass(frozen=True)
-class KindText:
-    title: str
-    body: str
-    hint: str
-    template: str | None = "ticket_progress"
+# Every registered kind by name (a live view: the composition root fills it).
+KINDS = outbox.KINDS
 
 
-_DEFAULT = KindText("案件有新进展", "案件 {number} 当前状态：{status_label}。",
-                    "案件有新进展，请查看详情")
+class _Blank(dict[str, str]):
+    """Placeholders a payload cannot fill render empty rather than fail delivery."""
 
-KINDS: dict[str, KindText] = {
-    "ticket.accept": KindText(
-        "案件已受理", "您反映的问题（编号 {number}）已受理立案，我们会尽快安排处理。",
-        "您反映的问题已受理立案"),
-    "ticket.auto_accept": KindText(
-        "案件已受理", "您反映的问题（编号 {number}）已受理立案，我们会尽快安排处理。",
-        "您反映的问题已受理立案"),
-    "ticket.reject": KindText(
-        "案件不予立案", "您反映的问题（编号 {number}）经审核不予立案，原因请在案件详情中查看。",
-        "经审核不予立案，原因请查看详情"),
-    "ticket.dispatch": KindText(
-        "案件已派遣", "您反映的问题（编号 {number}）已派遣至处置单位，请耐心等待处理。",
-        "已派遣至处置单位，请耐心等待"),
-    "ticket.handle": KindText(
-        "案件已处置", "您反映的问题（编号 {number}）已处置完毕，正在等待现场核查。",
-        "已处置完毕，等待现场核查"),
-    "ticket.verify_pass": KindText(
-        "案件核查通过", "您反映的问题（编号 {number}）经现场核查已解决，感谢您的参与。",
-        "经现场核查问题已解决"),
-    "ticket.close": KindText(
-        "案件已结案", "您反映的问题（编号 {number}）已办结，欢迎对处理结果进行评价。",
-        "已办结，欢迎评价处理结果"),
-    "ticket.merge": KindText(
-        "案件已合并", "您反映的问题（编号 {number}）已与相同问题合并处理，进展将在原案件中更新。",
-        "已与相同问题合并处理"),
-    "ticket.task_assigned": KindText(
-        "新任务待处理", "案件 {number} 已派给您所在的单位，请及时认领处理。",
-        "新任务已派发，请及时认领处理", template="task_assigned"),
-    "ticket.extension_decided": KindText(
-        "延期申请{result}", "案件 {number} 的延期申请{result}。", "延期申请{result}"),
-    # Written by periodic jobs and broadcasts (at most once each: see Outbox.dedupe_key).
-    "ticket.deadline_near": KindText(
-        "任务即将超时", "案件 {number} 的处理时限已过八成，将于 {deadline} 到期，请抓紧处理。",
-        "处理时限将到，请抓紧处理", template="task_assigned"),
-    "rating.remind": KindText(
-        "请评价处理结果", "您反映的问题（编号 {number}）已办结，请对处理结果进行评价，"
-        "您的意见会帮助我们改进工作。", "问题已办结，请您评价处理结果"),
-    "rating.replied": KindText(
-        "您的评价有了回复", "工作人员回复了您对案件 {number} 的评价，请查看。",
-        "工作人员回复了您的评价"),
-    "poll.opened": KindText(
-        "社区投票开始了", "「{title}」已开始投票，{closes} 截止，欢迎参与。",
-        "社区投票已开始，欢迎参与", template="poll_notice"),
-    # Never more than "it closed": no counts, no answers (anonymous polls above all).
-    "poll.closed": KindText(
-        "投票已结束", "「{title}」已结束，感谢您的参与，结果可在投票页查看。",
-        "投票已结束，可查看结果", template="poll_notice"),
-}
-
-_EXTENSION_RESULTS = {"approve_extension": "已批准", "refuse_extension": "未获批准"}
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
-def _when(value: Any) -> datetime | None:
+def when_of(value: Any) -> datetime | None:
     """A payload time (ISO 8601 text) as a datetime; None when absent or unreadable."""
     if isinstance(value, datetime):
         return value
@@ -193,29 +145,22 @@ def _when(value: Any) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
-def _values(payload: Mapping[str, Any]) -> dict[str, str]:
+def values(kind: NoticeKind, payload: Mapping[str, Any]) -> dict[str, str]:
+    """The placeholders of a kind's texts: the generic `number`, then the kind's own."""
     number = payload.get("number") or ""
-    deadline, closes = _when(payload.get("deadline_at")), _when(payload.get("closes_at"))
-    return {
-        "number": str(number) if number else "（无编号）",
-        "status_label": status_label(payload.get("status")) if payload.get("status") else "已更新",
-        "result": _EXTENSION_RESULTS.get(str(payload.get("action", "")), "已处理"),
-        "title": _clean(str(payload.get("title") or "社区投票")),
-        "deadline": format_time(deadline) if deadline else "时限",
-        "closes": format_time(closes) if closes else "到期",
-    }
-
-
-def text_for(kind: str) -> KindText:
-    return KINDS.get(kind, _DEFAULT)
+    found = _Blank(number=str(number) if number else "（无编号）")
+    if kind.values is not None:
+        found.update(kind.values(payload))
+    return found
 
 
 def render(kind: str, payload: Mapping[str, Any]) -> Rendered:
     """The in-app message for an outbox row (never fails on a short or odd payload)."""
-    spec, values = text_for(kind), _values(payload)
-    return Rendered(title=_cut(spec.title.format(**values), 64),
-                    body=_cut(spec.body.format(**values), 255),
-                    hint=spec.hint.format(**values))
+    spec = outbox.kind_for(kind)
+    found = values(spec, payload)
+    return Rendered(title=_cut(spec.title.format_map(found), 64),
+                    body=_cut(spec.body.format_map(found), 255),
+                    hint=(spec.hint or spec.title).format_map(found), values=found)
 
 
 # --- WeChat templates -------------------------------------------------------------------------
@@ -229,7 +174,7 @@ def _progress(payload: Mapping[str, Any], text: Rendered, when: datetime,
     # 案件进度提醒: 案件编号 · 问题描述 · 办理状态 · 温馨提示 · 更新时间
     return {"character_string1": payload.get("number") or "",
             "thing2": context.get("description") or text.title,
-            "phrase3": _values(payload)["status_label"],
+            "phrase3": text.values.get("status_label", ""),
             "thing4": text.hint,
             "time5": when}
 
@@ -246,8 +191,8 @@ def _task(payload: Mapping[str, Any], text: Rendered, when: datetime,
 def _poll(payload: Mapping[str, Any], text: Rendered, when: datetime,
           context: Mapping[str, Any]) -> dict[str, Any]:
     # 社区投票通知: 投票主题 · 截止时间 · 温馨提示
-    return {"thing1": _values(payload)["title"],
-            "time2": _when(payload.get("closes_at")) or when,
+    return {"thing1": text.values.get("title", ""),
+            "time2": when_of(payload.get("closes_at")) or when,
             "thing3": text.hint}
 
 
@@ -261,7 +206,7 @@ TEMPLATES: dict[str, FieldBuilder] = {
 
 def template_for(kind: str) -> str | None:
     """The template name a kind is pushed with (None: in-app only)."""
-    name = text_for(kind).template
+    name = outbox.kind_for(kind).template
     return name if name in TEMPLATES else None
 
 

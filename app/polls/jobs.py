@@ -1,5 +1,6 @@
-"""Poll notices: who a `poll.opened` / `poll.closed` broadcast reaches, and the periodic job
-that queues `poll.closed` once a poll has closed.
+"""Poll notices: who a `poll.opened` / `poll.closed` broadcast reaches (`BROADCASTS`, which
+the composition root registers with notifications), and the periodic job (`JOBS`) that queues
+`poll.closed` once a poll has closed.
 
 Both notices are broadcast outbox rows (no recipient). Delivering one (notifications
 `_fan_out`) writes a copy per recipient keyed `poll.opened:{poll}:{user}` /
@@ -15,10 +16,12 @@ from tortoise.transactions import in_transaction
 
 from app.accounts.models import User
 from app.core.paths import under
+from app.core.periodic import PeriodicJob
 from app.notifications.models import Outbox
-from app.notifications.service import Broadcast, enqueue_once
+from app.notifications.outbox import Broadcast, NoticeKind, enqueue, notice
+from app.polls import notices
 from app.polls.models import Poll, PollBallot, ResultsVisibility
-from app.polls.service import status_of
+from app.polls.rules import status_of
 
 ANNOUNCE_BATCH = 50  # closed polls queued per round (each is one row; its fan-out is separate)
 
@@ -35,22 +38,23 @@ async def _residents(row: Outbox, after: int, limit: int) -> list[int]:
     poll = await Poll.get_or_none(id=(row.payload or {}).get("poll_id"))
     if poll is None or status_of(poll, datetime.now(UTC)) == "closed":
         return []
-    return list(await (User.filter(under("home_area__path", poll.area_path),
-                                   openid__not_isnull=True, is_active=True, id__gt=after)
-                       .order_by("id").limit(limit).values_list("id", flat=True)))
+    return [r["id"] for r in await (
+        User.filter(under("home_area__path", poll.area_path), openid__not_isnull=True,
+                    is_active=True, id__gt=after)
+        .order_by("id").limit(limit).values("id"))]
 
 
 async def _voters(row: Outbox, after: int, limit: int) -> list[int]:
     """Who voted (ballots name voters in anonymous polls too; answers stay unlinked)."""
     poll_id = (row.payload or {}).get("poll_id")
-    return list(await (PollBallot.filter(poll_id=poll_id, user_id__gt=after)
-                       .order_by("user_id").limit(limit).values_list("user_id", flat=True)))
+    return [r["user_id"] for r in await (PollBallot.filter(poll_id=poll_id, user_id__gt=after)
+                                         .order_by("user_id").limit(limit).values("user_id"))]
 
 
-BROADCASTS: dict[str, Broadcast] = {
-    "poll.opened": Broadcast(recipients=_residents, key=_key),
-    "poll.closed": Broadcast(recipients=_voters, key=_key),
-}
+BROADCASTS: tuple[tuple[NoticeKind, Broadcast], ...] = (
+    (notices.OPENED, Broadcast(recipients=_residents, key=_key)),
+    (notices.CLOSED, Broadcast(recipients=_voters, key=_key)),
+)
 
 
 def notice_due(poll: Poll) -> bool:
@@ -75,10 +79,17 @@ async def announce_closed(*, now: datetime | None = None, limit: int = ANNOUNCE_
             marked = await Poll.filter(id=poll.id, closing_announced_at__isnull=True).update(
                 closing_announced_at=now)
             if marked and notice_due(poll):
-                await enqueue_once([Outbox(
-                    kind="poll.closed", recipient_id=None, dedupe_key=f"poll.closed:{poll.id}",
+                await enqueue([notice(
+                    notices.CLOSED, recipient_id=None, dedupe_key=f"poll.closed:{poll.id}",
                     payload={"poll_id": poll.id, "title": poll.title,
-                             "closes_at": poll.closes_at.isoformat()},
-                    available_at=datetime.now(UTC))])
+                             "closes_at": poll.closes_at.isoformat()})], once=True)
                 announced += 1
     return announced
+
+
+async def _announce_closed() -> int:
+    return await announce_closed()
+
+
+# Poll opening notices need no job: the `poll.opened` row waits for `opens_at` in the outbox.
+JOBS: tuple[PeriodicJob, ...] = (PeriodicJob("polls.announce_closed", 60.0, _announce_closed),)

@@ -14,8 +14,10 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from app.accounts.models import User
-from app.notifications.models import Outbox
-from app.notifications.service import cursor_position, enqueue_once, save_cursor
+from app.core.periodic import PeriodicJob
+from app.notifications.outbox import enqueue, notice
+from app.notifications.service import cursor_position, save_cursor
+from app.ratings import notices
 from app.ratings.models import Rating
 from app.settings import current
 from app.tickets.models import Ticket, TicketEvent, TicketFollower
@@ -24,7 +26,7 @@ from app.tickets.workflow import Status
 CURSOR = "ratings.remind"
 CLOSING_ACTIONS = frozenset({"close", "verify_pass", "self_dispose"})
 EVENT_BATCH = 2000
-KIND = "rating.remind"
+KIND = notices.REMIND.name
 
 
 def reminder_key(ticket_id: int, user_id: int) -> str:
@@ -60,11 +62,11 @@ async def _first_position(window_from: datetime) -> int:
     Run once per deployment (created_at has no index on the timeline: one scan).
     """
     first = await (TicketEvent.filter(created_at__gte=window_from).order_by("id").first()
-                   .values_list("id", flat=True))
+                   .only("id"))
     if first is not None:
-        return int(first) - 1
-    last = await TicketEvent.all().order_by("-id").first().values_list("id", flat=True)
-    return int(last or 0)
+        return first.id - 1
+    last = await TicketEvent.all().order_by("-id").first().only("id")
+    return last.id if last is not None else 0
 
 
 async def _remind(ticket_ids: Collection[int], *, due_by: datetime,
@@ -87,8 +89,18 @@ async def _remind(ticket_ids: Collection[int], *, due_by: datetime,
     for tid, uid in await Rating.filter(ticket_id__in=ids).values_list("ticket_id", "user_id"):
         may_rate[tid].discard(uid)
     available_at = datetime.now(UTC)
-    return await enqueue_once([
-        Outbox(kind=KIND, recipient_id=uid, ticket_id=r["id"],
+    return await enqueue([
+        notice(notices.REMIND, recipient_id=uid, ticket_id=r["id"],
                payload={"number": r["number"], "status": Status.CLOSED.value},
                available_at=available_at, dedupe_key=reminder_key(r["id"], uid))
-        for r in rows for uid in sorted(may_rate[r["id"]])])
+        for r in rows for uid in sorted(may_rate[r["id"]])], once=True)
+
+
+async def _remind_to_rate() -> int:
+    return await remind_to_rate()
+
+
+JOBS: tuple[PeriodicJob, ...] = (
+    # Due 24 h after closing: a few minutes late is fine, so it runs less often.
+    PeriodicJob("ratings.remind_to_rate", 300.0, _remind_to_rate),
+)

@@ -38,7 +38,7 @@ class Rating(Model):
     comment = fields.TextField(default="")
     # Held comments (content check) are shown to the rater and staff only until reviewed.
     comment_held = fields.BooleanField(default=False)
-    media_ids = fields.JSONField(default=list)
+    media_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
     area_path = fields.CharField(max_length=255, default="", db_index=True)  # the ticket's
     unit_id = fields.IntField(null=True)  # the unit that handled it
     replied_at = fields.DatetimeField(null=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.core.api import Input
+from app.core.paging import PageQuery
 from app.ratings.models import Level, Outcome
 
 
@@ -62,8 +63,8 @@ class RatingPage(BaseModel):
     next: str | None = None
 
 
-class QueueQuery(Input):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=16)
+class QueueQuery(PageQuery):
+    """Keyset-paged in `service.QUEUE_ORDER`: `next` is "<overall_rank>.<has_reply>.<id>"."""
+
     only_open: bool = Field(default=False,
                             description="Only ratings without a reply or an outcome yet")

@@ -9,22 +9,27 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, User
-from app.accounts.service import ROLE_LABELS, scope_of
+from app.accounts.scope import ROLE_LABELS, scope_of
 from app.core.contentsafety import Scene, Verdict, check_text
-from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.paging import Ordering, keyset_page
 from app.core.paths import under_any
 from app.media import service as media_service
 from app.media.models import MediaPurpose
-from app.notifications.models import Outbox
+from app.notifications.outbox import enqueue, notice
+from app.ratings import notices
 from app.ratings.models import Level, Outcome, Rating, RatingReply
 from app.ratings.schemas import RatingIn, RatingOut, RatingPage, RatingUpdate, ReplyOut
 from app.settings import current
-from app.tickets import service as tickets
+from app.tickets import access as ticket_access
+from app.tickets import actions as ticket_actions
 from app.tickets.models import Ticket, TicketFollower
 from app.tickets.workflow import Status
 
 STAFF = (Role.COMMUNITY_STAFF, Role.DISPATCHER, Role.ADMIN)
 _ORDER = {Level.UNSATISFIED: 0, Level.BASICALLY_SATISFIED: 1, Level.SATISFIED: 2}
+# The staff queue: the worst first, unreplied before replied, then newest first.
+QUEUE_ORDER = Ordering.of("overall_rank", "has_reply", "-id")
 
 
 def overall_level(result: Level, service: Level) -> Level:
@@ -40,7 +45,7 @@ async def _may_rate(user: User, ticket: Ticket) -> bool:
 
 async def rate(*, user: User, ticket_id: int, data: RatingIn) -> Rating:
     """Rate a closed ticket once; a second rating is 409 (edit the first within 24 h)."""
-    ticket, _ = await tickets.get_visible_or_raise(user=user, ticket_id=ticket_id)
+    ticket, _ = await ticket_access.get_visible_or_raise(user=user, ticket_id=ticket_id)
     if not await _may_rate(user, ticket):
         raise Forbidden("只有反映人和关注人可以评价", code="not_your_ticket")
     if ticket.status != Status.CLOSED or ticket.closed_at is None:
@@ -87,7 +92,7 @@ async def _staff_rating(user: User, rating_id: int) -> tuple[Rating, set[str]]:
     if rating is None:
         raise NotFound("找不到该评价", code="rating_not_found")
     scope = scope_of(user)
-    roles = {r for r in STAFF if rating.area_path and scope.covers(rating.area_path, r)}
+    roles = {str(r) for r in STAFF if rating.area_path and scope.covers(rating.area_path, r)}
     if not roles:
         raise NotFound("找不到该评价", code="rating_not_found")
     return rating, roles
@@ -109,10 +114,9 @@ async def reply(*, user: User, rating_id: int, body: str) -> Rating:
             await Rating.filter(id=rating.id).update(replied_at=datetime.now(UTC), has_reply=True)
         number = await (Ticket.filter(id=rating.ticket_id).first()
                         .values_list("number", flat=True))
-        await Outbox.create(kind="rating.replied", recipient_id=rating.user_id,
-                            ticket_id=rating.ticket_id,
-                            payload={"number": number, "rating_id": rating.id},
-                            available_at=datetime.now(UTC))
+        await enqueue([notice(notices.REPLIED, recipient_id=rating.user_id,
+                              ticket_id=rating.ticket_id,
+                              payload={"number": number, "rating_id": rating.id})])
     return await Rating.get(id=rating.id)
 
 
@@ -129,7 +133,8 @@ async def send_back(*, user: User, rating_id: int, reason: str) -> Rating:
     if not claimed:
         raise Conflict("该评价已处理", code="rating_handled")
     try:
-        await tickets.rework(actor=user, ticket_id=rating.ticket_id, reason=reason, version=None)
+        await ticket_actions.rework(actor=user, ticket_id=rating.ticket_id, reason=reason,
+                                    version=None)
     except Exception:
         await Rating.filter(id=rating.id).update(outcome=None, outcome_note="", outcome_by_id=None)
         raise
@@ -153,14 +158,14 @@ async def rating_outs(user: User, ratings: list[Rating]) -> list[RatingOut]:
         return []
     ids = [r.id for r in ratings]
     replies = await RatingReply.filter(rating_id__in=ids).order_by("id")
-    authors = {u.id: u for u in await User.filter(id__in=list({r.author_id for r in replies}))}
+    authors = {u.id: u for u in await User.filter(id__in=list({a.author_id for a in replies}))}
     numbers = dict(await Ticket.filter(id__in=[r.ticket_id for r in ratings])
                    .values_list("id", "number"))
     by_rating: dict[int, list[ReplyOut]] = {}
-    for r in replies:
-        by_rating.setdefault(r.rating_id, []).append(ReplyOut(
-            author_label=_label(authors.get(r.author_id), r.author_role), body=r.body,
-            created_at=r.created_at))
+    for reply_ in replies:
+        by_rating.setdefault(reply_.rating_id, []).append(ReplyOut(
+            author_label=_label(authors.get(reply_.author_id), reply_.author_role),
+            body=reply_.body, created_at=reply_.created_at))
     scope = scope_of(user)
     edit = timedelta(hours=current().rating_edit_hours)
     out = []
@@ -180,7 +185,7 @@ async def rating_outs(user: User, ratings: list[Rating]) -> list[RatingOut]:
 
 
 async def ratings_of_ticket(*, user: User, ticket_id: int) -> list[RatingOut]:
-    ticket, roles = await tickets.get_visible_or_raise(user=user, ticket_id=ticket_id)
+    ticket, roles = await ticket_access.get_visible_or_raise(user=user, ticket_id=ticket_id)
     qs = Rating.filter(ticket_id=ticket.id)
     if not (roles - {Role.RESIDENT, "follower"}):
         qs = qs.filter(user_id=user.id)  # residents see their own rating and its replies
@@ -196,10 +201,5 @@ async def queue(*, user: User, limit: int, cursor: str | None, only_open: bool) 
     qs = Rating.filter(in_scope)
     if only_open:
         qs = qs.filter(replied_at__isnull=True, outcome__isnull=True)
-    if cursor and not cursor.isdigit():
-        raise Invalid("分页参数有误", code="invalid_cursor")
-    offset = int(cursor) if cursor else 0
-    rows = await qs.order_by("overall_rank", "has_reply", "-id").offset(offset).limit(limit + 1)
-    page = rows[:limit]
-    items = await rating_outs(user, page)
-    return RatingPage(items=items, next=str(offset + limit) if len(rows) > limit else None)
+    rows, after = await keyset_page(qs, ordering=QUEUE_ORDER, limit=limit, cursor=cursor)
+    return RatingPage(items=await rating_outs(user, rows), next=after)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from app import jobs
 from app.core import locks
-from app.notifications.service import DeliveryConfig
+from app.notifications.delivery import DeliveryConfig
 from tests.fakes.wechat import FakeWeChat, start
 from tests.support import base_settings
 
@@ -14,6 +15,13 @@ PROGRESS = "TPL-progress-0123456789"
 TASK = "TPL-task-0123456789"
 CONFIG = DeliveryConfig(templates={"ticket_progress": PROGRESS, "task_assigned": TASK},
                         wechat_enabled=True, miniprogram_state="developer")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _notice_kinds():
+    """The domains' notice kinds, as the composition root registers them (the pure template
+    tests build no app, which would register them too)."""
+    jobs.install()
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.notifications.delivery import DeliveryConfig, deliver_batch
 from app.notifications.models import Outbox
-from app.notifications.service import DeliveryConfig, deliver_batch
 
 
 async def unread(client, headers) -> int:

@@ -3,9 +3,9 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from app import jobs
 from app.accounts.models import User
 from app.core import locks
-from app.notifications import jobs
 from app.notifications.models import Outbox, OutboxStatus
 from app.tickets.models import Ticket
 from tests.notifications.helpers import unread, utcnow

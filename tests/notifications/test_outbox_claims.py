@@ -13,8 +13,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import User
-from app.notifications.models import Message, Outbox, OutboxStatus, PushState, SubscriptionQuota
-from app.notifications.service import (
+from app.notifications.delivery import (
     DeliveryConfig,
     LeaseLost,
     claim,
@@ -22,6 +21,7 @@ from app.notifications.service import (
     deliver_one,
     due_for_update,
 )
+from app.notifications.models import Message, Outbox, OutboxStatus, PushState, SubscriptionQuota
 from tests.notifications.conftest import CONFIG, PROGRESS
 from tests.notifications.helpers import messages, unread, utcnow
 from tests.support import MYSQL_DB
@@ -136,7 +136,7 @@ async def test_a_poison_row_is_parked_without_holding_up_the_others(client, city
     def send(body: dict) -> dict:
         if body["data"]["character_string1"]["value"] == "N00001":
             raise ValueError("a bug that hits this row every time")
-        from app.notifications.service import wechat_send
+        from app.notifications.delivery import wechat_send
 
         return wechat_send(body)
 

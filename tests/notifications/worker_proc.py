@@ -14,8 +14,8 @@ import json
 import logging
 import sys
 
-from app.notifications import jobs
-from app.notifications.service import DeliveryConfig
+from app import jobs
+from app.notifications.delivery import DeliveryConfig
 
 
 def main() -> int:

@@ -4,8 +4,8 @@ a closing reaches its voters once, when they may see the results, saying only th
 import asyncio
 from datetime import timedelta
 
+from app.notifications.delivery import DeliveryConfig, deliver_batch
 from app.notifications.models import Outbox, OutboxStatus
-from app.notifications.service import DeliveryConfig, deliver_batch
 from app.polls.jobs import announce_closed
 from tests.notifications.helpers import deliver_all, messages, utcnow
 from tests.polls.helpers import (

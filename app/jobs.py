@@ -1,7 +1,12 @@
-"""The job process: deliver the outbox, and run the periodic jobs (one instance at a time).
+"""The composition root of background work: every domain's notices and periodic jobs, wired
+together, and the job process that runs them.
 
-    python -m app.notifications.jobs [--worker-id ID] [--batch 20] [--once]
-    (`python -m app jobs` once wired into app/__main__.py)
+    python -m app jobs [--worker-id ID] [--batch 20] [--once]   (or python -m app.jobs …)
+
+Each domain declares its own: notice kinds with their texts in `app/<domain>/notices.py`
+(`KINDS`), periodic jobs in `app/<domain>/jobs.py` (`JOBS`). This module is the only one that
+imports them all; `install()` hands them to notifications (which imports no domain), and
+`create_app` calls it too, so the API process renders and fans out the same kinds.
 
 Several job processes may run against MySQL/MariaDB: outbox rows are claimed with
 `FOR UPDATE SKIP LOCKED` and a lease, periodic jobs are guarded by a named lock (Redis when
@@ -13,109 +18,74 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import logging
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from app.core import locks
+from app.core.periodic import PeriodicJob, run_periodic
+from app.notifications import delivery, outbox
+from app.notifications.delivery import DeliveryConfig
+from app.notifications.outbox import NoticeKind
+from app.polls import jobs as poll_jobs
+from app.polls import notices as poll_notices
+from app.ratings import jobs as rating_jobs
+from app.ratings import notices as rating_notices
+from app.stats import jobs as stats_jobs
+from app.tickets import jobs as ticket_jobs
+from app.tickets import notices as ticket_notices
 
-if TYPE_CHECKING:
-    from app.notifications.service import DeliveryConfig
+__all__ = ["KINDS", "PERIODIC", "PeriodicJob", "drain", "install", "run_jobs", "run_periodic",
+           "serve"]
 
 log = logging.getLogger("gongzhi.jobs")
 BATCH = 20
 IDLE_S = 1.0  # pause when the outbox is drained
 
+# Every notice kind, by domain.
+KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
+                                 *poll_notices.KINDS)
+
+# Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
+# at a time. Each round is bounded (a batch limit over indexed columns), so it stays short
+# whatever the table sizes; the jobs that write notices write each at most once
+# (`enqueue(once=True)` on a dedupe key).
+PERIODIC: tuple[PeriodicJob, ...] = (*ticket_jobs.JOBS, *rating_jobs.JOBS, *poll_jobs.JOBS,
+                                     *stats_jobs.JOBS)
+
+_installed = False
+
+
+def install() -> None:
+    """Wire the domains together (once per process): notice kinds, broadcast audiences, what
+    notifications may read of tickets, and `app.wiring` (the ticket door's listeners) if present.
+    """
+    global _installed
+    if _installed:
+        return
+    outbox.register(*KINDS)
+    for kind, audience in poll_jobs.BROADCASTS:
+        outbox.register_broadcast(kind, audience)
+    outbox.register_tickets(ticket_notices.LOOKUP)
+    if importlib.util.find_spec("app.wiring") is not None:
+        importlib.import_module("app.wiring").wire()
+    _installed = True
+
+
+# --- the loop ---------------------------------------------------------------------------------
+
 
 async def deliver_batch(*, worker_id: str, limit: int = BATCH, now: datetime | None = None,
                         config: DeliveryConfig | None = None) -> int:
     """Claim and deliver one batch of due outbox rows; returns how many were claimed."""
-    from app.notifications import service
-
-    return await service.deliver_batch(worker_id=worker_id, limit=limit, now=now, config=config)
-
-
-# --- periodic jobs ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeriodicJob:
-    name: str
-    interval_s: float
-    run: Callable[[], Awaitable[Any]]
-
-
-async def _mark_overdue() -> int:
-    from app.tickets.service import mark_overdue
-
-    return await mark_overdue()
-
-
-async def _remind_deadlines() -> int:
-    from app.tickets.jobs import remind_deadlines
-
-    return await remind_deadlines()
-
-
-async def _remind_to_rate() -> int:
-    from app.ratings.jobs import remind_to_rate
-
-    return await remind_to_rate()
-
-
-async def _fold_statistics() -> int:
-    from app.stats.jobs import fold
-
-    return await fold()
-
-
-async def _announce_closed_polls() -> int:
-    from app.polls.jobs import announce_closed
-
-    return await announce_closed()
-
-
-# The registry: add a job here and every job process runs it, one instance at a time.
-# Each round is bounded (a batch limit over indexed columns), so it stays short whatever
-# the table sizes; the jobs that write notices write each at most once (Outbox.dedupe_key).
-# Poll opening notices need no job: the `poll.opened` row waits for `opens_at` in the outbox.
-PERIODIC: tuple[PeriodicJob, ...] = (
-    PeriodicJob("tickets.mark_overdue", 60.0, _mark_overdue),
-    # Yellow (80 % of the time used) comes 48 min before a 4-working-hour deadline at the
-    # shortest: a minute's lag is nothing against that.
-    PeriodicJob("tickets.remind_deadlines", 60.0, _remind_deadlines),
-    # Due 24 h after closing: a few minutes late is fine, so it runs less often.
-    PeriodicJob("ratings.remind_to_rate", 300.0, _remind_to_rate),
-    PeriodicJob("polls.announce_closed", 60.0, _announce_closed_polls),
-    # Summaries read unfolded deltas too, so folding only keeps that part small.
-    PeriodicJob("stats.fold", 30.0, _fold_statistics),
-)
-
-
-async def run_periodic(job: PeriodicJob, *, worker_id: str) -> bool:
-    """Run `job` unless another instance holds its lock; True if it ran here.
-
-    The lock is kept until it expires (one interval), so across all processes the job runs
-    at most once per interval, and never twice at the same time.
-    """
-    async with locks.hold(f"job:{job.name}", ttl_s=job.interval_s, owner=worker_id,
-                          release=False) as acquired:
-        if not acquired:
-            return False
-        result = await job.run()
-        if result:
-            log.info("job %s: %s", job.name, result)
-        return True
-
-
-# --- the loop ---------------------------------------------------------------------------------
+    return await delivery.deliver_batch(worker_id=worker_id, limit=limit, now=now,
+                                        config=config)
 
 
 async def run_jobs(*, stop: asyncio.Event, worker_id: str, config: DeliveryConfig | None = None,
@@ -126,6 +96,7 @@ async def run_jobs(*, stop: asyncio.Event, worker_id: str, config: DeliveryConfi
     A failed round (database away, a bug) is logged and retried; nothing here ends the loop
     but `stop`.
     """
+    install()
     due_at = {job.name: 0.0 for job in periodic}
     log.info("jobs started: worker %s, periodic %s", worker_id, [j.name for j in periodic])
     while not stop.is_set():
@@ -150,6 +121,7 @@ async def run_jobs(*, stop: asyncio.Event, worker_id: str, config: DeliveryConfi
 async def drain(*, worker_id: str, config: DeliveryConfig | None = None,
                 batch: int = BATCH) -> int:
     """Deliver everything due now, then return how many rows were claimed in all."""
+    install()
     total = 0
     while (claimed := await deliver_batch(worker_id=worker_id, limit=batch, config=config)):
         total += claimed
@@ -169,6 +141,7 @@ async def serve(*, worker_id: str | None = None, config: DeliveryConfig | None =
     from app.core import redis as redis_core
     from app.settings import current
 
+    install()
     worker_id = worker_id or default_worker_id()
     settings = current()
     await db.init_db(settings)
@@ -206,8 +179,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m app.notifications.jobs",
-                                     description="Gongzhi job process")
+    parser = argparse.ArgumentParser(prog="python -m app.jobs", description="Gongzhi job process")
     add_arguments(parser)
     return cmd_jobs(parser.parse_args(argv))
 
