@@ -8,23 +8,12 @@ answer. In an anonymous poll nothing joins the two (see `PollAnswer`).
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
-
-class ResultsVisibility(StrEnum):
-    AFTER_VOTE = "after_vote"  # a voter sees results once they have voted (everyone once closed)
-    AFTER_CLOSE = "after_close"  # eligible residents see results once the poll has closed
-    STAFF_ONLY = "staff_only"
-
-
-class QuestionKind(StrEnum):
-    SINGLE = "single"
-    MULTIPLE = "multiple"
-    SCALE = "scale"  # 1–5
-    TEXT = "text"
+# The enums are the rules' words (pure, in rules.py); the columns below store them.
+from app.polls.rules import QuestionKind, ResultsVisibility
 
 
 class Poll(Model):
@@ -68,7 +57,7 @@ class PollQuestion(Model):
     kind = fields.CharEnumField(QuestionKind, max_length=16)
     prompt = fields.CharField(max_length=500)
     # [{"id": "a", "label": "满意"}, ...] for single/multiple; ids are stable strings.
-    options = fields.JSONField(default=list)
+    options: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
     min_choices = fields.IntField(null=True)  # multiple only
     max_choices = fields.IntField(null=True)  # multiple only
     max_length = fields.IntField(null=True)  # text only, in characters

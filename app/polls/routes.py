@@ -7,7 +7,7 @@ from sanic.response import HTTPResponse, text
 from sanic_ext.extensions.openapi import openapi
 
 from app.core.api import endpoint
-from app.polls import service
+from app.polls import queries, service
 from app.polls.schemas import (
     HeldText,
     PollClose,
@@ -31,21 +31,21 @@ TAG = "polls"
           body=PollCreate, response=PollDetail, status=201, errors=(403,))
 async def create(request: Request, body: PollCreate) -> PollDetail:
     poll = await service.create_poll(actor=request.ctx.user, body=body)
-    return await service.detail(user=request.ctx.user, poll_id=poll.id)
+    return await queries.detail(user=request.ctx.user, poll_id=poll.id)
 
 
 @bp.get("/polls")
 @endpoint(summary="Residents: open polls for my area (or the point's); staff: polls in my scope",
           tag=TAG, query=PollQuery, response=PollPage, errors=(404, 409))
 async def list_polls(request: Request, query: PollQuery) -> PollPage:
-    return await service.list_polls(user=request.ctx.user, query=query)
+    return await queries.list_polls(user=request.ctx.user, query=query)
 
 
 @bp.get("/polls/<poll_id:int>")
 @endpoint(summary="A poll with its questions; whether I have voted and may vote", tag=TAG,
           response=PollDetail, errors=(404, 409))
 async def get_poll(request: Request, poll_id: int) -> PollDetail:
-    return await service.detail(user=request.ctx.user, poll_id=poll_id)
+    return await queries.detail(user=request.ctx.user, poll_id=poll_id)
 
 
 @bp.post("/polls/<poll_id:int>/responses")
@@ -59,7 +59,7 @@ async def respond(request: Request, poll_id: int, body: ResponseIn) -> ResponseR
 @endpoint(summary="Results per question; staff: live, free text, per sub-area with ?by=",
           tag=TAG, query=ResultsQuery, response=PollResults, errors=(403, 404, 409))
 async def results(request: Request, poll_id: int, query: ResultsQuery) -> PollResults:
-    return await service.results(user=request.ctx.user, poll_id=poll_id, by=query.by)
+    return await queries.results(user=request.ctx.user, poll_id=poll_id, by=query.by)
 
 
 @bp.get("/polls/<poll_id:int>/results.csv")
@@ -67,7 +67,7 @@ async def results(request: Request, poll_id: int, query: ResultsQuery) -> PollRe
 @endpoint(summary="Export results as CSV (staff): summary, free texts, or named responses",
           tag=TAG, query=ResultsCsvQuery, errors=(403, 404, 409))
 async def results_csv(request: Request, poll_id: int, query: ResultsCsvQuery) -> HTTPResponse:
-    body = await service.results_csv(user=request.ctx.user, poll_id=poll_id, by=query.by,
+    body = await queries.results_csv(user=request.ctx.user, poll_id=poll_id, by=query.by,
                                      view=query.view)
     return text(body, content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="poll-{poll_id}-{query.view}.csv"'})
@@ -78,7 +78,7 @@ async def results_csv(request: Request, poll_id: int, query: ResultsCsvQuery) ->
           body=PollClose, response=PollDetail, errors=(403, 404, 409))
 async def close(request: Request, poll_id: int, body: PollClose) -> PollDetail:
     poll = await service.close_poll(actor=request.ctx.user, poll_id=poll_id, reason=body.reason)
-    return await service.detail(user=request.ctx.user, poll_id=poll.id)
+    return await queries.detail(user=request.ctx.user, poll_id=poll.id)
 
 
 @bp.post("/polls/<poll_id:int>/texts/<answer_id:str>/release")

@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, model_validator
 
-from app.accounts.schemas import AreaRef
+from app.areas.schemas import AreaRef
 from app.core.api import Input
-from app.polls.models import QuestionKind, ResultsVisibility
+from app.core.paging import PageQuery
+from app.polls.models import PollQuestion
+from app.polls.rules import PollStatus, QuestionKind, ResultsVisibility
 
 MAX_QUESTIONS = 50
 MAX_OPTIONS = 30
@@ -26,7 +28,6 @@ def _id_as_text(value: object) -> object:
 OptionId = Annotated[str, BeforeValidator(_id_as_text),
                      Field(pattern=r"^[A-Za-z0-9_\-]{1,32}$",
                            description="Letters, digits, _ or -; integers are accepted as text")]
-PollStatus = Literal["upcoming", "open", "closed"]
 GroupBy = Literal["street", "community", "grid"]
 
 
@@ -108,6 +109,12 @@ class QuestionOut(BaseModel):
     max_length: int | None = None
     required: bool
 
+    @classmethod
+    def from_model(cls, q: PollQuestion) -> QuestionOut:
+        return cls(id=q.id, position=q.position, kind=q.kind, prompt=q.prompt,
+                   options=[OptionOut(**o) for o in q.options], min_choices=q.min_choices,
+                   max_choices=q.max_choices, max_length=q.max_length, required=q.required)
+
 
 class PollOut(BaseModel):
     id: int
@@ -140,7 +147,9 @@ class PollPage(BaseModel):
                                  "(home area, or the cell located from lng/lat)")
 
 
-class PollQuery(Input):
+class PollQuery(PageQuery):
+    """Newest first (id order, keyset paged)."""
+
     status: Literal["open", "closed", "upcoming", "all"] | None = Field(
         default=None, description="Default: open for residents, all for staff")
     area: str | None = Field(default=None, max_length=32, description="Staff: only this subtree")
@@ -148,8 +157,6 @@ class PollQuery(Input):
     lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
     crs: Literal["wgs84", "gcj02"] | None = Field(
         default=None, description="With lng/lat: gcj02 (WeChat maps) or wgs84 (GPS)")
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=32)
 
     @model_validator(mode="after")
     def _point_complete(self) -> PollQuery:

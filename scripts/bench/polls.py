@@ -195,6 +195,7 @@ async def bench(args: argparse.Namespace) -> int:
     from app.core import security
     from app.core.db import tortoise_config
     from app.main import create_app
+    from app.polls import queries as poll_reads
     from app.polls import service as polls
     from app.polls.models import PollAnswer, PollBallot
     from app.polls.schemas import ResponseIn
@@ -223,7 +224,7 @@ async def bench(args: argparse.Namespace) -> int:
             staff_row, voter_ids, _ = await build_town(args.voters)
             staff = await accounts.get_active_user(user_id=staff_row.id)
             poll_row = await polls.create_poll(actor=staff, body=poll_body(args.named))
-            poll = (await polls.detail(user=staff, poll_id=poll_row.id)).model_dump(mode="json")
+            poll = (await poll_reads.detail(user=staff, poll_id=poll_row.id)).model_dump(mode="json")
             setup_s = time.perf_counter() - t0
 
             rng = random.Random(args.seed)
@@ -279,7 +280,7 @@ async def bench(args: argparse.Namespace) -> int:
                 me_s, health_s = before[0] + after[0], before[2] + after[2]
                 me, health = before[1] + after[1], before[3] + after[3]
 
-                results = await polls.results(user=staff, poll_id=poll["id"], by=None)  # type: ignore[arg-type]
+                results = await poll_reads.results(user=staff, poll_id=poll["id"], by=None)  # type: ignore[arg-type]
                 problems = check_results(results, expected)
                 ballots = await PollBallot.filter(poll_id=poll["id"]).count()
                 answers = await PollAnswer.filter(poll_id=poll["id"]).count()
@@ -294,16 +295,16 @@ async def bench(args: argparse.Namespace) -> int:
                 staff_headers = bearer(security, staff_row.id)
                 timings = await median_ms({
                     "floor: COUNT(*) ballots": lambda: PollBallot.filter(poll_id=pid).count(),
-                    "results()": lambda: polls.results(user=staff, poll_id=pid, by=None),  # type: ignore[arg-type]
-                    "results(by=community)": lambda: polls.results(
+                    "results()": lambda: poll_reads.results(user=staff, poll_id=pid, by=None),  # type: ignore[arg-type]
+                    "results(by=community)": lambda: poll_reads.results(
                         user=staff, poll_id=pid, by="community"),  # type: ignore[arg-type]
-                    "results(by=grid)": lambda: polls.results(
+                    "results(by=grid)": lambda: poll_reads.results(
                         user=staff, poll_id=pid, by="grid"),  # type: ignore[arg-type]
                     "GET …/results?by=grid (HTTP)": lambda: get(
                         f"/api/v1/polls/{pid}/results?by=grid", staff_headers),
-                    "summary CSV (by=grid)": lambda: polls.results_csv(
+                    "summary CSV (by=grid)": lambda: poll_reads.results_csv(
                         user=staff, poll_id=pid, by="grid", view="summary"),  # type: ignore[arg-type]
-                    "all-texts CSV": lambda: polls.results_csv(
+                    "all-texts CSV": lambda: poll_reads.results_csv(
                         user=staff, poll_id=pid, by=None, view="texts"),  # type: ignore[arg-type]
                 }, args.repeats)
         report(args, version, setup_s, vote_s, statuses, health_s, health, me_s, me, results,

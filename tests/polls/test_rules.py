@@ -1,15 +1,19 @@
 """The poll rules that need no database: answer checks, area chains, small-group folding."""
 
+import ast
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from app.areas.models import KIND_DEPTH, AreaKind
 from app.core.errors import Invalid
+from app.polls import rules
 from app.polls.models import ResultsVisibility
-from app.polls.schemas import AnswerIn
-from app.polls.service import (
+from app.polls.rules import (
+    BREAKDOWN_LEVELS,
     MERGED,
     ancestor_paths,
     check_answers,
@@ -18,6 +22,7 @@ from app.polls.service import (
     results_visible,
     status_of,
 )
+from app.polls.schemas import AnswerIn
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -94,6 +99,23 @@ def test_paths_and_chains():
     assert group_chain("/d/s/c/g/", "community") == ("s", "c")
     assert group_chain("/d/s/c/g/", "grid") == ("s", "c", "g")
     assert group_chain("/d/s/", "grid") == ("s", "", "")
+
+
+def test_breakdown_levels_follow_the_area_tree():
+    # rules.py stays free of the ORM, so it names the levels itself: they must match areas'.
+    depths = [KIND_DEPTH[AreaKind(level)] for level in BREAKDOWN_LEVELS]
+    assert depths == sorted(depths) and depths[0] == KIND_DEPTH[AreaKind.STREET]
+    assert depths == list(range(depths[0], depths[0] + len(depths)))
+    assert max(KIND_DEPTH.values()) == depths[-1]
+
+
+def test_rules_need_no_database_nor_web():
+    tree = ast.parse(Path(rules.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names}
+    assert not {m for m in imported if m and m.split(".")[0] in ("tortoise", "sanic")}
+    assert not {m for m in imported if m and m.startswith(("app.core.db", "app.polls.models"))}
 
 
 def test_small_groups_fold_into_a_block_of_at_least_k():
