@@ -71,7 +71,7 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
         await config_cache.bump()  # units and rules written here, past their services
 
         async def staff(username: str, name: str, role: Role, *, area: Area | None = None,
-                        unit: Unit | None = None, areas_: list[Area] | None = None) -> None:
+                        unit: Unit | None = None, areas_: list[Area | None] | None = None) -> None:
             password = secrets.token_urlsafe(9)
             user = await User.create(
                 username=username, password_hash=await security.hash_password(password),

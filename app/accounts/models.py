@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from tortoise import fields
 from tortoise.models import Model
 
+from app.accounts.scope import STAFF_ROLES, Role, scope_of
 
-class Role(StrEnum):
-    RESIDENT = "resident"
-    GRID_WORKER = "grid_worker"
-    HANDLER = "handler"
-    COMMUNITY_STAFF = "community_staff"
-    DISPATCHER = "dispatcher"
-    ADMIN = "admin"
-
-
-STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
+__all__ = ["STAFF_ROLES", "RefreshToken", "Role", "RoleGrant", "User"]
 
 
 class User(Model):
@@ -41,6 +31,18 @@ class User(Model):
 
     class Meta:
         table = "users"
+
+    # The area tree sits below accounts and knows no roles: it asks whoever changes it through
+    # these (areas.service.TreeEditor). Which roles may do what to it is said here, with them.
+    def may_edit_area(self, path: str) -> bool:
+        """Admins and the community's own staff edit names and office contacts."""
+        return scope_of(self).covers(path, Role.ADMIN, Role.COMMUNITY_STAFF)
+
+    def may_import_areas(self, under: str | None = None) -> bool:
+        """Admins add areas below one in their subtree ("/" for a new district); without
+        `under`, whether they may import at all."""
+        scope = scope_of(self)
+        return scope.has(Role.ADMIN) if under is None else scope.covers(under, Role.ADMIN)
 
 
 class RoleGrant(Model):

@@ -1,4 +1,4 @@
-"""Accounts API: logins, tokens, my profile, staff management."""
+"""Accounts API: logins, tokens, my profile, staff management, a cell's grid workers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sanic.response import HTTPResponse, empty
 from app.accounts import service
 from app.accounts.schemas import (
     DevLoginIn,
+    GridInfo,
     MeUpdate,
     PasswordLoginIn,
     RefreshIn,
@@ -114,3 +115,12 @@ async def get_user(request: Request, user_id: int) -> UserOut:
 async def update_user(request: Request, user_id: int, body: UserUpdate) -> UserOut:
     user = await service.update_user(actor=request.ctx.user, user_id=user_id, changes=body)
     return service.user_out(user)
+
+
+# Under /areas because residents find it from their cell; here because it lists people (the
+# area tree knows no users).
+@bp.get("/areas/<code:str>/grid-workers")
+@endpoint(summary="My grid (网格信息): the cell's grid workers and the community office",
+          tag="areas", response=GridInfo, errors=(404,))
+async def grid_workers(request: Request, code: str) -> GridInfo:
+    return await service.grid_info(code=code)

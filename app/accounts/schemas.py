@@ -7,7 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.accounts.models import Role
+from app.areas.schemas import AreaOut, AreaRef
 from app.core.api import Input
+from app.core.paging import PageQuery
 
 
 class WechatLoginIn(Input):
@@ -15,7 +17,8 @@ class WechatLoginIn(Input):
 
 
 class DevLoginIn(Input):
-    openid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    # Stored as "dev-<openid>" in a 64-character column.
+    openid: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")
     display_name: str = Field(default="", max_length=64)
 
 
@@ -34,14 +37,6 @@ class TokenPair(BaseModel):
     refresh_token: str
     refresh_expires_at: datetime
     token_type: str = "Bearer"
-
-
-class AreaRef(BaseModel):
-    id: int
-    code: str
-    name: str
-    kind: str
-    path: str
 
 
 class GrantOut(BaseModel):
@@ -97,8 +92,20 @@ class UserUpdate(Input):
     is_active: bool | None = None
 
 
-class UserQuery(Input):
+class UserQuery(PageQuery):
     role: Role | None = None
     area: str | None = Field(default=None, max_length=32, description="Area code: users in it")
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=32)
+
+
+class GridWorkerOut(BaseModel):
+    display_name: str
+    work_phone: str = Field(description="The work phone they chose to publish, or empty")
+
+
+class GridInfo(BaseModel):
+    """网格信息一键可知: who looks after this cell and where the community office is."""
+
+    cell: AreaOut
+    community: AreaOut | None
+    grid_workers: list[GridWorkerOut]

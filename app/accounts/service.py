@@ -1,10 +1,13 @@
-"""Accounts: logins, tokens, staff creation, and the area/unit scope every permission uses."""
+"""Accounts: logins, tokens, profiles, staff creation, and who looks after a grid cell.
+
+Accounts sits above the area tree (a user's home and grants refer to areas) and below units
+(a unit's handlers are users): it imports `areas`, never `units`; scopes are in `scope.py`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -13,11 +16,12 @@ from tortoise.query_utils import Prefetch
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from app.accounts.models import STAFF_ROLES, RefreshToken, Role, RoleGrant, User
+from app.accounts.models import STAFF_ROLES, RefreshToken, RoleGrant, User
 from app.accounts.schemas import (
-    AreaRef,
     GrantIn,
     GrantOut,
+    GridInfo,
+    GridWorkerOut,
     MeUpdate,
     StaffCreate,
     TokenPair,
@@ -26,63 +30,25 @@ from app.accounts.schemas import (
     UserQuery,
     UserUpdate,
 )
-from app.areas.models import Area
+from app.accounts.scope import ROLE_LABELS, Role, Scope, scope_of
+from app.areas import service as areas
+from app.areas.models import Area, AreaKind
+from app.areas.service import area_ref
 from app.core import config_cache, security, wechat
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from app.core.paging import Ordering, keyset_page
 from app.core.paths import under_any
 from app.core.ratelimit import counters
 from app.settings import current
-from app.units.models import Unit
+
+# Transition: these lived here before `accounts/scope.py` and `areas.service.area_ref`;
+# import them from there (tickets, polls, ratings, stats, notifications still import them here).
+__all__ = ["ROLE_LABELS", "STAFF_ROLES", "Scope", "area_ref", "scope_of"]
 
 # Roles that may look after other people's accounts, within their area subtree.
 USER_MANAGERS = frozenset({Role.ADMIN, Role.COMMUNITY_STAFF, Role.DISPATCHER})
-ROLE_LABELS = {
-    Role.RESIDENT: "居民",
-    Role.GRID_WORKER: "网格员",
-    Role.HANDLER: "处置人员",
-    Role.COMMUNITY_STAFF: "社区工作人员",
-    Role.DISPATCHER: "派遣员",
-    Role.ADMIN: "管理员",
-}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a user may reach: area subtrees (materialised paths) and units, per role."""
-
-    roles: frozenset[Role]
-    area_paths: dict[Role, tuple[str, ...]] = field(default_factory=dict)
-    unit_ids: dict[Role, tuple[int, ...]] = field(default_factory=dict)
-
-    def has(self, *roles: Role) -> bool:
-        return any(role in self.roles for role in roles)
-
-    def covers(self, path: str, *roles: Role) -> bool:
-        """Whether one of `roles` is granted on an area subtree that contains `path`."""
-        return any(path.startswith(p) for role in roles for p in self.area_paths.get(role, ()))
-
-    def paths(self, *roles: Role) -> list[str]:
-        return sorted({p for role in roles for p in self.area_paths.get(role, ())})
-
-
-def scope_of(user: User) -> Scope:
-    """The user's scope from their (prefetched) grants; WeChat users are residents."""
-    roles: set[Role] = {Role.RESIDENT} if user.openid else set()
-    paths: dict[Role, list[str]] = {}
-    units: dict[Role, list[int]] = {}
-    for grant in user.grants:  # type: ignore[attr-defined]
-        roles.add(grant.role)
-        if grant.area_id is not None:
-            paths.setdefault(grant.role, []).append(grant.area.path)
-        elif grant.role == Role.ADMIN:
-            paths.setdefault(grant.role, []).append("/")  # a city-wide admin
-        if grant.unit_id is not None:
-            units.setdefault(grant.role, []).append(grant.unit_id)
-    return Scope(
-        roles=frozenset(roles),
-        area_paths={r: tuple(p) for r, p in paths.items()},
-        unit_ids={r: tuple(u) for r, u in units.items()},
-    )
+# The user list: in id order (oldest account first), cursor "<id>".
+USER_ORDER = Ordering.of("id")
 
 
 def _scope_relations() -> tuple[Prefetch, ...]:
@@ -96,8 +62,15 @@ def _scope_relations() -> tuple[Prefetch, ...]:
 
 
 async def get_active_user(*, user_id: int) -> User | None:
+    """The active user with what scopes need loaded."""
     return await User.filter(id=user_id, is_active=True).prefetch_related(
         *_scope_relations()).first()
+
+
+async def load_user(*, user_id: int) -> User | None:
+    """The loader `core.api` authenticates with (`create_app` installs it): looks up
+    `get_active_user` on each call, so replacing it (a test making the database hang) holds."""
+    return await get_active_user(user_id=user_id)
 
 
 async def _load(user: User) -> User:
@@ -253,12 +226,6 @@ async def login_with_password(*, username: str, password: str, ip: str) -> Token
 # --- profiles and staff -----------------------------------------------------------------
 
 
-def area_ref(area: Area | None) -> AreaRef | None:
-    if area is None:
-        return None
-    return AreaRef(id=area.id, code=area.code, name=area.name, kind=area.kind, path=area.path)
-
-
 def user_out(user: User) -> UserOut:
     grants = [
         GrantOut(role=g.role, area=area_ref(g.area), unit_id=g.unit_id,
@@ -294,7 +261,7 @@ def _user_paths(user: User) -> list[str]:
             paths.append(grant.area.path)
         elif grant.unit_id is not None and grant.unit.area_id is not None:
             paths.append(grant.unit.area.path)
-    if user.home_area_id is not None:
+    if user.home_area_id is not None and user.home_area is not None:
         paths.append(user.home_area.path)
     return paths
 
@@ -351,37 +318,33 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
         qs = qs.filter(openid__not_isnull=True)
     elif query.role is not None:
         qs = qs.filter(id__in=Subquery(RoleGrant.filter(role=query.role).values("user_id")))
-    if query.cursor:
-        if not query.cursor.isdigit():
-            raise Invalid("分页参数有误", code="invalid_cursor")
-        qs = qs.filter(id__gt=int(query.cursor))
-    rows = await (
-        qs.distinct().order_by("id").limit(query.limit + 1)
-        .prefetch_related(*_scope_relations())
-    )
-    items = [user_out(u) for u in rows[: query.limit]]
-    next_cursor = str(rows[query.limit - 1].id) if len(rows) > query.limit else None
-    return UserPage(items=items, next=next_cursor)
+    rows, after = await keyset_page(qs.distinct().prefetch_related(*_scope_relations()),
+                                    ordering=USER_ORDER, limit=query.limit, cursor=query.cursor)
+    return UserPage(items=[user_out(u) for u in rows], next=after)
 
 
-async def _resolve_grant(scope: Scope, grant: GrantIn) -> tuple[Area | None, Unit | None]:
-    """Check one requested grant against the creating admin's own scope."""
+async def _resolve_grant(scope: Scope, grant: GrantIn) -> RoleGrant:
+    """One requested grant (not saved yet), checked against the creating admin's own scope."""
     if grant.role == Role.RESIDENT:
         raise Invalid("居民通过微信登录，无需创建", code="invalid_role")
     if grant.role == Role.HANDLER:
         if grant.unit_id is None:
             raise Invalid("处置人员必须指定所属单位", code="unit_required")
-        unit = await Unit.get_or_none(id=grant.unit_id).select_related("area")
+        # Units sit above accounts (their handlers are users): the unit is reached through
+        # the grant's own foreign key, as the models name it, not by importing units.
+        resolved = RoleGrant(role=grant.role, unit_id=grant.unit_id)
+        await resolved.fetch_related("unit__area")
+        unit = resolved.unit
         if unit is None or (unit.area_id is not None and not scope.covers(unit.area.path, Role.ADMIN)):
             raise Invalid("单位不存在或不在管辖范围内", code="unknown_unit")
-        return None, unit
+        return resolved
     if not grant.area_code:
         raise Invalid("工作人员必须指定负责区域", code="area_required")
     area = await Area.get_or_none(code=grant.area_code)
     if area is None or not scope.covers(area.path, Role.ADMIN):
         raise Invalid("区域不存在或不在管辖范围内", code="unknown_area",
                       details={"area_code": grant.area_code})
-    return area, None
+    return RoleGrant(role=grant.role, area=area)
 
 
 async def create_staff(*, actor: User, data: StaffCreate) -> User:
@@ -389,7 +352,7 @@ async def create_staff(*, actor: User, data: StaffCreate) -> User:
     scope = scope_of(actor)
     if not scope.has(Role.ADMIN):
         raise Forbidden("只有管理员可以创建工作人员账号")
-    resolved = [(g, *await _resolve_grant(scope, g)) for g in data.roles]
+    resolved = [await _resolve_grant(scope, g) for g in data.roles]
     password_hash = await security.hash_password(data.password)
     try:
         async with in_transaction():
@@ -398,8 +361,9 @@ async def create_staff(*, actor: User, data: StaffCreate) -> User:
                 display_name=data.display_name, surname=data.surname or data.display_name[:1],
                 work_phone=data.work_phone,
             )
-            for grant, area, unit in resolved:
-                await RoleGrant.create(user=user, role=grant.role, area=area, unit=unit)
+            for grant in resolved:
+                grant.user = user
+                await grant.save()
             await config_cache.bump()  # a unit's handlers are part of the configuration
     except IntegrityError:
         raise Conflict("用户名已存在", code="username_taken") from None
@@ -421,9 +385,22 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
     return await _load(target)
 
 
-def public_staff_label(user: User, role: str) -> str:
-    """How staff appear to residents: role + surname only (e.g. 网格员 王)."""
-    return f"{ROLE_LABELS.get(Role(role), '工作人员')} {user.surname}".strip()
+# --- who looks after a cell -------------------------------------------------------------
 
 
-__all__ = ["STAFF_ROLES", "Scope", "scope_of"]
+async def grid_info(*, code: str) -> GridInfo:
+    """A cell's grid workers (name and published work phone) and its community office."""
+    cell = await areas.get_area_or_raise(code=code)
+    ancestors = await areas.ancestors_of(cell)
+    community = next((a for a in ancestors if a.kind == AreaKind.COMMUNITY), None)
+    # A worker granted the cell itself or an area above it looks after this cell.
+    area_ids = [cell.id, *[a.id for a in ancestors]]
+    grants = await RoleGrant.filter(role=Role.GRID_WORKER, area_id__in=area_ids,
+                                    user__is_active=True).select_related("user")
+    seen: dict[int, GridWorkerOut] = {}
+    for grant in sorted(grants, key=lambda g: g.user_id):
+        seen.setdefault(grant.user_id, GridWorkerOut(display_name=grant.user.display_name,
+                                                     work_phone=grant.user.work_phone))
+    return GridInfo(cell=areas.area_out(cell, cell.parent.code if cell.parent else None),
+                    community=areas.area_out(community) if community else None,
+                    grid_workers=list(seen.values()))

@@ -37,7 +37,7 @@ def _jittered_grid(
     return pts
 
 
-def _largest_polygon(geom: shapely.Geometry) -> Polygon | None:
+def _largest_polygon(geom: Any) -> Polygon | None:
     """The largest Polygon part of `geom`, or None if it has no area."""
     if geom is None or geom.is_empty:
         return None

@@ -30,7 +30,7 @@ class Area(Model):
     # Materialised path of codes, "/370811/370811001/": a subtree is one indexed prefix query.
     path = fields.CharField(max_length=255, db_index=True)
     # GeoJSON geometry (Polygon/MultiPolygon), always WGS-84; `source_crs` says what was imported.
-    geometry = fields.JSONField(null=True)
+    geometry: fields.Field[dict | None] = fields.JSONField(null=True)
     source_crs = fields.CharField(max_length=8, default="wgs84")
     office_address = fields.CharField(max_length=255, default="")
     office_phone = fields.CharField(max_length=32, default="")

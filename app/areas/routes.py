@@ -12,7 +12,6 @@ from app.areas.schemas import (
     AreaQuery,
     AreaUpdate,
     FeatureCollection,
-    GridInfo,
     ImportQuery,
     ImportResult,
     LocateOut,
@@ -51,13 +50,6 @@ async def import_areas(request: Request, body: FeatureCollection, query: ImportQ
           errors=(404,))
 async def get_area(request: Request, code: str) -> AreaDetail:
     return await service.get_detail(code=code)
-
-
-@bp.get("/areas/<code:str>/grid-workers")
-@endpoint(summary="My grid (网格信息): the cell's grid workers and the community office",
-          tag=TAG, response=GridInfo, errors=(404,))
-async def grid_workers(request: Request, code: str) -> GridInfo:
-    return await service.grid_info(code=code)
 
 
 @bp.patch("/areas/<code:str>")

@@ -6,11 +6,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.accounts.schemas import AreaRef
 from app.areas.models import AreaKind
 from app.core.api import Input
 
 Crs = Literal["wgs84", "gcj02"]
+
+
+class AreaRef(BaseModel):
+    """An area as other domains show it (a user's home, a ticket's cell, a rule's area)."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    path: str
 
 
 class AreaOut(AreaRef):
@@ -99,16 +108,3 @@ class ImportResult(BaseModel):
     created: int
     by_kind: dict[str, int]
     geometry_revision: int
-
-
-class GridWorkerOut(BaseModel):
-    display_name: str
-    work_phone: str = Field(description="The work phone they chose to publish, or empty")
-
-
-class GridInfo(BaseModel):
-    """网格信息一键可知: who looks after this cell and where the community office is."""
-
-    cell: AreaOut
-    community: AreaOut | None
-    grid_workers: list[GridWorkerOut]

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import shapely
@@ -16,18 +17,14 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 from tortoise.transactions import in_transaction
 
-from app.accounts.models import Role, User
-from app.accounts.schemas import AreaRef
-from app.accounts.service import area_ref, scope_of
 from app.areas.geo import LocateHit, LocateIndex, gcj02_to_wgs84, gcj02_to_wgs84_many
 from app.areas.models import KIND_DEPTH, Area, AreaKind, GeometryRevision
 from app.areas.schemas import (
     AreaDetail,
     AreaOut,
+    AreaRef,
     AreaUpdate,
     FeatureCollection,
-    GridInfo,
-    GridWorkerOut,
     ImportResult,
     LocateOut,
     Point,
@@ -41,6 +38,24 @@ log = logging.getLogger("gongzhi.areas")
 MAX_REPORTED_ERRORS = 100
 # How often a process asks the database whether the geometry changed (seconds).
 REVISION_CHECK_INTERVAL = 2.0
+
+
+class TreeEditor(Protocol):
+    """Whoever changes the tree through the API (accounts' `User`).
+
+    The tree sits below accounts: it knows no users or roles, so it asks the caller; accounts
+    answers from their roles.
+    """
+
+    def may_edit_area(self, path: str) -> bool: ...
+
+    def may_import_areas(self, under: str | None = None) -> bool: ...
+
+
+def area_ref(area: Area | None) -> AreaRef | None:
+    if area is None:
+        return None
+    return AreaRef(id=area.id, code=area.code, name=area.name, kind=area.kind, path=area.path)
 
 
 def area_out(area: Area, parent_code: str | None = None) -> AreaOut:
@@ -73,10 +88,10 @@ async def get_detail(*, code: str) -> AreaDetail:
     return AreaDetail(**out.model_dump(), geometry=area.geometry)
 
 
-async def update_area(*, actor: User, code: str, changes: AreaUpdate) -> AreaOut:
+async def update_area(*, actor: TreeEditor, code: str, changes: AreaUpdate) -> AreaOut:
     """Admins and the community's own staff may edit names and office contacts."""
     area = await get_area_or_raise(code=code)
-    if not scope_of(actor).covers(area.path, Role.ADMIN, Role.COMMUNITY_STAFF):
+    if not actor.may_edit_area(area.path):
         raise Forbidden("只能修改本辖区的信息", code="out_of_scope")
     for name, value in changes.model_dump(exclude_none=True).items():
         setattr(area, name, value)
@@ -183,7 +198,7 @@ async def import_areas(
     *,
     collection: FeatureCollection,
     crs: str | None,
-    actor: User | None,
+    actor: TreeEditor | None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import a FeatureCollection in one transaction: any problem rejects the whole file.
@@ -191,7 +206,7 @@ async def import_areas(
     `actor` None means the command line (trusted operator); through the API only admins may
     import, and only below areas in their scope.
     """
-    if actor is not None and not scope_of(actor).has(Role.ADMIN):
+    if actor is not None and not actor.may_import_areas():
         raise Forbidden("只有管理员可以导入区域")  # before any heavy geometry work
     crs = crs or (collection.crs if isinstance(collection.crs, str) else None) or "wgs84"
     codes = {f.properties.code for f in collection.features}
@@ -199,13 +214,15 @@ async def import_areas(
     existing = {a.code: a for a in await Area.filter(code__in=list(codes))}
     rows, errors = await asyncio.to_thread(_validate_rows, collection, crs, existing)
     if actor is not None:
-        scope = scope_of(actor)
+        allowed: dict[str, bool] = {}  # asked once per parent, not once per row
         for row in rows:
             parent = existing.get(row.parent_code or "")
             if row.parent_code in codes and parent is None:
                 continue  # parent comes in the same file; its own row is checked
             target = parent.path if parent else "/"
-            if not scope.covers(target, Role.ADMIN):
+            if target not in allowed:
+                allowed[target] = actor.may_import_areas(target)
+            if not allowed[target]:
                 errors.append({"feature": row.index, "code": row.code,
                                "message": "不在您的管辖范围内"})
     if errors:
@@ -243,7 +260,7 @@ async def import_areas(
 
 async def bump_geometry_revision() -> int:
     """Call inside the transaction that changes geometry; other processes rebuild on it."""
-    row = await GeometryRevision.first().select_for_update()
+    row = await GeometryRevision.all().select_for_update().first()
     if row is None:
         row = await GeometryRevision.create(revision=1)
     else:
@@ -342,22 +359,3 @@ async def locate(*, lng: float, lat: float, crs: str) -> LocateOut:
         distance_m=round(hit.distance_m, 1), wgs84=point,
     )
 
-
-async def grid_info(*, code: str) -> GridInfo:
-    """A cell's grid workers (name and published work phone) and its community office."""
-    from app.accounts.models import RoleGrant
-
-    cell = await get_area_or_raise(code=code)
-    ancestors = await ancestors_of(cell)
-    community = next((a for a in ancestors if a.kind == AreaKind.COMMUNITY), None)
-    # A worker granted the cell itself or an area above it looks after this cell.
-    area_ids = [cell.id, *[a.id for a in ancestors]]
-    grants = await RoleGrant.filter(role=Role.GRID_WORKER, area_id__in=area_ids,
-                                    user__is_active=True).select_related("user")
-    seen: dict[int, GridWorkerOut] = {}
-    for grant in sorted(grants, key=lambda g: g.user_id):
-        seen.setdefault(grant.user_id, GridWorkerOut(display_name=grant.user.display_name,
-                                                     work_phone=grant.user.work_phone))
-    return GridInfo(cell=area_out(cell, cell.parent.code if cell.parent else None),
-                    community=area_out(community) if community else None,
-                    grid_workers=list(seen.values()))

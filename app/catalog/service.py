@@ -8,8 +8,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.accounts.models import STAFF_ROLES, Role, User
-from app.accounts.service import scope_of
+from app.accounts.models import User
+from app.accounts.scope import STAFF_ROLES, Role, scope_of
 from app.catalog.defaults import DEFAULT_CATEGORIES
 from app.catalog.models import Category, CategoryKind
 from app.catalog.schemas import (

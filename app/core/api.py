@@ -8,12 +8,12 @@ the route needs it, and serialises a returned pydantic model.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sanic import Request
+from sanic import Request, Sanic
 from sanic.exceptions import BadRequest as SanicBadRequest
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
@@ -21,8 +21,21 @@ from sanic_ext.extensions.openapi.definitions import Component, Parameter, Respo
 from sanic_ext.extensions.openapi.types import Schema
 
 from app.core.errors import BadRequest, Invalid, NotFound, Unauthorized, validation_details
+from app.core.ratelimit import counters
+from app.core.security import decode_access_token
+from app.settings import current
 
 Handler = Callable[..., Awaitable[Any]]
+# What Sanic routes: the wrapped handler answers with a response.
+RouteHandler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
+
+
+class UserLoader(Protocol):
+    """The active user (grants loaded) with this id, or None: `create_app` gives it (accounts'
+    `load_user`), so that core names no domain."""
+
+    def __call__(self, *, user_id: int) -> Awaitable[Any]: ...
+
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed request (bad JSON, bad parameters)",
@@ -40,14 +53,13 @@ ERROR_DESCRIPTIONS = {
 
 
 MAX_ID = 2**31 - 1
+# Area and category codes are stored in 32 characters.
+MAX_CODE = 32
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def _throttle_writes(request: Request) -> None:
     """Per-IP and per-user write limits (Redis when configured, in-process otherwise)."""
-    from app.core.ratelimit import counters
-    from app.settings import current
-
     limit = current().rate_writes_per_minute
     await counters.hit(f"w:ip:{client_ip(request)}", limit=limit * 5, window_s=60)
     user = getattr(request.ctx, "user", None)
@@ -78,10 +90,10 @@ def _schema_ref(model: type[BaseModel]) -> Any:
     return Component(model)
 
 
-def _query_parameters(model: type[BaseModel]) -> list[Parameter]:
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any] | Parameter | str]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
-    params = []
+    params: list[dict[str, Any] | Parameter | str] = []
     for name, prop in schema.get("properties", {}).items():
         prop = dict(prop)
         if "anyOf" in prop:  # Optional[X] → X (OpenAPI 3.0 has no null type)
@@ -114,7 +126,7 @@ def endpoint(
     errors: Iterable[int] = (),
     description: str | None = None,
     throttle: bool = True,
-) -> Callable[[Handler], Handler]:
+) -> Callable[[Handler], RouteHandler]:
     """Document and wire a route. The handler receives `body=` / `query=` when declared."""
     error_codes = set(errors) | {400, 503}
     if auth:
@@ -124,13 +136,16 @@ def endpoint(
     if body or query:
         error_codes.add(422)
 
-    def decorate(handler: Handler) -> Handler:
+    def decorate(handler: Handler) -> RouteHandler:
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             for name, value in kwargs.items():
                 # Path ids are 32-bit in the database: anything else cannot exist (and would
                 # overflow SQLite's driver), so it is simply not found.
                 if name.endswith("_id") and isinstance(value, int) and not 0 < value <= MAX_ID:
+                    raise NotFound()
+                # Likewise a path code longer than its column (the ORM refuses to query it).
+                if name == "code" and isinstance(value, str) and len(value) > MAX_CODE:
                     raise NotFound()
             if auth:
                 await authenticate(request)
@@ -178,13 +193,15 @@ def endpoint(
     return decorate
 
 
+def install_auth(app: Sanic, *, load_user: UserLoader) -> None:
+    """Tell `authenticate` how to load a user: called once by `create_app`."""
+    app.ctx.load_user = load_user
+
+
 async def authenticate(request: Request) -> Any:
     """The caller's active user (with grants loaded) from the Bearer token, else 401."""
     if getattr(request.ctx, "user", None) is not None:
         return request.ctx.user
-    from app.accounts import service as accounts  # core must not import domains at load time
-    from app.core.security import decode_access_token
-
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -192,7 +209,7 @@ async def authenticate(request: Request) -> Any:
     claims = decode_access_token(token.strip())
     if claims is None:
         raise Unauthorized("登录已过期，请重新登录", code="invalid_token")
-    user = await accounts.get_active_user(user_id=claims.user_id)
+    user = await request.app.ctx.load_user(user_id=claims.user_id)
     if user is None:
         raise Unauthorized("账号不可用，请重新登录", code="invalid_token")
     request.ctx.user = user

@@ -42,10 +42,10 @@ class _Revision:
     async def key(self) -> tuple[int, int]:
         interval = current().config_check_s
         if self.database is None or time.monotonic() - self.checked_at >= interval:
-            row = await ConfigRevision.filter(name=NAME).values_list("revision", flat=True)
-            self.database = row[0] if row else 0
+            row = await ConfigRevision.filter(name=NAME).first()
+            self.database = row.revision if row else 0
             self.checked_at = time.monotonic()
-        return self.database, self.generation
+        return self.database or 0, self.generation
 
 
 _revision = _Revision()

@@ -32,9 +32,8 @@ def _local_signature(settings: Settings, key: str, expires: int) -> str:
     return hmac.new(_signing_key(settings), f"{key}\n{expires}".encode(), "sha256").hexdigest()
 
 
-def local_path(key: str, settings: Settings | None = None) -> Path:
-    settings = settings or current()
-    root = settings.media_dir.resolve()
+def local_path(key: str) -> Path:
+    root = current().media_dir.resolve()
     path = (root / key).resolve()
     if root not in path.parents:  # keys are ours, but never let one escape the media root
         raise ValueError("bad media key")
@@ -53,8 +52,8 @@ async def save_local(key: str, content: bytes) -> None:
     await asyncio.to_thread(write)
 
 
-def local_url(key: str, *, ttl: int | None = None, settings: Settings | None = None) -> str:
-    settings = settings or current()
+def local_url(key: str, *, ttl: int | None = None) -> str:
+    settings = current()
     expires = int(time.time()) + (ttl or settings.media_url_ttl)
     sig = _local_signature(settings, key, expires)
     return f"{settings.public_base_url}/api/v1/media/files/{quote(key)}?e={expires}&sig={sig}"
@@ -67,8 +66,9 @@ def verify_local_url(key: str, expires: str, sig: str) -> bool:
     return hmac.compare_digest(_local_signature(settings, key, int(expires)), sig)
 
 
-def qiniu_auth(settings: Settings | None = None) -> Auth:
-    settings = settings or current()
+def qiniu_auth() -> Auth:
+    """Qiniu credentials; only when `qiniu_configured` (the SDK refuses empty keys)."""
+    settings = current()
     return Auth(settings.qiniu_access_key, settings.qiniu_secret_key.get_secret_value())
 
 
@@ -89,7 +89,7 @@ def qiniu_upload_token(*, key: str, owner_id: int, media_id: int, ttl: int) -> s
         ),
         "callbackBodyType": "application/x-www-form-urlencoded",
     }
-    return qiniu_auth(settings).upload_token(settings.qiniu_bucket, key, ttl, policy)
+    return qiniu_auth().upload_token(settings.qiniu_bucket, key, ttl, policy)
 
 
 def verify_qiniu_callback(*, authorization: str, url: str, body: str, content_type: str,
@@ -114,4 +114,4 @@ def verify_qiniu_callback(*, authorization: str, url: str, body: str, content_ty
 def qiniu_url(key: str, *, thumb: bool = False, ttl: int | None = None) -> str:
     settings = current()
     base = f"{settings.qiniu_domain.rstrip('/')}/{quote(key)}?{QINIU_THUMB if thumb else QINIU_VIEW}"
-    return qiniu_auth(settings).private_download_url(base, expires=ttl or settings.media_url_ttl)
+    return qiniu_auth().private_download_url(base, expires=ttl or settings.media_url_ttl)

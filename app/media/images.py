@@ -201,7 +201,7 @@ def process_image(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
 
             # Why: formats= keeps every other decoder (FITS, TIFF, EPS, ...) out of reach.
-            im = Image.open(io.BytesIO(data), formats=_ALLOWED_FORMATS)
+            im: Image.Image = Image.open(io.BytesIO(data), formats=_ALLOWED_FORMATS)
 
             # Why: the container must match its magic bytes (phone JPEGs with a
             # multi-picture extension legitimately open as MPO).

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.accounts.models import User
 from app.core import storage
+from app.core.api import MAX_ID
 from app.core.errors import (
     Conflict,
     Invalid,
@@ -23,6 +24,13 @@ from app.media.schemas import MediaOut, UploadTicket
 from app.settings import current
 
 _IMAGE_ERRORS = {"too_large": PayloadTooLarge, "unsupported_media_type": UnsupportedMediaType}
+
+
+def _stored_int(text: str) -> int | None:
+    """A callback field as a number our columns hold (ASCII digits, 32-bit), else None."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        return None
+    return int(text)
 
 
 def _new_key(purpose: MediaPurpose) -> str:
@@ -92,12 +100,14 @@ async def receive_qiniu_callback(
     form: dict[str, str],
 ) -> Media:
     """Record a Qiniu upload once its callback signature checks out; nothing before that."""
+    settings = current()
+    if not settings.qiniu_configured:  # local storage: no upload goes through Qiniu
+        raise NotFound("未启用对象存储", code="qiniu_not_configured")
     if not storage.verify_qiniu_callback(authorization=authorization, url=url, body=body,
                                          content_type=content_type, method="POST", headers=headers):
         raise Unauthorized("回调签名无效", code="invalid_callback_signature")
-    settings = current()
-    media_id = form.get("media_id", "")
-    media = await Media.get_or_none(id=int(media_id)) if media_id.isdigit() else None
+    media_id = _stored_int(form.get("media_id", ""))
+    media = await Media.get_or_none(id=media_id) if media_id else None
     if media is None or media.key != form.get("key") or media.storage != "qiniu":
         raise NotFound("找不到该上传任务", code="media_not_found")
     if media.status == MediaStatus.READY:
@@ -105,14 +115,13 @@ async def receive_qiniu_callback(
     mime = form.get("mime", "")
     if mime not in storage.ALLOWED_MIME:
         raise UnsupportedMediaType(code="unsupported_media_type")
-    size = int(form["fsize"]) if form.get("fsize", "").isdigit() else 0
+    size = _stored_int(form.get("fsize", "")) or 0
     if not 0 < size <= settings.media_max_bytes:
         raise PayloadTooLarge(code="too_large")
-    width, height = form.get("w", ""), form.get("h", "")
     await Media.filter(id=media.id, status=MediaStatus.PENDING).update(
         status=MediaStatus.READY, mime=mime, size=size, sha256=None,
-        width=int(width) if width.isdigit() else None,
-        height=int(height) if height.isdigit() else None, ready_at=datetime.now(UTC),
+        width=_stored_int(form.get("w", "")), height=_stored_int(form.get("h", "")),
+        ready_at=datetime.now(UTC),
     )
     return await Media.get(id=media.id)
 
@@ -147,8 +156,10 @@ async def claim_for_attachment(
     unique = list(dict.fromkeys(media_ids))
     if not unique:
         return []
-    rows = await Media.filter(id__in=unique, owner_id=owner.id, purpose=purpose,
-                              status=MediaStatus.READY)
+    # An id outside the column's range cannot exist (and would overflow the driver).
+    storable = [i for i in unique if 0 < i <= MAX_ID]
+    rows = await Media.filter(id__in=storable, owner_id=owner.id, purpose=purpose,
+                              status=MediaStatus.READY) if storable else []
     if len(rows) != len(unique):
         found = {m.id for m in rows}
         raise Invalid("图片不存在、未上传完成或不属于您", code="invalid_media",

@@ -45,7 +45,7 @@ class RoutingRuleChange(Model):
     id = fields.IntField(primary_key=True)
     rule_id = fields.IntField(db_index=True)
     action = fields.CharEnumField(RuleChangeAction, max_length=16)
-    snapshot = fields.JSONField()
+    snapshot: fields.Field[dict] = fields.JSONField()
     actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )

@@ -7,6 +7,7 @@ from sanic import Blueprint, Request
 from app.core.api import endpoint
 from app.routing import service
 from app.routing.schemas import (
+    HistoryQuery,
     PreviewOut,
     PreviewQuery,
     RuleCreate,
@@ -27,8 +28,7 @@ TAG = "routing"
 async def list_rules(request: Request, query: RuleQuery) -> RulePage:
     return await service.list_rules(
         actor=request.ctx.user, area=query.area, category=query.category,
-        include_inactive=query.include_inactive, limit=query.limit,
-        cursor=int(query.cursor) if query.cursor else None,
+        include_inactive=query.include_inactive, limit=query.limit, cursor=query.cursor,
     )
 
 
@@ -55,10 +55,11 @@ async def deactivate_rule(request: Request, rule_id: int) -> RuleOut:
 
 
 @bp.get("/routing/rules/<rule_id:int>/history")
-@endpoint(summary="Every change of a rule, oldest first, with who made it", tag=TAG,
-          response=RuleHistory, errors=(403, 404))
-async def rule_history(request: Request, rule_id: int) -> RuleHistory:
-    return await service.rule_history(actor=request.ctx.user, rule_id=rule_id)
+@endpoint(summary="The changes of a rule, oldest first, with who made them", tag=TAG,
+          query=HistoryQuery, response=RuleHistory, errors=(403, 404))
+async def rule_history(request: Request, rule_id: int, query: HistoryQuery) -> RuleHistory:
+    return await service.rule_history(actor=request.ctx.user, rule_id=rule_id,
+                                      limit=query.limit, cursor=query.cursor)
 
 
 @bp.get("/routing/preview")

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.accounts.schemas import AreaRef
-from app.areas.schemas import LocateOut, LocateQuery
+from app.areas.schemas import AreaRef, LocateOut, LocateQuery
 from app.catalog.schemas import CategoryRef
 from app.core.api import MAX_ID, Input
+from app.core.paging import PageQuery
 from app.routing.models import RuleChangeAction
 from app.units.schemas import UnitRef
 
@@ -34,14 +34,13 @@ class RulePage(BaseModel):
     next: str | None = None
 
 
-class RuleQuery(Input):
+class RuleQuery(PageQuery):
     area: str | None = Field(default=None, max_length=32,
                              description="Area code: rules set on that area or below it")
     category: str | None = Field(default=None, max_length=32,
                                  description="Category code: rules on that category or below it")
     include_inactive: bool = False
     limit: int = Field(default=100, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=12, pattern=r"^[0-9]+$")
 
 
 class RuleCreate(Input):
@@ -76,8 +75,13 @@ class RuleChangeOut(BaseModel):
     created_at: datetime
 
 
+class HistoryQuery(PageQuery):
+    limit: int = Field(default=100, ge=1, le=500)
+
+
 class RuleHistory(BaseModel):
     items: list[RuleChangeOut]
+    next: str | None = None
 
 
 class PreviewQuery(LocateQuery):

@@ -8,14 +8,16 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from app.accounts.models import Role, User
-from app.accounts.service import Scope, area_ref, scope_of
+from app.accounts.models import User
+from app.accounts.scope import Role, Scope, scope_of
 from app.areas import service as areas
 from app.areas.models import Area
+from app.areas.service import area_ref
 from app.catalog import service as catalog
 from app.catalog.models import Category
 from app.core import config_cache
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.paging import Ordering, keyset_page
 from app.core.paths import under
 from app.routing.models import RoutingRule, RoutingRuleChange, RuleChangeAction
 from app.routing.rules import RuleCandidate, resolve
@@ -34,6 +36,8 @@ from app.units import service as units
 from app.units.models import Unit, UnitKind
 
 RULE_READERS = (Role.ADMIN, Role.DISPATCHER)
+# The rule list and a rule's history: in id order (oldest first), cursor "<id>".
+RULE_ORDER = Ordering.of("id")
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ def _ancestor_paths(scope: Scope, *roles: Role) -> list[str]:
 
 def _can_read(scope: Scope, rule: RoutingRule) -> bool:
     """Readers see rules inside their subtrees and those above them (which apply there too)."""
-    if rule.area is None or units.is_city_wide(scope, *RULE_READERS):
+    if rule.area is None or scope.is_city_wide(*RULE_READERS):
         return True
     return scope.covers(rule.area.path, *RULE_READERS) or (
         rule.area.path in _ancestor_paths(scope, *RULE_READERS))
@@ -155,7 +159,7 @@ def _can_read(scope: Scope, rule: RoutingRule) -> bool:
 
 def _can_manage(scope: Scope, area: Area | None) -> bool:
     if area is None:
-        return units.is_city_wide(scope, Role.ADMIN)
+        return scope.is_city_wide(Role.ADMIN)
     return scope.covers(area.path, Role.ADMIN)
 
 
@@ -177,14 +181,14 @@ async def get_rule_for(*, viewer: User, rule_id: int) -> RoutingRule:
 
 async def list_rules(
     *, actor: User, area: str | None, category: str | None, include_inactive: bool = False,
-    limit: int = 100, cursor: int | None = None,
+    limit: int = 100, cursor: str | None = None,
 ) -> RulePage:
     """Rules the actor may read, optionally those set on an area / category subtree."""
     scope = scope_of(actor)
     if not scope.has(*RULE_READERS):
         raise Forbidden("只有管理员和派遣员可以查看派单规则")
     qs = RoutingRule.all()
-    if not units.is_city_wide(scope, *RULE_READERS):
+    if not scope.is_city_wide(*RULE_READERS):
         visible = [Q(area_id=None), Q(area__path__in=_ancestor_paths(scope, *RULE_READERS))]
         visible += [under("area__path", p) for p in scope.paths(*RULE_READERS)]
         qs = qs.filter(Q(*visible, join_type="OR"))
@@ -198,11 +202,9 @@ async def list_rules(
         qs = qs.filter(under("category__path", category_row.path))
     if not include_inactive:
         qs = qs.filter(is_active=True)
-    if cursor is not None:
-        qs = qs.filter(id__gt=cursor)
-    rows = await qs.order_by("id").limit(limit + 1).select_related("category", "area", "unit")
-    items = [rule_out(r) for r in rows[:limit]]
-    return RulePage(items=items, next=str(rows[limit - 1].id) if len(rows) > limit else None)
+    rows, after = await keyset_page(qs.select_related("category", "area", "unit"),
+                                    ordering=RULE_ORDER, limit=limit, cursor=cursor)
+    return RulePage(items=[rule_out(r) for r in rows], next=after)
 
 
 async def _usable_unit(scope: Scope, unit_id: int, area: Area | None) -> Unit:
@@ -211,7 +213,7 @@ async def _usable_unit(scope: Scope, unit_id: int, area: Area | None) -> Unit:
     unit = await Unit.get_or_none(id=unit_id).select_related("area")
     allowed = unit is not None and (
         unit.area is None
-        or units.is_city_wide(scope, Role.ADMIN)
+        or scope.is_city_wide(Role.ADMIN)
         or (area is not None and area.path.startswith(unit.area.path))
         or scope.covers(unit.area.path, Role.ADMIN)
     )
@@ -302,11 +304,14 @@ async def deactivate_rule(*, actor: User, rule_id: int) -> RoutingRule:
     return await update_rule(actor=actor, rule_id=rule_id, changes=RuleUpdate(is_active=False))
 
 
-async def rule_history(*, actor: User, rule_id: int) -> RuleHistory:
-    """Every change of a rule the actor may read, oldest first, with who made it."""
+async def rule_history(*, actor: User, rule_id: int, limit: int = 100,
+                       cursor: str | None = None) -> RuleHistory:
+    """The changes of a rule the actor may read, oldest first, with who made them."""
     await get_rule_for(viewer=actor, rule_id=rule_id)
-    rows = await RoutingRuleChange.filter(rule_id=rule_id).order_by("id").select_related("actor")
-    return RuleHistory(items=[
+    rows, after = await keyset_page(
+        RoutingRuleChange.filter(rule_id=rule_id).select_related("actor"),
+        ordering=RULE_ORDER, limit=limit, cursor=cursor)
+    return RuleHistory(next=after, items=[
         RuleChangeOut(
             id=c.id, rule_id=c.rule_id, action=c.action, snapshot=c.snapshot,
             actor=Actor(id=c.actor.id, display_name=c.actor.display_name) if c.actor else None,
@@ -331,7 +336,7 @@ async def preview_route(
     cell = None
     if location.cell is not None:  # without its geometry, from the areas cache
         cell = (await areas.areas_by_id([location.cell.id])).get(location.cell.id)
-    if cell is not None and not (units.is_city_wide(scope, *RULE_READERS)
+    if cell is not None and not (scope.is_city_wide(*RULE_READERS)
                                  or scope.covers(cell.path, *RULE_READERS)):
         raise Forbidden("该位置不在您的管辖范围内", code="out_of_scope")
     decision = await decide_route(category=category, cell=cell)

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.accounts.schemas import AreaRef
+from app.areas.schemas import AreaRef
 from app.core.api import Input
+from app.core.paging import PageQuery
 from app.units.models import UnitKind
 
 
@@ -40,13 +41,16 @@ class UnitPage(BaseModel):
     next: str | None = None
 
 
-class UnitQuery(Input):
+class UnitQuery(PageQuery):
     area: str | None = Field(default=None, max_length=32,
                              description="Area code: units serving that area or below it")
     kind: UnitKind | None = None
     include_inactive: bool = False
     limit: int = Field(default=100, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=12, pattern=r"^[0-9]+$")
+    # A non-numeric cursor has always been refused as `invalid_query` here (clients rely on
+    # it); core.paging still decides what a numeric one means.
+    cursor: str | None = Field(default=None, max_length=19, pattern=r"^[0-9]+$",
+                               description="`next` of the previous page")
 
 
 class UnitCreate(Input):

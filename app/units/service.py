@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from app.accounts.models import Role, RoleGrant, User
-from app.accounts.service import Scope, area_ref, scope_of
+from app.accounts.models import RoleGrant, User
+from app.accounts.scope import Role, Scope, scope_of
 from app.areas.models import Area, AreaKind
+from app.areas.service import area_ref
 from app.core import config_cache
 from app.core.errors import Forbidden, Invalid, NotFound
+from app.core.paging import Ordering, keyset_page
 from app.core.paths import under
 from app.units.models import Unit, UnitKind
 from app.units.schemas import (
@@ -29,6 +31,8 @@ from app.units.schemas import (
 AREA_ROLES = (Role.ADMIN, Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
 # A grid team is found by the router on a cell or its community, nowhere else.
 GRID_TEAM_AREAS = frozenset({AreaKind.COMMUNITY, AreaKind.GRID})
+# The unit list: in id order (oldest unit first), cursor "<id>".
+UNIT_ORDER = Ordering.of("id")
 
 
 @config_cache.lookup
@@ -66,19 +70,15 @@ def unit_out(unit: Unit) -> UnitOut:
                    area=area_ref(unit.area), created_at=unit.created_at)
 
 
-def is_city_wide(scope: Scope, *roles: Role) -> bool:
-    return scope.covers("/", *roles)
-
-
 def can_see(scope: Scope, unit: Unit) -> bool:
     """Staff see units serving inside their subtrees (all, city-wide); handlers their own."""
-    if unit.id in scope.unit_ids.get(Role.HANDLER, ()) or is_city_wide(scope, *AREA_ROLES):
+    if unit.id in scope.unit_ids.get(Role.HANDLER, ()) or scope.is_city_wide(*AREA_ROLES):
         return True
     return unit.area is not None and scope.covers(unit.area.path, *AREA_ROLES)
 
 
 def can_manage(scope: Scope, unit: Unit) -> bool:
-    if is_city_wide(scope, Role.ADMIN):
+    if scope.is_city_wide(Role.ADMIN):
         return True
     return unit.area is not None and scope.covers(unit.area.path, Role.ADMIN)
 
@@ -98,14 +98,14 @@ async def list_units(*, viewer: User, query: UnitQuery) -> UnitPage:
     if not paths and not handler_units:
         raise Forbidden("只有工作人员可以查看单位")
     qs = Unit.all()
-    if not is_city_wide(scope, *AREA_ROLES):
+    if not scope.is_city_wide(*AREA_ROLES):
         visible = [under("area__path", path) for path in paths]
         if handler_units:
             visible.append(Q(id__in=list(handler_units)))
         qs = qs.filter(Q(*visible, join_type="OR"))
     if query.area:
         area = await Area.get_or_none(code=query.area)
-        if area is None or not (is_city_wide(scope, *AREA_ROLES)
+        if area is None or not (scope.is_city_wide(*AREA_ROLES)
                                 or scope.covers(area.path, *AREA_ROLES)):
             raise NotFound("找不到该区域", code="area_not_found")
         qs = qs.filter(under("area__path", area.path))
@@ -113,12 +113,9 @@ async def list_units(*, viewer: User, query: UnitQuery) -> UnitPage:
         qs = qs.filter(kind=query.kind)
     if not query.include_inactive:
         qs = qs.filter(is_active=True)
-    if query.cursor:
-        qs = qs.filter(id__gt=int(query.cursor))
-    rows = await qs.order_by("id").limit(query.limit + 1).select_related("area")
-    items = [unit_out(u) for u in rows[: query.limit]]
-    next_cursor = str(rows[query.limit - 1].id) if len(rows) > query.limit else None
-    return UnitPage(items=items, next=next_cursor)
+    rows, after = await keyset_page(qs.select_related("area"), ordering=UNIT_ORDER,
+                                    limit=query.limit, cursor=query.cursor)
+    return UnitPage(items=[unit_out(u) for u in rows], next=after)
 
 
 async def get_unit_detail(*, viewer: User, unit_id: int) -> UnitDetail:
@@ -138,7 +135,7 @@ async def create_unit(*, actor: User, data: UnitCreate) -> Unit:
         raise Forbidden("只有管理员可以创建单位")
     area: Area | None = None
     if data.area_code is None:
-        if not is_city_wide(scope, Role.ADMIN):
+        if not scope.is_city_wide(Role.ADMIN):
             raise Invalid("请指定单位服务的区域", code="area_required")
     else:
         area = await Area.get_or_none(code=data.area_code)

@@ -69,6 +69,9 @@ async def test_users_list_pages_with_a_cursor(client):
         if not cursor:
             break
     assert seen == ids
+    for bad in ("abc", "1.2", str(2**63), "²"):
+        refused = await client.get("/api/v1/users", params={"cursor": bad}, headers=staff)
+        assert refused.status_code == 422 and error_code(refused) == "invalid_cursor", bad
 
 
 async def test_a_resident_cannot_read_another_residents_profile(client):

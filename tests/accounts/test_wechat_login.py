@@ -159,3 +159,10 @@ def test_the_app_factory_decides_the_dev_login_by_the_settings_it_is_given():
     with_wechat = base_settings().model_copy(update={"wechat_appid": "wx1"})
     app = create_app(with_wechat, name="gongzhi_factory_settings")
     assert "accounts_dev" not in {bp.name for bp in app.blueprints.values()}
+
+
+async def test_a_dev_openid_too_long_to_store_is_a_422(client):
+    response = await client.post("/api/v1/auth/dev", json={"openid": "a" * 61})
+    assert response.status_code == 422 and error_code(response) == "invalid"
+    stored = await client.post("/api/v1/auth/dev", json={"openid": "a" * 60})
+    assert stored.status_code == 200, stored.text

@@ -232,3 +232,13 @@ async def test_reports_are_filed_against_active_leaves_only(client):
     with pytest.raises(NotFound) as retired:
         await get_active_leaf_or_raise(code="1101")  # its 大类 is retired
     assert retired.value.code == "category_not_found"
+
+
+async def test_a_category_code_longer_than_any_stored_code_is_not_found(client):
+    await seed_default_categories()
+    _, admin = await make_staff(Role.ADMIN)
+    code = "1" * 33
+    read = await client.get(f"/api/v1/categories/{code}", headers=admin)
+    assert read.status_code == 404 and error_code(read)
+    edit = await client.patch(f"/api/v1/categories/{code}", json={"name": "x"}, headers=admin)
+    assert edit.status_code == 404 and error_code(edit)

@@ -229,3 +229,29 @@ async def test_a_qiniu_callback_for_a_non_image_is_refused(client, qiniu):
     ticket = await start(client, alice)
     response = await qiniu_callback(client, qiniu, ticket, mime="text/html")
     assert response.status_code == 415
+
+
+async def test_a_qiniu_callback_without_qiniu_configured_is_not_found(client):
+    # Local storage (the default): no upload goes through Qiniu, so no callback can be real.
+    alice = await resident(client)
+    ticket = await start(client, alice)
+    response = await qiniu_callback(client, Auth(AK, SK), ticket)
+    assert response.status_code == 404 and error_code(response) == "qiniu_not_configured"
+
+
+async def test_a_qiniu_callback_with_an_enormous_media_id_records_nothing(client, qiniu):
+    alice = await resident(client)
+    ticket = await start(client, alice)
+    response = await qiniu_callback(client, qiniu, {**ticket, "media_id": 2**63})
+    assert response.status_code == 404 and error_code(response) == "media_not_found"
+
+
+async def test_a_photo_id_beyond_any_stored_id_is_refused_as_invalid_media(client, city):
+    from tests.tickets.helpers import report_body
+
+    for huge in (2**31, 2**63, 2**64):
+        response = await client.post("/api/v1/tickets", headers=city.resident,
+                                     json=report_body(media_ids=[huge]))
+        assert response.status_code == 422, (huge, response.text)
+        assert error_code(response) == "invalid_media"
+        assert response.json()["error"]["details"]["media_ids"] == [huge]

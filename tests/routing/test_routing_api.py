@@ -368,3 +368,21 @@ async def test_preview_converts_wechat_coordinates(client):
                              point={"lng": lng, "lat": lat, "crs": "gcj02"})
     assert decision["location"]["cell"]["code"] == CELL_A
     assert decision["unit"]["id"] == team.id and decision["category"]["code"] == "2004"
+
+
+async def test_a_long_history_pages_oldest_first(client):
+    admin = await setup()
+    unit = await make_unit("东门街道城管中队", STREET_A)
+    rule = await add_rule(client, admin, unit=unit, category="10", area=STREET_A)
+    for priority in (1, 2, 3):
+        changed = await client.patch(f"/api/v1/routing/rules/{rule['id']}", headers=admin,
+                                     json={"priority": priority})
+        assert changed.status_code == 200, changed.text
+    path = f"/api/v1/routing/rules/{rule['id']}/history"
+    first = (await client.get(path, params={"limit": 3}, headers=admin)).json()
+    assert [c["snapshot"]["priority"] for c in first["items"]] == [0, 1, 2]
+    rest = (await client.get(path, params={"limit": 3, "cursor": first["next"]},
+                             headers=admin)).json()
+    assert [c["snapshot"]["priority"] for c in rest["items"]] == [3] and rest["next"] is None
+    bad = await client.get(path, params={"cursor": "1.2"}, headers=admin)
+    assert bad.status_code == 422 and error_code(bad) == "invalid_cursor"

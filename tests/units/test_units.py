@@ -60,6 +60,8 @@ async def test_the_unit_list_pages_with_a_cursor(client):
     assert len(rest["items"]) == 2 and rest["next"] is None
     bad = await client.get("/api/v1/units", params={"cursor": "abc"}, headers=admin)
     assert bad.status_code == 422 and error_code(bad) == "invalid_query"
+    beyond = await client.get("/api/v1/units", params={"cursor": str(2**63)}, headers=admin)
+    assert beyond.status_code == 422 and error_code(beyond) == "invalid_cursor"
 
 
 async def test_a_unit_lists_its_handlers(client):
