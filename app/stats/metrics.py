@@ -15,13 +15,14 @@ Definitions, for a half-open period [start, end) (see also docs/metrics.md):
 - returned (退回数, wrongly dispatched): of `dispatched`, tickets a unit returned at least once.
 - should_handle (应处置数): of `dispatched`, those not later merged as duplicates.
 - handled (处置数): of `should_handle`, tickets handled at least once.
-- handled_on_time (按期处置数): of `handled`, first handling at or before `deadline_at` (the
-  deadline after approved extensions; a ticket without a deadline cannot be late).
+- handled_on_time (按期处置数): of `handled`, first handling at or before the deadline that
+  applied at that moment (after the extensions approved by then; a later rework's fresh
+  deadline does not redeem a late first handling; without a deadline it cannot be late).
 - reworked (返工数): of `handled`, tickets reopened at least once (failed 核查 or 不满意重办).
 - should_close (应结案数): tickets accepted in the period, not later merged.
 - closed (结案数): of `should_close`, tickets closed now (a reopened, not re-closed ticket is not).
-- closed_on_time (按期结案数): of `closed`, closed at or before the close deadline (defaults to
-  the handling deadline).
+- closed_on_time (按期结案数): of `closed`, closed at or before the close deadline that applied
+  at the closing (defaults to the handling deadline of the cycle that closed it).
 - rated (评价数): ratings given in the period; satisfied / basically_satisfied / unsatisfied
   (满意 / 基本满意 / 不满意) split it; replied (回复数): of those, answered by staff. A ticket
   without a rating is in none of these: silence never counts as satisfaction.
@@ -169,12 +170,17 @@ class TicketFacts:
     rejected_at: datetime | None = None
     first_dispatched_at: datetime | None = None
     first_handled_at: datetime | None = None
-    # The handling deadline after approved extensions.
+    # The handling deadline now: after approved extensions, restarted by each rework cycle.
     deadline_at: datetime | None = None
     # Set while the ticket is closed; cleared when it is reopened.
     closed_at: datetime | None = None
     # When None the handling deadline applies.
     close_deadline_at: datetime | None = None
+    # The verdicts the door stored when the stage happened, against the deadline of that
+    # moment. A later rework or extension moves `deadline_at` but not these, so they win;
+    # None (a ticket loaded without them) falls back to comparing with the deadlines above.
+    handled_on_time: bool | None = None
+    closed_on_time: bool | None = None
     merged: bool = False
     returned: bool = False  # returned by a unit at least once
     reworked: bool = False  # reopened at least once
@@ -183,7 +189,9 @@ class TicketFacts:
     replied: bool = False
 
 
-def _on_time(done_at: datetime, due_at: datetime | None) -> bool:
+def _on_time(done_at: datetime, due_at: datetime | None, verdict: bool | None) -> bool:
+    if verdict is not None:
+        return verdict
     return due_at is None or done_at <= due_at
 
 
@@ -197,14 +205,16 @@ def classify(facts: TicketFacts, *, period: Period) -> TicketCounts:
     should_handle = dispatched and not facts.merged
     handled_at = facts.first_handled_at if should_handle else None
     handled = handled_at is not None
-    handled_on_time = handled_at is not None and _on_time(handled_at, facts.deadline_at)
+    handled_on_time = handled_at is not None and _on_time(handled_at, facts.deadline_at,
+                                                          facts.handled_on_time)
 
     accepted = period.contains(facts.accepted_at)
     should_close = accepted and not facts.merged
     closed_at = facts.closed_at if should_close else None
     closed = closed_at is not None
     close_due = facts.close_deadline_at or facts.deadline_at
-    closed_on_time = closed_at is not None and _on_time(closed_at, close_due)
+    closed_on_time = closed_at is not None and _on_time(closed_at, close_due,
+                                                        facts.closed_on_time)
 
     rated = facts.rating is not None and period.contains(facts.rated_at)
     return TicketCounts(
