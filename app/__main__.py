@@ -9,13 +9,24 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from app.settings import current
 
 
-async def _with_db(coro_factory):  # type: ignore[no-untyped-def]
+def _ticker(bar: Any) -> Callable[[int], None]:
+    """A progress callback that moves a tqdm bar."""
+
+    def step(count: int) -> None:
+        bar.update(count)
+
+    return step
+
+
+async def _with_db(coro_factory):
     from app.core import db
 
     await db.init_db(current())
@@ -29,14 +40,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    from app.core import supervise
     from app.main import create_app
 
-    loader = AppLoader(factory=partial(create_app, name="gongzhi"))
+    # Always Sanic's worker manager, even for one worker: the main process then replaces a
+    # worker that dies (app/core/supervise.py), and workers die with the main process.
+    loader = AppLoader(factory=partial(supervise.served, partial(create_app, name="gongzhi")))
     app = loader.load()
     app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=args.access_log,
-                single_process=args.workers == 1, motd=True)
+                motd=True)
+    supervise.warn_about_deployment(current())
+    watch = supervise.WorkerWatch()
+    watch.install(app)
+    supervise.tie_state_manager()
     Sanic.serve(primary=app, app_loader=loader)
-    return 0
+    return watch.exit_code
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -67,9 +85,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from app.demo import load_demo, write_accounts_file
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run():
         with tqdm(desc="demo areas", unit=" areas", disable=not sys.stderr.isatty()) as bar:
-            return await load_demo(progress=bar.update)
+            return await load_demo(progress=_ticker(bar))
 
     accounts = asyncio.run(_with_db(run))
     if accounts is None:
@@ -147,7 +165,7 @@ def cmd_areas_import(args: argparse.Namespace) -> int:
         with tqdm(total=len(collection.features), unit=" areas", desc="importing") as bar:
             try:
                 result = await service.import_areas(collection=collection, crs=args.crs,
-                                                    actor=None, progress=bar.update)
+                                                    actor=None, progress=_ticker(bar))
             except AppError as exc:
                 bar.close()
                 print(exc.message, file=sys.stderr)
@@ -195,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
 
-    from app.notifications.jobs import add_arguments, cmd_jobs
+    from app.jobs import add_arguments, cmd_jobs
 
     jobs = sub.add_parser("jobs", help="run the job process: outbox delivery and periodic jobs")
     add_arguments(jobs)

@@ -13,10 +13,15 @@ from sanic_ext import Extend
 from sanic_ext.extensions.openapi import openapi
 from tortoise import connections
 
+from app import jobs as app_jobs
 from app.accounts import routes as accounts_routes
+from app.accounts import service as accounts_service
 from app.areas import routes as areas_routes
+from app.calendar import routes as calendar_routes
 from app.catalog import routes as catalog_routes
-from app.core import db
+from app.console import routes as console_routes
+from app.core import api as core_api
+from app.core import db, supervise
 from app.core import redis as redis_core
 from app.core.errors import ServiceUnavailable, register_error_handlers
 from app.media import routes as media_routes
@@ -34,8 +39,8 @@ _names = itertools.count()
 
 DOMAIN_BLUEPRINTS = (
     accounts_routes.bp, areas_routes.bp, media_routes.bp, catalog_routes.bp, units_routes.bp,
-    routing_routes.bp, tickets_routes.bp, stats_routes.bp, ratings_routes.bp, polls_routes.bp,
-    notifications_routes.bp,
+    routing_routes.bp, calendar_routes.bp, tickets_routes.bp, stats_routes.bp, ratings_routes.bp,
+    polls_routes.bp, notifications_routes.bp,
 )
 
 
@@ -81,7 +86,10 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     api = Blueprint.group(*blueprints, url_prefix="/api/v1")
     app.blueprint(api)
     app.blueprint(_health_blueprint())
+    app.blueprint(console_routes.bp)  # the browser console under /console (HTML, not the API)
     register_error_handlers(app)
+    core_api.install_auth(app, load_user=accounts_service.load_user)
+    app_jobs.install()  # the domains' notice kinds and wiring (app/jobs.py)
 
     @app.before_server_start
     async def _start(app: Sanic) -> None:
@@ -98,11 +106,9 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         async def _jobs(app: Sanic) -> None:
             # Embedded default: no separate job process, so the API process runs the jobs
             # (outbox delivery, overdue marking). Production runs `python -m app jobs`.
-            from app.notifications.jobs import run_jobs
-
             app.ctx.jobs_stop = asyncio.Event()
-            app.add_task(run_jobs(stop=app.ctx.jobs_stop, worker_id=f"api-{os.getpid()}"),
-                         name="jobs")
+            app.add_task(app_jobs.run_jobs(stop=app.ctx.jobs_stop,
+                                           worker_id=f"api-{os.getpid()}"), name="jobs")
 
         @app.before_server_stop
         async def _stop_jobs(app: Sanic) -> None:
@@ -127,11 +133,16 @@ def _health_blueprint() -> Blueprint:
     @bp.get("/readyz")
     @openapi.definition(summary="Readiness: the database answers (503 otherwise)", tag="ops")
     async def readyz(request: Request) -> HTTPResponse:
+        if supervise.stopping():  # draining: take this process out of rotation now
+            raise ServiceUnavailable("服务正在停止", code="server_stopping")
         try:
             await connections.get("default").execute_query("SELECT 1")
         except Exception as exc:  # any failure means "not ready"; the reason goes to the log
             log.warning("readiness check failed: %s", exc)
             raise ServiceUnavailable("数据库暂时不可用", code="database_unavailable") from None
-        return json({"status": "ok"})
+        # Redis trouble degrades (in-process fallbacks), so it is reported, not failed on.
+        redis = ("off" if redis_core.client() is None
+                 else "fallback" if redis_core.breaker.is_open else "ok")
+        return json({"status": "ok", "redis": redis})
 
     return bp

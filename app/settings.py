@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     qiniu_upload_url: str = "https://upload.qiniup.com"
     qiniu_domain: str = ""  # the bucket's download domain, e.g. https://img.example.gov.cn
     public_base_url: str = "http://127.0.0.1:8000"  # how Qiniu and clients reach this API
+    # How many hosts run API processes behind the proxy. Local photo storage (no Qiniu) works
+    # on one host only, unless VAR_DIR/media is one volume shared by all (MEDIA_SHARED_VOLUME):
+    # `serve` warns at start otherwise (docs/deploy.md).
+    api_hosts: int = 1
+    media_shared_volume: bool = False
 
     media_max_bytes: int = 10 * 1024 * 1024
     media_url_ttl: int = 600
@@ -83,6 +88,10 @@ class Settings(BaseSettings):
 
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # The browser console (指挥中心工作台): a session ends after this long without a request
+    # (等保 2.0 idle timeout), and in any case this long after sign-in.
+    console_idle_timeout_s: int = 30 * 60
+    console_session_max_s: int = 12 * 3600
     rate_login_per_minute: int = 10
     rate_writes_per_minute: int = 60
 

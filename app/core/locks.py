@@ -3,8 +3,9 @@
 With REDIS_URL: `SET lock:<name> <token> NX PX <ttl>` — one holder across every process; the
 lock expires by itself if its holder dies. Released only by its holder (compare-and-delete in
 Lua). Without Redis (the embedded default, one process): an in-process table with the same
-semantics. A Redis error means "not acquired" (the job waits for its next round) rather than
-falling back to per-process locks, which would let every process run it at once.
+semantics. A Redis error, timeout or open breaker means "not acquired" (the job waits for its
+next round) rather than falling back to per-process locks, which would let every process run it
+at once; with the breaker open that answer is immediate (app/core/redis.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-from redis.exceptions import RedisError
 
 from app.core import redis as redis_core
 
@@ -34,12 +33,12 @@ class Locks:
     async def acquire(self, name: str, *, ttl_s: float, owner: str = "") -> str | None:
         """A token if `name` was free (now held for `ttl_s` seconds), else None."""
         token = f"{owner}:{secrets.token_hex(8)}" if owner else secrets.token_hex(8)
-        redis = redis_core.client()
-        if redis is not None:
+        if redis_core.client() is not None:
             try:
-                ok = await redis.set(PREFIX + name, token, nx=True, px=max(1, int(ttl_s * 1000)))
-            except RedisError as exc:
-                log.warning("redis unavailable, lock %s not taken: %s", name, exc)
+                ok = await redis_core.run(lambda redis: redis.set(
+                    PREFIX + name, token, nx=True, px=max(1, int(ttl_s * 1000))))
+            except redis_core.Unavailable as exc:
+                log.info("redis unavailable, lock %s not taken: %s", name, exc)
                 return None
             return token if ok else None
         now = time.monotonic()
@@ -51,12 +50,12 @@ class Locks:
 
     async def release(self, name: str, token: str) -> bool:
         """Give the lock back if we still hold it (an expired lock may be someone else's)."""
-        redis = redis_core.client()
-        if redis is not None:
+        if redis_core.client() is not None:
             try:
-                return bool(await redis.eval(_RELEASE, 1, PREFIX + name, token))
-            except RedisError as exc:
-                log.warning("redis unavailable, lock %s left to expire: %s", name, exc)
+                return bool(await redis_core.run(
+                    lambda redis: redis.eval(_RELEASE, 1, PREFIX + name, token)))
+            except redis_core.Unavailable as exc:
+                log.info("redis unavailable, lock %s left to expire: %s", name, exc)
                 return False
         held = self.memory.get(name)
         if held is not None and held[0] == token:

@@ -1,21 +1,20 @@
 """Fixed-window counters for rate limits and login lockouts: Redis when configured, else memory.
 
 A lost Redis degrades to the in-process counters (per process, so limits loosen by the number
-of processes) instead of failing requests; the switch is logged.
+of processes) instead of failing requests. The breaker in app/core/redis.py makes the switch
+immediate after the first failure or timeout and logs it once; a background probe switches back.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import time
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
+from redis.asyncio import Redis
 
 from app.core import redis as redis_core
 from app.core.errors import TooManyRequests
-
-log = logging.getLogger("gongzhi.ratelimit")
 
 
 @dataclass
@@ -63,39 +62,36 @@ class Counters:
         self.memory = MemoryCounters()
 
     async def incr(self, key: str, window_s: int) -> tuple[int, int]:
-        redis = redis_core.client()
-        if redis is not None:
-            try:
-                async with redis.pipeline(transaction=True) as pipe:
-                    pipe.incr(key)
-                    pipe.expire(key, window_s, nx=True)
-                    pipe.ttl(key)
-                    count, _, ttl = await pipe.execute()
-                return int(count), max(1, int(ttl))
-            except RedisError as exc:
-                log.warning("redis unavailable for rate limiting, using memory: %s", exc)
-        return await self.memory.incr(key, window_s)
+        async def on_redis(redis: Redis) -> tuple[int, int]:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, window_s, nx=True)
+                pipe.ttl(key)
+                count, _, ttl = await pipe.execute()
+            return int(count), max(1, int(ttl))
+
+        try:
+            return await redis_core.run(on_redis)
+        except redis_core.Unavailable:
+            return await self.memory.incr(key, window_s)
 
     async def get(self, key: str) -> tuple[int, int]:
-        redis = redis_core.client()
-        if redis is not None:
-            try:
-                async with redis.pipeline(transaction=False) as pipe:
-                    pipe.get(key)
-                    pipe.ttl(key)
-                    value, ttl = await pipe.execute()
-                return int(value or 0), max(0, int(ttl))
-            except RedisError as exc:
-                log.warning("redis unavailable for rate limiting, using memory: %s", exc)
-        return await self.memory.get(key)
+        async def on_redis(redis: Redis) -> tuple[int, int]:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.ttl(key)
+                value, ttl = await pipe.execute()
+            return int(value or 0), max(0, int(ttl))
+
+        try:
+            return await redis_core.run(on_redis)
+        except redis_core.Unavailable:
+            return await self.memory.get(key)
 
     async def delete(self, key: str) -> None:
-        redis = redis_core.client()
-        if redis is not None:
-            try:
-                await redis.delete(key)
-            except RedisError as exc:
-                log.warning("redis unavailable for rate limiting, using memory: %s", exc)
+        # Both: a count taken in memory while Redis was away must not outlive the reset either.
+        with contextlib.suppress(redis_core.Unavailable):
+            await redis_core.run(lambda redis: redis.delete(key))
         await self.memory.delete(key)
 
     async def hit(self, key: str, *, limit: int, window_s: int) -> None:

@@ -14,6 +14,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
+from app.core import redis as redis_core
 from app.core.errors import Forbidden, TooManyRequests, Unauthorized, UpstreamError
 from app.settings import current
 
@@ -54,26 +55,31 @@ class _SharedTokenStorage(SessionStorage):
                                   prefix="wechatpy")
         self.memory = MemoryStorage()
 
+    # Every call first asks the shared Redis breaker (app/core/redis.py): while it is open the
+    # token lives in memory, with no wait on a Redis that just failed for another caller.
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self.redis.get(key, default)
-        except RedisError as exc:
-            log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
-            return self.memory.get(key, default)
+        if redis_core.breaker.allows():
+            try:
+                return self.redis.get(key, default)
+            except RedisError as exc:
+                redis_core.breaker.failed(exc)
+        return self.memory.get(key, default)
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         self.memory.set(key, value, ttl)
-        try:
-            self.redis.set(key, value, ttl)
-        except RedisError as exc:
-            log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
+        if redis_core.breaker.allows():
+            try:
+                self.redis.set(key, value, ttl)
+            except RedisError as exc:
+                redis_core.breaker.failed(exc)
 
     def delete(self, key: str) -> None:
         self.memory.delete(key)
-        try:
-            self.redis.delete(key)
-        except RedisError as exc:
-            log.warning("redis unavailable for the WeChat token, using memory: %s", exc)
+        if redis_core.breaker.allows():
+            try:
+                self.redis.delete(key)
+            except RedisError as exc:
+                redis_core.breaker.failed(exc)
 
 
 @lru_cache(maxsize=4)
