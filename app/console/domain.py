@@ -1,0 +1,243 @@
+"""The console's one door into the domains: every domain import of app/console is here.
+
+The console has no permission logic of its own: who may see a ticket, which actions the
+workflow table allows, scopes and lockout all come from the services imported below, the
+same ones the JSON API calls. When a domain module moves, only the imports here change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.expressions import Q
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.accounts.scope import ROLE_LABELS, STAFF_ROLES, Role, Scope, scope_of
+from app.areas.models import Area, AreaKind
+from app.catalog import service as catalog
+from app.catalog.models import Category
+from app.core import security
+from app.core.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
+from app.core.paths import under, under_any
+from app.tickets import actions as ticket_actions
+from app.tickets import queries as ticket_queries
+from app.tickets import workflow
+from app.tickets.access import get_visible_or_raise, in_scope, ticket_roles
+from app.tickets.models import ExtensionRequest, ExtensionStatus, Ticket, TicketSource
+from app.tickets.schemas import TicketDetail, TicketOut
+from app.tickets.workflow import Status
+from app.units import service as units
+from app.units.models import Unit
+from app.units.schemas import UnitQuery
+
+__all__ = [
+    "ROLE_LABELS", "STAFF_ROLES", "AppError", "Area", "AreaKind", "Category", "Conflict",
+    "ExtensionRequest", "ExtensionStatus", "Forbidden", "Invalid", "NotFound", "Role", "Scope", "Status", "Ticket",
+    "TicketDetail", "TicketOut", "TicketSource", "TooManyRequests", "Unauthorized", "Unit",
+    "User", "get_visible_or_raise", "scope_of", "ticket_roles", "under", "workflow",
+]
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+async def authenticate(*, username: str, password: str, ip: str) -> User:
+    """The API's staff login (same password check, throttle and lockout), for a console session.
+
+    accounts exposes the check only as `login_with_password`, which also issues an API token
+    pair; the console does not use it, so the refresh family is revoked at once. A function
+    that returns the user without tokens would save those two writes.
+    """
+    pair = await accounts.login_with_password(username=username, password=password, ip=ip)
+    claims = security.decode_access_token(pair.access_token)
+    user = await accounts.get_active_user(user_id=claims.user_id) if claims else None
+    if user is None:
+        raise Unauthorized("用户名或密码错误", code="invalid_credentials")
+    await accounts.logout(user=user, refresh_token=pair.refresh_token)
+    return user
+
+
+async def active_user(*, user_id: int) -> User | None:
+    """The user with their grants loaded, or None once the account is disabled."""
+    return await accounts.get_active_user(user_id=user_id)
+
+
+def is_staff(user: User) -> bool:
+    return bool(scope_of(user).roles & STAFF_ROLES)
+
+
+def role_names(user: User) -> list[str]:
+    return [ROLE_LABELS[r] for r in sorted(scope_of(user).roles & STAFF_ROLES)]
+
+
+# --- tickets ----------------------------------------------------------------------------------
+
+
+def dispatcher_condition(scope: Scope) -> Q:
+    """The tickets in a dispatcher's queues: their areas, and the unlocated ones.
+
+    The same rule as `ticket_roles` (an unlocated ticket is in every dispatcher's manual
+    queue) and the API's queue; every row shown is also passed through `ticket_outs`, which
+    applies `ticket_roles` again.
+    """
+    return in_scope(scope, [Role.DISPATCHER]) | Q(area_path="")
+
+
+async def ticket_outs(user: User, tickets: Sequence[Ticket]) -> list[TicketOut]:
+    return await ticket_queries.ticket_outs(user, tickets)
+
+
+async def ticket_detail(*, user: User, ticket_id: int) -> TicketDetail:
+    """A case as staff see it: only when the user holds a staff role *on this ticket*.
+
+    A public ticket is visible to anyone through the API's resident view; the console is a
+    staff tool, so a ticket outside the user's scope is 404 here, as if it did not exist.
+    """
+    _, roles = await get_visible_or_raise(user=user, ticket_id=ticket_id)
+    if not roles & STAFF_ROLES:
+        raise NotFound("找不到该案件", code="ticket_not_found")
+    return await ticket_queries.detail(user=user, ticket_id=ticket_id)
+
+
+async def pending_extension(*, ticket_id: int) -> ExtensionRequest | None:
+    return await ExtensionRequest.filter(ticket_id=ticket_id,
+                                         status=ExtensionStatus.PENDING).order_by("-id").first()
+
+
+def pending_extension_ids() -> Any:
+    """A subquery-able list of ticket ids with a pending 延期 request."""
+    return ExtensionRequest.filter(status=ExtensionStatus.PENDING).values_list("ticket_id",
+                                                                               flat=True)
+
+
+@dataclass(frozen=True)
+class ActionInput:
+    """What a console form posts for one action."""
+
+    version: int
+    reason: str = ""
+    note: str = ""
+    unit_id: int | None = None
+    category_code: str = ""
+    duplicate_of: int | None = None
+    extension_id: int | None = None
+
+
+async def run_action(*, actor: User, ticket_id: int, action: str, data: ActionInput) -> Ticket:
+    """Perform one workflow action through the tickets service (which checks everything)."""
+    v = data.version
+    a = ticket_actions
+    if action == "accept":
+        return await a.accept(actor=actor, ticket_id=ticket_id, version=v)
+    if action == "reject":
+        return await a.reject(actor=actor, ticket_id=ticket_id, reason=data.reason, version=v)
+    if action == "dispatch":
+        if data.unit_id is None:
+            raise _missing("请选择派遣单位")
+        return await a.dispatch(actor=actor, ticket_id=ticket_id, unit_id=data.unit_id, version=v)
+    if action == "recategorise":
+        if not data.category_code:
+            raise _missing("请选择新的分类")
+        return await a.recategorise(actor=actor, ticket_id=ticket_id,
+                                    category_code=data.category_code, version=v)
+    if action == "merge":
+        if data.duplicate_of is None:
+            raise _missing("请填写要合并到的案件")
+        return await a.merge(actor=actor, ticket_id=ticket_id, duplicate_of=data.duplicate_of,
+                             version=v)
+    if action == "close":
+        return await a.close(actor=actor, ticket_id=ticket_id, note=data.note, version=v)
+    if action in ("verify_pass", "verify_fail"):
+        return await a.verify(actor=actor, ticket_id=ticket_id, passed=action == "verify_pass",
+                              note=data.note or data.reason, media_ids=[], version=v)
+    if action == "rate_rework":
+        return await a.rework(actor=actor, ticket_id=ticket_id, reason=data.reason, version=v)
+    if action in ("approve_extension", "refuse_extension"):
+        if data.extension_id is None:
+            raise _missing("找不到待审批的延期申请")
+        return await a.decide_extension(actor=actor, ticket_id=ticket_id,
+                                        extension_id=data.extension_id,
+                                        approve=action == "approve_extension",
+                                        reason=data.reason, version=v)
+    raise NotFound("工作台暂不支持该操作", code="unknown_action")
+
+
+def _missing(message: str) -> AppError:
+    return Invalid(message, code="missing_input")
+
+
+# Actions the console offers as forms (the workflow table decides which of them apply).
+CONSOLE_ACTIONS = ("accept", "reject", "dispatch", "recategorise", "merge", "approve_extension",
+                   "refuse_extension", "verify_pass", "verify_fail", "close", "rate_rework")
+ACTION_LABELS = {t.action: t.label for t in workflow.TRANSITIONS.values()}
+
+
+def transition_rule(action: str) -> workflow.Transition:
+    return workflow.TRANSITIONS[action]
+
+
+# --- configuration the forms offer ----------------------------------------------------------
+
+
+async def leaf_categories() -> list[Category]:
+    """Active 小类 for the 改类 form and the category filter, in code order."""
+    rows = (await catalog.categories_by_id()).values()
+    return sorted((c for c in rows if c.is_active), key=lambda c: c.path)
+
+
+async def dispatch_units(*, user: User) -> list[Any]:
+    """Active units this user can see (the dispatch form's and the filter's choices)."""
+    page = await units.list_units(viewer=user, query=UnitQuery(limit=500))
+    return sorted(page.items, key=lambda u: u.name)
+
+
+async def scope_areas(*, scope: Scope) -> list[Area]:
+    """Streets and communities inside a dispatcher's areas (the area filter's choices)."""
+    paths = scope.paths(Role.DISPATCHER)
+    if not paths:
+        return []
+    return list(await Area.filter(under_any("path", paths),
+                                  kind__in=[AreaKind.DISTRICT, AreaKind.STREET,
+                                            AreaKind.COMMUNITY])
+                .only("id", "code", "name", "kind", "path").order_by("path"))
+
+
+async def area_path_in_scope(*, scope: Scope, code: str) -> str:
+    """The path of an area inside the dispatcher's areas; 404 otherwise (the API's rule)."""
+    [path] = await accounts.scoped_area_paths(scope=scope, roles=[Role.DISPATCHER],
+                                              area_code=code)
+    return path
+
+
+async def grid_cells(*, scope: Scope) -> Iterable[Area]:
+    """The grid cells (with polygons) inside a dispatcher's areas, for the map."""
+    paths = scope.paths(Role.DISPATCHER)
+    return await Area.filter(under_any("path", paths), kind=AreaKind.GRID,
+                             geometry__isnull=False).only("id", "code", "name", "path",
+                                                          "geometry").order_by("path")
+
+
+async def category_by_code(*, code: str) -> Category:
+    return await catalog.get_category_or_raise(code=code)
+
+
+async def ticket_id_of(*, reference: str) -> int | None:
+    """A ticket id from what a dispatcher types: a case number (编号) or an id."""
+    reference = reference.strip()
+    if not (reference.isascii() and reference.isdigit()):
+        return None
+    if len(reference) >= 10:
+        found = await Ticket.filter(number=reference).first()
+        return found.id if found is not None else None
+    return int(reference)

@@ -1,0 +1,190 @@
+"""The dispatcher's workbench as data: the queue tabs, the filters in the URL, one page.
+
+Which tickets a dispatcher may see at all is the tickets domain's rule
+(`domain.dispatcher_condition`); this module only narrows it to a tab and the filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from tortoise.expressions import Q, Subquery
+
+from app.console import domain
+from app.console.domain import Status, Ticket
+from app.core.paging import BY_NEWEST, keyset_page
+from app.core.workcalendar import SHANGHAI
+from app.tickets.workflow import ON_THE_CLOCK
+
+PAGE_SIZE = 50
+# "即将超期" in a list filter: the deadline falls within this window. (The row colour is the
+# domain's own 80 %-of-the-limit rule; a query cannot compute working time.)
+NEAR_DEADLINE = timedelta(hours=24)
+
+
+def _pending_extensions() -> Q:
+    return Q(id__in=Subquery(domain.ExtensionRequest.filter(
+        status=domain.ExtensionStatus.PENDING).values("ticket_id")))
+
+
+def _due(now: datetime) -> Q:
+    return Q(status__in=list(ON_THE_CLOCK), deadline_at__lte=now + NEAR_DEADLINE)
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    condition: Callable[[datetime], Q]
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue("accept", "待受理", lambda now: Q(status=Status.SUBMITTED)),
+    # Accepted but routing found no unit: a dispatcher must choose one.
+    Queue("dispatch", "待派遣", lambda now: Q(status=Status.ACCEPTED, unit_id=None)),
+    Queue("returned", "退回", lambda now: Q(status__in=[Status.RETURNED, Status.REOPENED])),
+    Queue("extension", "延期申请", lambda now: _pending_extensions()),
+    Queue("close", "待核查/待结案", lambda now: Q(status__in=[Status.HANDLED, Status.VERIFYING])),
+    Queue("due", "超期/即将超期", _due),
+    Queue("all", "全部", lambda now: Q()),
+)
+QUEUE_BY_KEY = {q.key: q for q in QUEUES}
+DEFAULT_QUEUE = "accept"
+
+DEADLINE_FILTERS = {"overdue": "已超期", "near": "即将超期", "ontime": "未超期"}
+SOURCE_LABELS = {"resident": "居民上报", "patrol": "巡查上报", "hotline": "热线来电",
+                 "camera": "视频发现", "staff": "工作人员"}
+
+
+def _text(args: Mapping[str, Any], name: str, limit: int = 64) -> str:
+    value = args.get(name) or ""
+    return str(value).strip()[:limit]
+
+
+def _int(args: Mapping[str, Any], name: str) -> int | None:
+    value = _text(args, name, 12)
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _day(args: Mapping[str, Any], name: str) -> date | None:
+    try:
+        return date.fromisoformat(_text(args, name, 10)) if args.get(name) else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Everything the URL holds: a bookmarked or shared view opens the same list."""
+
+    queue: str = DEFAULT_QUEUE
+    status: str = ""
+    category: str = ""
+    unit: int | None = None
+    area: str = ""
+    deadline: str = ""
+    source: str = ""
+    q: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    cursor: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Filters:
+        queue = _text(args, "queue", 16)
+        status = _text(args, "status", 16)
+        deadline = _text(args, "deadline", 8)
+        source = _text(args, "source", 16)
+        return cls(
+            queue=queue if queue in QUEUE_BY_KEY else DEFAULT_QUEUE,
+            status=status if status in set(Status) else "",
+            category=_text(args, "category", 32), unit=_int(args, "unit"),
+            area=_text(args, "area", 32),
+            deadline=deadline if deadline in DEADLINE_FILTERS else "",
+            source=source if source in SOURCE_LABELS else "", q=_text(args, "q"),
+            date_from=_day(args, "from"), date_to=_day(args, "to"),
+            cursor=_text(args, "cursor", 40) or None,
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        f = replace(self, **changes)
+        values = {"queue": f.queue, "status": f.status, "category": f.category,
+                  "unit": str(f.unit) if f.unit else "", "area": f.area, "deadline": f.deadline,
+                  "source": f.source, "q": f.q,
+                  "from": f.date_from.isoformat() if f.date_from else "",
+                  "to": f.date_to.isoformat() if f.date_to else "", "cursor": f.cursor or ""}
+        return {k: v for k, v in values.items() if v}
+
+    def query(self, **changes: Any) -> str:
+        """The query string of this view with `changes` (a new filter starts on page one)."""
+        changes.setdefault("cursor", None)
+        return urlencode(self.params(**changes))
+
+
+def _beijing_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+async def _narrow(qs: Any, f: Filters, now: datetime, scope: domain.Scope) -> Any:
+    """Apply the filters; unknown codes refuse with 404 like the API's list does."""
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.category:
+        category = await domain.category_by_code(code=f.category)
+        qs = qs.filter(domain.under("category__path", category.path))
+    if f.unit:
+        qs = qs.filter(unit_id=f.unit)
+    if f.area:
+        path = await domain.area_path_in_scope(scope=scope, code=f.area)
+        qs = qs.filter(domain.under("area_path", path))
+    if f.source:
+        qs = qs.filter(source=f.source)
+    if f.deadline == "overdue":
+        qs = qs.filter(is_overdue=True)
+    elif f.deadline == "near":
+        qs = qs.filter(is_overdue=False, status__in=list(ON_THE_CLOCK),
+                       deadline_at__lte=now + NEAR_DEADLINE)
+    elif f.deadline == "ontime":
+        qs = qs.filter(is_overdue=False)
+    if f.date_from:
+        qs = qs.filter(created_at__gte=_beijing_midnight(f.date_from))
+    if f.date_to:
+        qs = qs.filter(created_at__lt=_beijing_midnight(f.date_to + timedelta(days=1)))
+    if f.q:
+        keyword = Q(description__icontains=f.q) | Q(address__icontains=f.q)
+        if f.q.isascii() and f.q.isdigit():
+            keyword |= Q(number=f.q)
+            if len(f.q) < 10:  # a ticket id; longer digit strings are case numbers only
+                keyword |= Q(id=int(f.q))
+        qs = qs.filter(keyword)
+    return qs
+
+
+@dataclass
+class QueuePage:
+    filters: Filters
+    counts: dict[str, int]
+    items: list[domain.TicketOut]
+    next: str | None
+
+
+async def load(*, user: domain.User, filters: Filters) -> QueuePage:
+    """The tab counts of this dispatcher's queues, and one page of the chosen tab, filtered."""
+    scope = domain.scope_of(user)
+    if not scope.has(domain.Role.DISPATCHER):
+        raise domain.Forbidden("工作台目前只对派遣员开放")
+    now = datetime.now(UTC)
+    base = domain.dispatcher_condition(scope)
+    counts = {q.key: await Ticket.filter(base).filter(q.condition(now)).count()
+              for q in QUEUES if q.key != "all"}
+    queue = QUEUE_BY_KEY[filters.queue]
+    qs = await _narrow(Ticket.filter(base).filter(queue.condition(now)), filters, now,
+                       scope)
+    rows, after = await keyset_page(qs, ordering=BY_NEWEST, limit=PAGE_SIZE,
+                                    cursor=filters.cursor)
+    return QueuePage(filters=filters, counts=counts,
+                     items=await domain.ticket_outs(user, rows), next=after)

@@ -1,0 +1,17 @@
+// Copy the pinned front-end libraries from node_modules into static/vendor/ (gitignored):
+// the console serves them itself — no CDN, nothing fetched at run time.
+import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(dirname(fileURLToPath(import.meta.url)));
+const modules = join(here, "node_modules");
+const vendor = join(here, "static", "vendor");
+rmSync(vendor, { recursive: true, force: true });
+mkdirSync(join(vendor, "leaflet"), { recursive: true });
+cpSync(join(modules, "htmx.org", "dist", "htmx.min.js"), join(vendor, "htmx.min.js"));
+// leaflet.css finds its images relative to itself: keep images/ beside it.
+for (const name of ["leaflet.js", "leaflet.css", "images"]) {
+  cpSync(join(modules, "leaflet", "dist", name), join(vendor, "leaflet", name), { recursive: true });
+}
+console.log(`console vendor files copied to ${vendor}`);
