@@ -15,12 +15,13 @@ App({
       session.clearMe()
       wx.reLaunch({ url: '/pages/welcome/index' })
     })
-    // A privacy-protected API (location, photos) was called before the user agreed: show the
-    // agreement on the first-run page; its agree button resolves this.
+    // A privacy-protected API (location, camera, album) was called before the user agreed: show
+    // the agreement as a prompt over the page that asked; agreeing or declining answers WeChat
+    // (the resolve kept here) and goes back there, so the page — and the rest of the app — stays.
     if (typeof wx.onNeedPrivacyAuthorization === 'function') {
       wx.onNeedPrivacyAuthorization((resolve) => {
         this.globalData.privacyResolve = resolve
-        wx.reLaunch({ url: '/pages/welcome/index' })
+        wx.navigateTo({ url: '/pages/welcome/index?step=privacy' })
       })
     }
     wx.onNetworkStatusChange((res) => {

@@ -11,8 +11,9 @@ const config = require('../config')
 const PREFIX = '/api/v1'
 const AUTH_KEY = 'gz.auth'
 
-// pending: the endpoint is being built by others; the contract test reports it as pending (not
-// as passed) while the backend lacks it, and checks it for real once it is there.
+// pending: '<why>' marks an endpoint the backend is still building; the contract test reports it
+// as todo (not as passed) while the backend lacks it, and checks it for real once it is there.
+// None is pending today.
 const ENDPOINTS = {
   // accounts
   loginWechat: { method: 'POST', path: '/auth/wechat', auth: false, body: ['code'] },
@@ -26,15 +27,16 @@ const ENDPOINTS = {
   listAreas: { method: 'GET', path: '/areas', query: ['parent'] },
   locate: { method: 'GET', path: '/areas/locate', query: ['lng', 'lat', 'crs'], queryValues: { crs: ['gcj02'] } },
   getArea: { method: 'GET', path: '/areas/{code}' },
-  listCellWorkers: {
-    method: 'GET', path: '/areas/{code}/grid-workers',
-  },
+  // 网格信息: {cell, community, grid_workers: [{display_name, work_phone}]}
+  listCellWorkers: { method: 'GET', path: '/areas/{code}/grid-workers' },
   // media
   startUpload: { method: 'POST', path: '/media/uploads', body: ['purpose'] },
   // The file goes to the upload_url the server returns; this is that URL's route (local mode).
   uploadLocalFile: { method: 'POST', path: '/media/uploads/{media_id}/file', multipart: ['file'] },
   // catalog
-  listCategories: { method: 'GET', path: '/categories', query: ['audience'], queryValues: { audience: ['resident'] } },
+  // resident: friendly groups of what residents may report; staff: the full tree, staff-only
+  // 小类 (e.g. 0102 污水井盖) included — what a grid worker's patrol report picks from.
+  listCategories: { method: 'GET', path: '/categories', query: ['audience'], queryValues: { audience: ['resident', 'staff'] } },
   // tickets (residents)
   createReport: {
     method: 'POST', path: '/tickets', idempotent: true,
@@ -42,6 +44,11 @@ const ENDPOINTS = {
   },
   nearbyTickets: {
     method: 'GET', path: '/tickets/nearby', query: ['lng', 'lat', 'crs', 'category', 'radius_m'],
+    queryValues: { crs: ['gcj02'] },
+  },
+  // Public tickets near a point for the map and list (closed ones too), no identities.
+  publicTickets: {
+    method: 'GET', path: '/tickets/public', query: ['lng', 'lat', 'crs', 'category', 'radius_m'],
     queryValues: { crs: ['gcj02'] },
   },
   myTickets: { method: 'GET', path: '/tickets/mine', query: ['limit', 'cursor'] },
@@ -80,6 +87,8 @@ const ENDPOINTS = {
     body: ['result', 'service', 'stars', 'comment', 'media_ids'],
   },
   ticketRatings: { method: 'GET', path: '/tickets/{ticket_id}/ratings' },
+  // Change my rating while it is editable (editable_until, 24 hours).
+  updateRating: { method: 'PATCH', path: '/ratings/{rating_id}', body: ['result', 'service', 'stars', 'comment'] },
   ratingsQueue: { method: 'GET', path: '/ratings/queue', query: ['limit', 'cursor'] },
   replyRating: { method: 'POST', path: '/ratings/{rating_id}/replies', body: ['body'] },
   reworkRating: { method: 'POST', path: '/ratings/{rating_id}/rework', body: ['reason'] },
@@ -90,10 +99,10 @@ const ENDPOINTS = {
   readMessage: { method: 'POST', path: '/messages/{message_id}/read' },
   saveSubscriptions: { method: 'POST', path: '/messages/subscriptions', body: ['template_ids', 'accepted'] },
   // polls
-  listPolls: { method: 'GET', path: '/polls', query: ['limit', 'cursor'], pending: 'polls' },
-  getPoll: { method: 'GET', path: '/polls/{poll_id}', pending: 'polls' },
-  answerPoll: { method: 'POST', path: '/polls/{poll_id}/responses', body: ['answers'], pending: 'polls' },
-  pollResults: { method: 'GET', path: '/polls/{poll_id}/results', pending: 'polls' },
+  listPolls: { method: 'GET', path: '/polls', query: ['limit', 'cursor'] },
+  getPoll: { method: 'GET', path: '/polls/{poll_id}' },
+  answerPoll: { method: 'POST', path: '/polls/{poll_id}/responses', body: ['answers'] },
+  pollResults: { method: 'GET', path: '/polls/{poll_id}/results' },
 }
 
 const NETWORK_MESSAGE = '网络连接失败，请检查网络后重试'
@@ -108,8 +117,10 @@ class ApiError extends Error {
   }
 
   // A retry may succeed: no answer at all, a server or gateway error, a rate limit, or the same
-  // idempotent submit still being processed.
+  // idempotent submit still being processed. A photo file WeChat cannot read (file_missing) is
+  // never retried: it will not come back.
   get retryable() {
+    if (this.code === 'file_missing' || this.code === 'not_configured') return false
     return this.status === 0 || this.status >= 500 || this.status === 429 ||
       this.code === 'idempotency_in_progress'
   }
@@ -234,6 +245,16 @@ function failError(res) {
   return new ApiError('network_error', NETWORK_MESSAGE, 0, { errMsg: msg })
 }
 
+// wx.uploadFile fails locally when the file is gone (a temporary path after a restart): that is
+// not a network error, and sending again cannot help.
+const MISSING_FILE = /no such file|file not (found|exist)|file doesn't exist|not a file|ENOENT/i
+
+function uploadFailError(res) {
+  const msg = (res && res.errMsg) || ''
+  if (MISSING_FILE.test(msg)) return new ApiError('file_missing', '照片文件已失效，请重新添加', 0, { errMsg: msg })
+  return failError(res)
+}
+
 function send(options) {
   return withSlot(() => new Promise((resolve, reject) => {
     wx.request({
@@ -284,10 +305,19 @@ function refreshTokens() {
   return refreshing
 }
 
+// A trial or release build configured with a development server gets no baseUrl (config.js,
+// utils/env.js): nothing is sent anywhere.
+function checkConfigured() {
+  if (!config.baseUrl) {
+    throw new ApiError('not_configured', '服务地址未配置，请联系管理员', 0, { reason: config.configError || '' })
+  }
+}
+
 // Sends one declared call; on a 401 refreshes the tokens once and sends it again.
 async function call(name, { params, query, body, headers } = {}) {
   const spec = ENDPOINTS[name]
   if (!spec) throw new Error(`unknown endpoint ${name}`)
+  checkConfigured()
   checkDeclared(name, 'query', query, spec.query)
   checkDeclared(name, 'body', body, spec.body)
   const url = `${config.baseUrl}${PREFIX}${fillPath(spec.path, params)}${queryString(query)}`
@@ -324,7 +354,7 @@ function uploadOnce({ url, filePath, formData, header, onProgress }) {
       header,
       timeout: config.timeoutMs,
       success: (res) => resolve(res),
-      fail: (res) => reject(failError(res)),
+      fail: (res) => reject(uploadFailError(res)),
     })
     if (task && onProgress && typeof task.onProgressUpdate === 'function') {
       task.onProgressUpdate((p) => onProgress(p.progress))
@@ -417,10 +447,14 @@ const api = {
   getArea: (code) => call('getArea', { params: { code } }),
   listCellWorkers: (code) => call('listCellWorkers', { params: { code } }),
 
-  listCategories: () => call('listCategories', { query: { audience: 'resident' } }),
+  // 'resident' (the default) or 'staff' (the full tree; refused with 403 staff_only for residents).
+  listCategories: (audience) => call('listCategories', { query: { audience: audience || 'resident' } }),
 
   createReport: (body, idempotencyKey) => call('createReport', { body, headers: { 'Idempotency-Key': idempotencyKey } }),
   nearbyTickets: ({ lng, lat, crs, category, radius_m: radius }) => call('nearbyTickets', {
+    query: { lng, lat, crs, category, radius_m: radius },
+  }),
+  publicTickets: ({ lng, lat, crs, category, radius_m: radius }) => call('publicTickets', {
     query: { lng, lat, crs, category, radius_m: radius },
   }),
   myTickets: (cursor, limit) => call('myTickets', { query: { cursor, limit } }),
@@ -441,6 +475,7 @@ const api = {
 
   rateTicket: (id, body) => call('rateTicket', { params: { ticket_id: id }, body }),
   ticketRatings: (id) => call('ticketRatings', { params: { ticket_id: id } }),
+  updateRating: (id, changes) => call('updateRating', { params: { rating_id: id }, body: changes }),
   ratingsQueue: (cursor) => call('ratingsQueue', { query: { cursor } }),
   replyRating: (id, body) => call('replyRating', { params: { rating_id: id }, body: { body } }),
   reworkRating: (id, reason) => call('reworkRating', { params: { rating_id: id }, body: { reason } }),

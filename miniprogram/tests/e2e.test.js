@@ -76,6 +76,29 @@ test('people log in: a resident (dev login) and the demo grid worker (password)'
   expect(located.cell.code).toBe(story.cells[0])
 })
 
+test('my grid (网格信息): the resident sees the grid workers of the cell and the community office', async () => {
+  as('worker')
+  const worker = await api.getMe()
+  as('resident')
+  const info = await api.listCellWorkers(story.cells[0])
+  // the field pages/grid reads — `grid_workers`, as the contract test checks against the schema
+  expect(info.grid_workers.map((w) => w.display_name)).toContain(worker.display_name)
+  expect(info.cell.code).toBe(story.cells[0])
+  expect(info.community.kind).toBe('community')
+})
+
+test('a grid worker\'s patrol categories are the staff tree, staff-only 0102 污水井盖 included', async () => {
+  as('worker')
+  const tree = await api.listCategories('staff')
+  expect(tree.audience).toBe('staff')
+  const codes = tree.items.flatMap((g) => g.children).map((c) => c.code)
+  expect(codes).toContain('0102')
+  as('resident')
+  const mine = await api.listCategories()
+  expect(mine.items.flatMap((g) => g.children).map((c) => c.code)).not.toContain('0102')
+  expect(await api.listCategories('staff').catch((e) => e)).toMatchObject({ status: 403 })
+})
+
 test('the resident reports with a photo; the lost answer is retried with the same key and files one ticket', async () => {
   const wx = as('resident')
   const categories = await api.listCategories()
@@ -189,6 +212,9 @@ step(ratingsReady)('the resident rates it unsatisfied', async () => {
   })
   expect(rating.id).toBeTruthy()
   story.ratingId = rating.id
+  // changed within its window (PATCH /ratings/{id}), as the ticket page's 修改评价 does
+  const changed = await api.updateRating(rating.id, { stars: 1, comment: '楼道里还有杂物，没人来' })
+  expect(changed).toMatchObject({ id: rating.id, stars: 1, comment: '楼道里还有杂物，没人来', result: 'unsatisfied' })
 })
 
 step(ratingsReady)('community staff find it in the ratings queue and reply', async () => {
@@ -211,6 +237,15 @@ step(ratingsReady)('community staff send it back for rework; it is dispatched ag
   expect(again.status).toBe('dispatched')
   expect(again.unit.id).toBe(story.ticket.unit.id)
   expect(again.timeline.map((e) => e.action)).toContain('rate_rework')
+})
+
+test('the public map near the point lists the ticket without identities', async () => {
+  as('neighbour')
+  const near = await api.publicTickets({ lng: story.point.lng, lat: story.point.lat, crs: 'gcj02', radius_m: 1000 })
+  const found = near.items.find((t) => t.id === story.ticket.id)
+  expect(found).toBeTruthy()
+  expect(found.status_label).toBeTruthy()
+  expect(Object.keys(found)).not.toContain('description')
 })
 
 step(ratingReadable)('the resident reads the staff reply', async () => {

@@ -81,6 +81,9 @@ function ticketRow(t, now) {
     version: t.version,
     followers: t.follower_count || 0,
     unitName: (t.unit && t.unit.name) || '',
+    // WGS-84, as the API sends it; utils/nav.js converts for WeChat's maps.
+    lng: t.location ? t.location.lng : null,
+    lat: t.location ? t.location.lat : null,
   }
 }
 
@@ -98,6 +101,20 @@ function categoryRows(groups) {
   ;(groups || []).forEach((g) => {
     (g.children || []).forEach((c) => {
       rows.push({ code: c.code, label: c.label, group: g.label, requires_photo: !!c.requires_photo })
+    })
+  })
+  return rows
+}
+
+// GET /categories?audience=staff's full tree as one list of active 小类 to pick from, under their
+// standard names (a collector files 0102 污水井盖, which residents never see).
+function staffCategoryRows(groups) {
+  const rows = []
+  ;(groups || []).forEach((g) => {
+    if (g.is_active === false) return
+    (g.children || []).forEach((c) => {
+      if (c.is_active === false) return
+      rows.push({ code: c.code, label: c.name, group: g.name, requires_photo: !!c.requires_photo })
     })
   })
   return rows
@@ -123,6 +140,7 @@ module.exports = {
   ticketRow,
   byDeadline,
   categoryRows,
+  staffCategoryRows,
   LEVELS,
   levelLabel,
 }

@@ -5,9 +5,11 @@ function toast(title, icon) {
   wx.showToast({ title, icon: icon || 'none', duration: 2500 })
 }
 
-// An ApiError's message is Chinese and meant for the user; anything else gets a plain sentence.
+// An ApiError's (or a report draft's DraftError's) message is Chinese and meant for the user;
+// anything else gets a plain sentence.
 function showError(err, fallback) {
-  const message = (err && err.name === 'ApiError' && err.message) || fallback || '操作失败，请稍后重试'
+  const mine = err && (err.name === 'ApiError' || err.name === 'DraftError')
+  const message = (mine && err.message) || fallback || '操作失败，请稍后重试'
   toast(message)
   return message
 }

@@ -41,8 +41,10 @@ Component({
         let community = area
         if (area.kind === 'grid') {
           change.cellName = area.name
-          community = area.parent_code ? await api.getArea(area.parent_code) : area
-          await this.loadWorkers(area.code)
+          const info = await this.loadWorkers(area.code)
+          // 网格信息 names the community office too; without it, ask for the parent area.
+          if (info && info.community) community = info.community
+          else if (area.parent_code) community = await api.getArea(area.parent_code)
         } else {
           change.workersNote = '选择到具体网格后可以看到网格员（“我的” › 更换社区）'
         }
@@ -57,13 +59,17 @@ Component({
       }
     },
 
+    // GET /areas/{code}/grid-workers answers {cell, community, grid_workers}; resolves it, or
+    // null when it cannot be had (the page then says so and still shows the office).
     async loadWorkers(code) {
       try {
-        const res = await api.listCellWorkers(code)
-        const workers = (res.items || []).map((w, i) => ({ key: w.id || i, name: w.display_name, phone: w.work_phone || '' }))
+        const info = await api.listCellWorkers(code)
+        const workers = (info.grid_workers || []).map((w, i) => ({ key: i, name: w.display_name, phone: w.work_phone || '' }))
         this.setData({ workers, workersNote: workers.length ? '' : '这个网格暂未公布网格员' })
+        return info
       } catch (err) {
         this.setData({ workers: [], workersNote: '网格员信息暂未开放，请联系社区' })
+        return null
       }
     },
 

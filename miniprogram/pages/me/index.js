@@ -64,6 +64,10 @@ Component({
       wx.navigateTo({ url: '/pages/grid/index' })
     },
 
+    onNearby() {
+      wx.navigateTo({ url: '/pages/nearby/index' })
+    },
+
     onPolls() {
       wx.navigateTo({ url: '/pages/polls/index' })
     },

@@ -1,5 +1,6 @@
 // 巡查上报 and 自行处置 in one flow: a grid worker reports what they found in their own cells;
 // if they fixed it on the spot they add what they did and an after-photo, and it is closed at once.
+// Categories come from the staff tree, so staff-only 小类 (0102 污水井盖) can be chosen.
 const api = require('../../services/api')
 const format = require('../../utils/format')
 const photos = require('../../utils/photos')
@@ -8,8 +9,9 @@ const ui = require('../../utils/ui')
 Component({
   data: {
     pageClass: 'page',
-    categories: [],
+    categories: [], // the 小类 the picker shows (all, or those matching the search)
     categoryIndex: -1,
+    keyword: '',
     hasLocation: false,
     latitude: 35.41,
     longitude: 116.59,
@@ -33,9 +35,11 @@ Component({
 
     async loadCategories() {
       try {
-        const res = await api.listCategories()
-        const rows = format.categoryRows(res.items).map((c) => ({ code: c.code, label: `${c.label}（${c.group}）` }))
-        this.setData({ categories: rows })
+        const res = await api.listCategories('staff')
+        this.allCategories = format.staffCategoryRows(res.items).map((c) => Object.assign(c, {
+          label: `${c.code} ${c.label}（${c.group}）`,
+        }))
+        this.setData({ categories: this.allCategories })
       } catch (err) {
         this.setData({ errorText: '问题类型加载失败' })
       }
@@ -60,6 +64,16 @@ Component({
 
     onCategory(e) {
       this.setData({ categoryIndex: Number(e.detail.value) })
+    },
+    // The staff tree is long: a code or a word narrows the picker.
+    onSearch(e) {
+      const keyword = (e.detail.value || '').trim()
+      const chosen = this.chosenCategory()
+      const shown = (this.allCategories || []).filter((c) => !keyword || c.label.indexOf(keyword) >= 0)
+      this.setData({ keyword, categories: shown, categoryIndex: chosen ? shown.findIndex((c) => c.code === chosen.code) : -1 })
+    },
+    chosenCategory() {
+      return this.data.categoryIndex >= 0 ? this.data.categories[this.data.categoryIndex] : null
     },
     onAddress(e) {
       this.setData({ address: e.detail.value })
@@ -87,9 +101,11 @@ Component({
     },
 
     problem() {
-      if (this.data.categoryIndex < 0) return '请选择问题类型'
+      const category = this.chosenCategory()
+      if (!category) return '请选择问题类型'
       if (!this.data.hasLocation) return '请确定位置'
       if (!this.data.description.trim()) return '请描述问题'
+      if (category.requires_photo && !this.data.photos.length) return '这类问题需要拍一张现场照片'
       if (this.data.handledNow && !this.data.note.trim()) return '请写一下当场是怎么处置的'
       return ''
     },
@@ -105,7 +121,7 @@ Component({
       this.setData({ sending: true, errorText: '' })
       try {
         const body = {
-          category_code: this.data.categories[this.data.categoryIndex].code,
+          category_code: this.chosenCategory().code,
           description: this.data.description.trim(),
           location: { lng: this.data.longitude, lat: this.data.latitude, crs: 'gcj02' },
           address: this.data.address,

@@ -6,12 +6,15 @@ const drafts = require('../../utils/draft')
 const format = require('../../utils/format')
 const config = require('../../config')
 const photos = require('../../utils/photos')
+const session = require('../../utils/session')
 const subscribe = require('../../utils/subscribe')
 const ui = require('../../utils/ui')
 
-function photoView(list, progress) {
+// A photo to upload whose file is gone (a restart cleared it) says so under its thumbnail.
+function photoView(list, progress, missing) {
   return list.map((p, i) => {
     const pct = progress && progress[i] !== undefined ? progress[i] : (p.mediaId ? 100 : 0)
+    if (missing && missing.indexOf(i) >= 0) return { path: p.path, progress: 0, stateText: '照片已失效，请删除后重新添加', missing: true }
     return { path: p.path, progress: pct, stateText: pct > 0 ? photos.progressText(pct) : '' }
   })
 }
@@ -38,6 +41,7 @@ Component({
     errorText: '',
     done: null, // {id, number, text}
     subscribed: false,
+    needPrivacy: false, // declined the agreement: no automatic location until they agree here
   },
 
   lifetimes: {
@@ -48,12 +52,13 @@ Component({
 
   methods: {
     onLoad() {
-      this.setData({ pageClass: ui.pageClass() })
+      const needPrivacy = session.hasDeclinedPrivacy() && !session.hasAgreedPrivacy()
+      this.setData({ pageClass: ui.pageClass(), needPrivacy })
       const draft = drafts.load()
       this.showDraft(draft)
       this.loadCategories()
-      if (!draft.location) this.onLocate()
-      else this.checkNearby()
+      if (!draft.location && !needPrivacy) this.onLocate()
+      else if (draft.location) this.checkNearby()
       if (draft.status === 'waiting_retry') this.scheduleRetry()
     },
 
@@ -67,8 +72,9 @@ Component({
     },
 
     showDraft(draft, progress) {
+      const missing = drafts.missingPhotos(draft)
       this.setData({
-        photos: photoView(draft.photos, progress),
+        photos: photoView(draft.photos, progress, missing),
         hasLocation: !!draft.location,
         latitude: draft.location ? draft.location.lat : this.data.latitude,
         longitude: draft.location ? draft.location.lng : this.data.longitude,
@@ -77,7 +83,7 @@ Component({
         description: draft.description,
         isPublic: draft.isPublic,
         waitingRetry: draft.status === 'waiting_retry',
-        errorText: draft.lastError || '',
+        errorText: missing.length ? report.validate(draft) : (draft.lastError || ''),
       })
     },
 
@@ -104,18 +110,27 @@ Component({
       this.loadCategories().then(() => wx.stopPullDownRefresh())
     },
 
-    // --- photos ---
-    onAddPhotos(e) {
+    // The banner's button has open-type="agreePrivacyAuthorization": WeChat records the agreement.
+    onAgreePrivacy() {
+      session.setAgreedPrivacy()
+      this.setData({ needPrivacy: false })
+      if (!drafts.load().location) this.onLocate()
+    },
+
+    // --- photos: kept in the user data folder, so the draft survives a restart ---
+    async onAddPhotos(e) {
+      const room = report.MAX_PHOTOS - drafts.load().photos.length
+      const paths = await Promise.all((e.detail.paths || []).slice(0, room).map((path) => drafts.keepPhoto(path)))
       const draft = drafts.load()
-      const room = report.MAX_PHOTOS - draft.photos.length
-      const added = (e.detail.paths || []).slice(0, room).map((path) => ({ path, mediaId: null }))
-      this.edit({ photos: draft.photos.concat(added) })
+      const added = paths.slice(0, report.MAX_PHOTOS - draft.photos.length).map((path) => ({ path, mediaId: null }))
+      this.edit({ photos: draft.photos.concat(added), lastError: '' })
     },
 
     onRemovePhoto(e) {
       const list = drafts.load().photos.slice()
-      list.splice(e.detail.index, 1)
-      this.edit({ photos: list })
+      const [removed] = list.splice(e.detail.index, 1)
+      if (removed) drafts.dropPhoto(removed.path)
+      this.edit({ photos: list, lastError: '' })
     },
 
     // --- location: always GCJ-02 (the map's system), and the request says so ---
@@ -243,7 +258,13 @@ Component({
     },
 
     // --- submit ---
-    async onSubmit() {
+    // The resident's tap: a fresh round of automatic resends if the network fails again.
+    onSubmit() {
+      this.retries = 0
+      return this.send(false)
+    },
+
+    async send(auto) {
       if (this.data.sending) return
       const problem = report.validate(drafts.load())
       if (problem) {
@@ -256,6 +277,7 @@ Component({
       this.setData({ sending: true, errorText: '', waitingRetry: false })
       try {
         const result = await report.submitDraft({
+          auto,
           onPhotoProgress: (i, pct) => {
             progress[i] = pct
             this.setData({ [`photos[${i}].progress`]: pct, [`photos[${i}].stateText`]: photos.progressText(pct) })
@@ -271,25 +293,31 @@ Component({
         const draft = drafts.load()
         this.showDraft(draft, progress)
         this.setData({ sending: false, errorText: err.message || '提交失败' })
-        if (err.retryable) {
+        if (err.retryable && this.scheduleRetry()) {
           this.setData({ waitingRetry: true, errorText: '网络不好，已保存草稿，会自动重新提交' })
-          this.scheduleRetry()
+        } else if (err.retryable || err.code === 'retry_limit') {
+          // Tried as often as we will on our own: the draft waits for the resident's tap.
+          this.setData({ waitingRetry: true, errorText: '网络一直不好，草稿已保存，请稍后点“立即重新提交”' })
         } else {
           ui.showError(err)
         }
       }
     },
 
+    // Resends after the next delay (or when the network comes back); false once every delay in
+    // config.retryDelaysMs has been used — never a loop without end.
     scheduleRetry() {
       this.stopRetry()
-      const delays = config.retryDelaysMs
-      const n = Math.min(this.retries || 0, delays.length - 1)
-      this.retries = (this.retries || 0) + 1
-      this.retryTimer = setTimeout(() => this.onSubmit(), delays[n])
+      const delays = config.retryDelaysMs || []
+      const n = this.retries || 0
+      if (n >= delays.length) return false
+      this.retries = n + 1
+      this.retryTimer = setTimeout(() => this.send(true), delays[n])
       this.networkListener = (res) => {
-        if (res.isConnected) this.onSubmit()
+        if (res.isConnected) this.send(true)
       }
       wx.onNetworkStatusChange(this.networkListener)
+      return true
     },
 
     stopRetry() {

@@ -1,8 +1,14 @@
-// A ticket: status, timeline, before/after photos; the reporter rates it when it is closed and
-// reads the staff replies; a grid worker or handler jumps to the action they may take.
+// A ticket: status, timeline, before/after photos; the reporter rates it when it is closed (and
+// may change the rating while it is editable) and reads the staff replies; a grid worker or
+// handler jumps to the action they may take, or navigates to the case. When a resident sees a
+// status change on a ticket of theirs, "有新进展时提醒我" is offered again: one subscribe consent
+// buys one message, so a single consent at report time would carry only the first step.
 const api = require('../../services/api')
 const format = require('../../utils/format')
+const nav = require('../../utils/nav')
 const photos = require('../../utils/photos')
+const session = require('../../utils/session')
+const subscribe = require('../../utils/subscribe')
 const ui = require('../../utils/ui')
 
 const STAGE_TITLE = { report: '上报照片', handling: '处置后照片', verification: '核查照片', rating: '评价照片' }
@@ -26,10 +32,18 @@ function photosByStage(media) {
   return Object.keys(groups).map((k) => groups[k])
 }
 
-function ratingView(r) {
+// Statuses after which no further progress message can come.
+const FINAL = ['closed', 'rejected', 'merged']
+
+function ratingView(r, now) {
   if (!r) return null
+  const until = r.editable_until ? new Date(r.editable_until).getTime() : 0
   return {
     id: r.id,
+    raw: { result: r.result, service: r.service, stars: r.stars || 0, comment: r.comment || '' },
+    // the server refuses a change after its window or once staff acted on it (an outcome)
+    editable: !!r.is_mine && !r.outcome && until > (now || Date.now()),
+    editableText: until ? `${format.shortTime(r.editable_until)} 前可以修改` : '',
     result: format.levelLabel(r.result),
     service: format.levelLabel(r.service),
     stars: r.stars || 0,
@@ -55,6 +69,9 @@ Component({
     canFollow: false,
     rating: null,
     canRate: false,
+    editing: false, // changing my rating (PATCH) rather than rating for the first time
+    canNavigate: false,
+    remindShown: false,
     levels: format.LEVELS,
     form: { result: '', service: '', stars: 0, comment: '' },
     ratePhotos: [],
@@ -94,11 +111,14 @@ Component({
           })).reverse(),
           actions: WORK_ACTIONS.filter((a) => (t.allowed_actions || []).indexOf(a.action) >= 0),
           canFollow: !t.is_mine && row.group === 'open',
+          canNavigate: session.isWorker() && nav.hasPoint(row),
           errorText: '',
         })
+        this.row = row
         this.version = t.version
         this.isMine = t.is_mine
         this.status = t.status
+        this.noteSeen(t)
         await this.loadRating()
       } catch (err) {
         this.setData({ errorText: err.message || '加载失败' })
@@ -120,7 +140,34 @@ Component({
       this.setData({
         rating: ratingView(rating),
         canRate: this.isMine && this.status === 'closed' && !rating && !this.ratingUnknown,
+        editing: false,
       })
+    },
+
+    // --- "提醒我" again after a status change the resident saw ---
+    noteSeen(t) {
+      const before = session.seenStatus(t.id)
+      session.setSeenStatus(t.id, t.status)
+      const changed = !!before && before !== t.status
+      if (t.is_mine && changed && FINAL.indexOf(t.status) < 0) this.offerRemind()
+      else if (this.data.remindShown && FINAL.indexOf(t.status) >= 0) this.setData({ remindShown: false })
+    },
+
+    offerRemind() {
+      if (subscribe.templateIds('ticket_progress').length) this.setData({ remindShown: true })
+    },
+
+    // Asked on this tap only; a refusal gets no further word.
+    onRemind() {
+      return subscribe.ask(subscribe.templateIds('ticket_progress')).then(({ accepted, answered }) => {
+        if (!answered) return
+        this.setData({ remindShown: false })
+        if (accepted.length) ui.toast('下一步有进展时会通知您', 'success')
+      })
+    },
+
+    onNavigate() {
+      if (!nav.openCase(this.row)) ui.toast('这个案件没有位置')
     },
 
     onPreview(e) {
@@ -132,6 +179,7 @@ Component({
       try {
         await api.followTicket(this.data.id)
         ui.toast('已关注，处理进展会通知您')
+        this.offerRemind()
         this.load()
       } catch (err) {
         ui.showError(err)
@@ -175,6 +223,17 @@ Component({
       photos.removePhoto(this, 'ratePhotos', e.detail.index)
     },
 
+    // 修改评价: the form again, filled with what was said.
+    onEditRating() {
+      const r = this.data.rating
+      if (!r || !r.editable) return
+      this.setData({ editing: true, form: Object.assign({}, r.raw) })
+    },
+
+    onCancelEdit() {
+      this.setData({ editing: false, form: { result: '', service: '', stars: 0, comment: '' } })
+    },
+
     async onSubmitRating() {
       const form = this.data.form
       if (!form.result || !form.service) {
@@ -183,6 +242,11 @@ Component({
       }
       if (this.data.sending) return
       this.setData({ sending: true })
+      if (this.data.editing) {
+        await this.saveRatingChange(form)
+        this.setData({ sending: false })
+        return
+      }
       try {
         const mediaIds = await photos.uploadPhotos(this, 'ratePhotos', 'rating')
         const body = { result: form.result, service: form.service, comment: form.comment.trim() }
@@ -195,6 +259,27 @@ Component({
         ui.showError(err)
       }
       this.setData({ sending: false })
+    },
+
+    // PATCH /ratings/{id} with what changed; past the window the server says so (409).
+    async saveRatingChange(form) {
+      const before = this.data.rating.raw
+      const changes = {}
+      ;['result', 'service'].forEach((k) => { if (form[k] !== before[k]) changes[k] = form[k] })
+      if (form.stars && form.stars !== before.stars) changes.stars = form.stars
+      if (form.comment.trim() !== before.comment) changes.comment = form.comment.trim()
+      if (!Object.keys(changes).length) {
+        this.setData({ editing: false })
+        return
+      }
+      try {
+        await api.updateRating(this.data.rating.id, changes)
+        ui.toast('评价已修改', 'success')
+        await this.loadRating()
+      } catch (err) {
+        ui.showError(err)
+        if (err.status === 409) await this.loadRating()
+      }
     },
   },
 })

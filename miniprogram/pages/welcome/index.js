@@ -1,5 +1,10 @@
 // First run: the privacy agreement (WeChat's privacy authorisation), login, home community.
 // Later launches pass straight through to the right tab.
+//
+// "暂不同意" does not lock anyone out: login needs no personal information, so the app goes on
+// read-only (my reports, messages, my grid, polls, the public map without "near me"); location
+// and photos wait for the agreement. When a page later calls one of those, app.js opens this page
+// as a prompt (?step=privacy): agreeing or declining answers WeChat and goes back to that page.
 const api = require('../../services/api')
 const config = require('../../config')
 const session = require('../../utils/session')
@@ -15,6 +20,7 @@ Component({
   data: {
     pageClass: 'page',
     step: 'loading', // loading | privacy | login | area
+    prompt: false, // opened by app.js because a page asked for location or photos
     privacyName: '《共治小程序隐私保护指引》',
     loginError: '',
     trail: [], // [{code, name}] the areas opened so far
@@ -31,24 +37,49 @@ Component({
         this.showArea()
         return
       }
+      if (query && query.step === 'privacy') {
+        this.setData({ step: 'privacy', prompt: true })
+        this.readContractName()
+        return
+      }
       this.start()
     },
 
+    readContractName() {
+      if (typeof wx.getPrivacySetting !== 'function') return
+      wx.getPrivacySetting({
+        success: (res) => {
+          if (res.privacyContractName) this.setData({ privacyName: res.privacyContractName })
+        },
+      })
+    },
+
+    // Someone who declined before is not asked again on every launch: they go on read-only.
     start() {
       if (typeof wx.getPrivacySetting === 'function') {
         wx.getPrivacySetting({
           success: (res) => {
             if (res.privacyContractName) this.setData({ privacyName: res.privacyContractName })
-            if (res.needAuthorization) this.setData({ step: 'privacy' })
+            if (res.needAuthorization && !session.hasDeclinedPrivacy()) this.setData({ step: 'privacy' })
             else this.login()
           },
           fail: () => this.login(),
         })
-      } else if (!session.hasAgreedPrivacy()) {
+      } else if (!session.hasAgreedPrivacy() && !session.hasDeclinedPrivacy()) {
         this.setData({ step: 'privacy' })
       } else {
         this.login()
       }
+    },
+
+    // Answers WeChat's pending privacy request (app.js kept its resolve), if there is one.
+    answerPending(event) {
+      const app = getApp()
+      const pending = app && app.globalData && app.globalData.privacyResolve
+      if (!pending) return
+      if (event === 'agree') pending({ buttonId: 'agree-privacy', event: 'agree' })
+      else pending({ event: 'disagree' })
+      app.globalData.privacyResolve = null
     },
 
     onOpenContract() {
@@ -58,17 +89,17 @@ Component({
     // The button has open-type="agreePrivacyAuthorization": WeChat records the agreement.
     onAgree() {
       session.setAgreedPrivacy()
-      const app = getApp()
-      const pending = app && app.globalData && app.globalData.privacyResolve
-      if (pending) {
-        pending({ buttonId: 'agree-privacy', event: 'agree' })
-        app.globalData.privacyResolve = null
-      }
-      this.login()
+      this.answerPending('agree')
+      if (this.data.prompt) wx.navigateBack({ delta: 1 })
+      else this.login()
     },
 
     onDisagree() {
-      ui.toast('需要您同意后才能使用上报功能')
+      session.setDeclinedPrivacy()
+      this.answerPending('disagree')
+      ui.toast('您可以先浏览；上报问题需要拍照和定位，届时会再征求您的同意')
+      if (this.data.prompt) wx.navigateBack({ delta: 1 })
+      else this.login()
     },
 
     async login() {

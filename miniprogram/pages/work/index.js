@@ -1,8 +1,10 @@
 // 工作台: grid workers and handlers see their task pool (soonest deadline first, coloured), their
 // claimed tasks and what waits for their 核查; community staff see the ratings queue
-// (unsatisfied and unreplied first), reply, or send a ticket back for rework.
+// (unsatisfied and unreplied first), reply, or send a ticket back for rework. Every list reads
+// on at the bottom (the API pages with `next`); a task can be navigated to, and 地图 shows them.
 const api = require('../../services/api')
 const format = require('../../utils/format')
+const nav = require('../../utils/nav')
 const session = require('../../utils/session')
 const ui = require('../../utils/ui')
 
@@ -49,6 +51,7 @@ Component({
     segments: [],
     segment: '',
     rows: [],
+    next: null, // the cursor of the next page, null at the end
     loading: false,
     errorText: '',
     isWorker: false,
@@ -83,26 +86,41 @@ Component({
     },
 
     onSegment(e) {
-      this.setData({ segment: e.currentTarget.dataset.key, rows: [], openId: null })
+      this.setData({ segment: e.currentTarget.dataset.key, rows: [], next: null, openId: null })
       return this.reload()
     },
 
-    async reload() {
+    onReachBottom() {
+      if (this.data.next && !this.data.loading) return this.load(this.data.next)
+      return undefined
+    },
+
+    reload() {
+      return this.load(null)
+    },
+
+    // The first page (cursor null) replaces the list; a later one is added to it.
+    async load(cursor) {
       const segment = this.data.segment
       if (!segment) return
       this.setData({ loading: true, errorText: '' })
       try {
+        const kept = cursor ? this.data.rows : []
+        let rows
+        let page
         if (segment === 'ratings') {
-          const page = await api.ratingsQueue()
-          const rows = page.items.map(ratingRow).sort((a, b) => a.rank - b.rank || (a.createdAt < b.createdAt ? -1 : 1))
-          this.setData({ rows })
+          page = await api.ratingsQueue(cursor || undefined)
+          rows = kept.concat(page.items.map(ratingRow)).sort((a, b) => a.rank - b.rank || (a.createdAt < b.createdAt ? -1 : 1))
         } else {
-          const page = await api.listTasks(segment)
+          page = await api.listTasks(segment, cursor || undefined)
           const now = Date.now()
-          this.setData({ rows: page.items.map((t) => format.ticketRow(t, now)).sort(format.byDeadline) })
+          rows = kept.concat(page.items.map((t) => format.ticketRow(t, now))).sort(format.byDeadline)
         }
+        if (this.data.segment === segment) this.setData({ rows, next: page.next || null })
       } catch (err) {
-        this.setData({ rows: [], errorText: err.status === 404 || err.status === 422 ? '这项功能暂未开通' : (err.message || '加载失败，请下拉刷新') })
+        const errorText = err.status === 404 || err.status === 422 ? '这项功能暂未开通' : (err.message || '加载失败，请下拉刷新')
+        // a failed next page keeps what is shown; a failed first page shows no stale list
+        this.setData(cursor ? { errorText } : { rows: [], next: null, errorText })
       }
       this.setData({ loading: false })
     },
@@ -152,6 +170,17 @@ Component({
 
     onPatrol() {
       wx.navigateTo({ url: '/pages/patrol/index' })
+    },
+
+    // 导航: WeChat's map of the case, with its route planning.
+    onNavigate(e) {
+      const row = this.data.rows.find((r) => r.id === Number(e.currentTarget.dataset.id))
+      if (!nav.openCase(row)) ui.toast('这个案件没有位置')
+    },
+
+    // The tasks of this list on a map.
+    onMap() {
+      wx.navigateTo({ url: `/pages/task-map/index?scope=${this.data.segment}` })
     },
 
     // --- ratings ---

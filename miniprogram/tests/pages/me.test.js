@@ -66,3 +66,48 @@ test('staff login leads to the 工作台; a wrong password is said plainly', asy
   expect(wx.switchTab).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/work/index' }))
   expect(page.data.password).toBe('')
 })
+
+describe('关怀模式 and the phone\'s font size', () => {
+  async function openMe() {
+    signIn(wx)
+    session.saveMe(me([]))
+    wx.route('GET', '/api/v1/me', () => [200, me([])])
+    const page = loadPage('me')
+    await page.instance.onShow()
+    await flush()
+    return page
+  }
+
+  test('on the first run it follows a large system font, and can still be switched off', async () => {
+    wx.getAppBaseInfo.mockReturnValue({ fontSizeSetting: 20 })
+    const page = await openMe()
+    expect(page.data.care).toBe(true)
+    expect(page.data.pageClass).toBe('page care')
+    await fire(page, '#care', 'change', { value: false })
+    expect(session.isCareMode()).toBe(false)
+    await page.instance.onShow() // the large font is still set: the person's choice stands
+    await flush()
+    expect(page.data.care).toBe(false)
+  })
+
+  test('a standard font leaves it off; older WeChat versions are read through getSystemInfoSync', async () => {
+    let page = await openMe()
+    expect(page.data.care).toBe(false)
+    wx.__storage.clear()
+    wx.getAppBaseInfo = undefined
+    wx.getSystemInfoSync.mockReturnValue({ fontSizeSetting: 22 })
+    page = await openMe()
+    expect(page.data.care).toBe(true)
+  })
+})
+
+test('附近的问题 opens the public map', async () => {
+  signIn(wx)
+  session.saveMe(me([]))
+  wx.route('GET', '/api/v1/me', () => [200, me([])])
+  const page = loadPage('me')
+  await page.instance.onShow()
+  await flush()
+  await tap(page, '#nearby')
+  expect(wx.navigateTo).toHaveBeenLastCalledWith(expect.objectContaining({ url: '/pages/nearby/index' }))
+})

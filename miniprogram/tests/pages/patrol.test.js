@@ -1,12 +1,10 @@
 const { loadPage, flush, tap, input, fire } = require('../support/page')
 const { signIn } = require('../support/wx')
-const { detail } = require('../support/fixtures')
+const { detail, residentCategories, staffCategories } = require('../support/fixtures')
 
 function setUp(wx) {
   signIn(wx)
-  wx.route('GET', '/api/v1/categories', () => [200, { audience: 'resident', items: [
-    { code: '20', label: '小区和楼道', kind: 'event', children: [{ code: '2004', label: '楼道堆放杂物', requires_photo: false }] },
-  ] }])
+  wx.route('GET', '/api/v1/categories', (req) => [200, req.query.audience === 'staff' ? staffCategories() : residentCategories()])
   let next = 90
   wx.route('POST', '/api/v1/media/uploads', () => {
     next += 1
@@ -19,6 +17,7 @@ async function open() {
   const page = loadPage('patrol')
   page.instance.onLoad({})
   await flush()
+  await input(page, '#category-search', '2004')
   await fire(page, '#category', 'change', { value: '0' })
   await input(page, '#description', '楼道堆放纸箱')
   await fire(page, '#photos', 'add', { paths: ['wxfile://tmp/p.jpg'] })
@@ -60,4 +59,27 @@ test('self-dispose sends what was done and the after-photos in one request', asy
   expect(call.data).toMatchObject({ category_code: '2004', note: '已当场清理', media_ids: [91], after_media_ids: [92] })
   const purposes = wx.__calls.filter((c) => c.path === '/api/v1/media/uploads').map((c) => c.data.purpose)
   expect(purposes).toEqual(['report', 'handling'])
+})
+
+test('a collector picks from the staff tree: staff-only 小类 such as 0102 污水井盖, and its photo rule', async () => {
+  setUp(wx)
+  wx.route('POST', '/api/v1/tasks/patrol', () => [201, detail({ id: 46 })])
+  const page = loadPage('patrol')
+  page.instance.onLoad({})
+  await flush()
+  expect(wx.__calls.find((c) => c.path === '/api/v1/categories').query).toEqual({ audience: 'staff' })
+  // active 小类 of the full tree, under their standard names; the retired one is left out
+  expect(page.data.categories.map((c) => c.code)).toEqual(['0101', '0102', '2004'])
+  await input(page, '#category-search', '井盖')
+  expect(page.data.categories.map((c) => c.label)).toEqual(['0101 上水井盖（公用设施）', '0102 污水井盖（公用设施）'])
+  await fire(page, '#category', 'change', { value: '1' })
+  await input(page, '#description', '污水井盖缺失')
+  await tap(page, '#submit')
+  expect(page.data.errorText).toBe('这类问题需要拍一张现场照片')
+  await fire(page, '#photos', 'add', { paths: ['wxfile://tmp/well.jpg'] })
+  await input(page, '#category-search', '') // clearing the search keeps the choice
+  expect(page.data.categories[page.data.categoryIndex].code).toBe('0102')
+  await tap(page, '#submit')
+  await flush()
+  expect(wx.__calls.find((c) => c.path === '/api/v1/tasks/patrol').data).toMatchObject({ category_code: '0102', media_ids: [91] })
 })

@@ -14,6 +14,11 @@ const POLL = {
     { id: 4, position: 4, kind: 'text', prompt: '其他建议', options: [], max_length: 200, required: false },
   ],
 }
+// The list answers PollOut: the poll without its questions and the caller's voting state.
+function listed(poll) {
+  const { description, can_vote: canVote, results_visible: visible, questions, ...rest } = poll // eslint-disable-line no-unused-vars
+  return rest
+}
 const RESULTS = {
   poll_id: 3, title: POLL.title, status: 'open', is_anonymous: true, respondent_count: 4,
   questions: [
@@ -25,9 +30,9 @@ const RESULTS = {
 test('the polls of my area, answered or open', async () => {
   signIn(wx)
   wx.route('GET', '/api/v1/polls', () => [200, { area: AREA, items: [
-    POLL,
-    Object.assign({}, POLL, { id: 4, title: '垃圾分类满意度', has_voted: true }),
-    Object.assign({}, POLL, { id: 5, title: '停车位规划', status: 'closed' }),
+    listed(POLL),
+    listed(Object.assign({}, POLL, { id: 4, title: '垃圾分类满意度', has_voted: true })),
+    listed(Object.assign({}, POLL, { id: 5, title: '停车位规划', status: 'closed' })),
   ] }])
   const page = loadPage('polls')
   page.instance.onLoad({})
@@ -121,7 +126,7 @@ function consentPosts() {
 
 async function openList() {
   signIn(wx)
-  wx.route('GET', '/api/v1/polls', () => [200, { area: AREA, items: [POLL] }])
+  wx.route('GET', '/api/v1/polls', () => [200, { area: AREA, items: [listed(POLL)] }])
   wx.route('POST', '/api/v1/messages/subscriptions', (req) => [201, { items: [] }])
   const page = loadPage('polls')
   page.instance.onLoad({})

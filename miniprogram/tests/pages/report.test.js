@@ -2,6 +2,8 @@ const { loadPage, flush, tap, input, fire, text } = require('../support/page')
 const { signIn, apiError } = require('../support/wx')
 const config = require('../../config')
 const drafts = require('../../utils/draft')
+const report = require('../../services/report')
+const session = require('../../utils/session')
 
 const CATEGORIES = {
   audience: 'resident',
@@ -212,4 +214,119 @@ test('a failed category load says so instead of an empty list', async () => {
   wx.route('GET', '/api/v1/tickets/nearby', () => [200, { items: [] }])
   const page = await openPage()
   expect(text(page)).toContain('问题类型加载失败')
+})
+
+// --- draft photos across a restart, and bounded retries ---------------------------------------
+
+function waitingDraft(photoPaths) {
+  return drafts.save(Object.assign(drafts.emptyDraft(), {
+    photos: photoPaths.map((path) => ({ path, mediaId: null })),
+    location: { lng: 116.59, lat: 35.41, crs: 'gcj02' },
+    category: { code: '2004', label: '楼道堆放杂物', requires_photo: false },
+    description: '纸箱',
+    idempotencyKey: 'mp-restart-key',
+    status: 'waiting_retry',
+  }))
+}
+
+test('photos added to the draft are kept in the user data folder and survive a restart', async () => {
+  setUp(wx)
+  wx.route('POST', '/api/v1/tickets', () => [201, TICKET])
+  let page = await openPage()
+  await fillIn(page)
+  const kept = drafts.load().photos.map((p) => p.path)
+  expect(kept).toHaveLength(2)
+  kept.forEach((p) => expect(p.startsWith(`${wx.env.USER_DATA_PATH}/`)).toBe(true))
+  expect(wx.getFileSystemManager().saveFile).toHaveBeenCalledWith(expect.objectContaining({ tempFilePath: 'wxfile://tmp/1.jpg' }))
+
+  wx.__restart() // WeChat clears the temporary files; the kept copies stay
+  page = await openPage()
+  expect(text(page)).not.toContain('已失效')
+  await tap(page, '#submit')
+  await flush()
+  expect(wx.__uploads.map((u) => u.filePath)).toEqual(kept)
+  expect(page.data.done).toMatchObject({ id: 31 })
+  // a filed draft leaves no files behind
+  expect(wx.getFileSystemManager().unlinkSync.mock.calls.map((c) => c[0]).sort()).toEqual(kept.slice().sort())
+})
+
+test('a photo lost in a restart is named for the resident; nothing is uploaded or retried', async () => {
+  setUp(wx)
+  wx.route('POST', '/api/v1/tickets', () => [201, TICKET])
+  // a draft from before photos were kept: its second photo is a temporary path
+  waitingDraft([`${wx.env.USER_DATA_PATH}/kept.jpg`, 'wxfile://tmp/old.jpg'])
+  wx.__files.saved.add(`${wx.env.USER_DATA_PATH}/kept.jpg`)
+  wx.__restart()
+  const page = await openPage()
+  expect(text(page)).toContain('第 2 张照片找不到了')
+  expect(page.data.photos.map((p) => !!p.missing)).toEqual([false, true])
+  await new Promise((r) => setTimeout(r, config.retryDelaysMs[0] + 50))
+  await tap(page, '#submit')
+  expect(wx.__uploads).toHaveLength(0)
+  expect(reportCalls(wx)).toHaveLength(0)
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: expect.stringContaining('第 2 张照片') }))
+  // removing it and adding it again lets the report go
+  await fire(page, '#photos', 'remove', { index: 1 })
+  await fire(page, '#photos', 'add', { paths: ['wxfile://tmp/new.jpg'] })
+  expect(text(page)).not.toContain('找不到了')
+  await tap(page, '#submit')
+  await flush()
+  expect(wx.__uploads).toHaveLength(2)
+  expect(reportCalls(wx)[0].header['Idempotency-Key']).toBe('mp-restart-key')
+})
+
+test('an upload WeChat refuses because the file is gone is not a network error: no retry loop', async () => {
+  setUp(wx)
+  wx.route('POST', '/api/v1/tickets', () => [201, TICKET])
+  wx.uploadFile.mockImplementation((opts) => {
+    wx.__uploads.push({ filePath: opts.filePath })
+    Promise.resolve().then(() => opts.fail({ errMsg: 'uploadFile:fail file not found' }))
+    return { onProgressUpdate: () => {}, abort: () => {} }
+  })
+  const page = await openPage()
+  await fillIn(page)
+  await tap(page, '#submit')
+  expect(page.data.waitingRetry).toBe(false)
+  expect(text(page)).toContain('第 1 张照片找不到了')
+  expect(drafts.load().status).toBe('editing')
+  await new Promise((r) => setTimeout(r, config.retryDelaysMs[0] * 2))
+  await flush()
+  expect(wx.__uploads).toHaveLength(1) // tried once, never again on its own
+})
+
+test('automatic resends are bounded; then the draft waits for the resident\'s tap', async () => {
+  setUp(wx)
+  config.retryDelaysMs = [20, 20]
+  wx.route('POST', '/api/v1/tickets', () => 'fail')
+  const page = await openPage()
+  await fillIn(page)
+  await tap(page, '#submit')
+  for (let i = 0; i < 6; i += 1) {
+    await new Promise((r) => setTimeout(r, 40))
+    await flush()
+  }
+  expect(reportCalls(wx)).toHaveLength(3) // the tap and two automatic resends
+  expect(text(page)).toContain('请稍后点“立即重新提交”')
+  expect(drafts.load().status).toBe('waiting_retry')
+  // coming back to the app does not start another round either
+  await report.retryPendingDraft()
+  expect(reportCalls(wx)).toHaveLength(3)
+  // the resident's tap does
+  wx.route('POST', '/api/v1/tickets', () => [201, TICKET])
+  await tap(page, '#submit')
+  expect(reportCalls(wx)).toHaveLength(4)
+  expect(page.data.done).toMatchObject({ id: 31 })
+})
+
+test('after "暂不同意" the page asks for nothing on its own and offers the agreement', async () => {
+  setUp(wx)
+  session.setDeclinedPrivacy()
+  const page = await openPage()
+  expect(wx.getLocation).not.toHaveBeenCalled()
+  expect(text(page)).toContain('同意并继续上报')
+  expect(text(page)).toContain('问题类型') // the rest of the page is there
+  await fire(page, '#agree-privacy', 'agreeprivacyauthorization', {})
+  expect(session.hasAgreedPrivacy()).toBe(true)
+  expect(wx.getLocation).toHaveBeenCalledWith(expect.objectContaining({ type: 'gcj02' }))
+  expect(page.querySelector('#agree-privacy')).toBeFalsy()
 })

@@ -1,6 +1,9 @@
 const { loadPage, flush, tap, input, fire, text } = require('../support/page')
 const { signIn, apiError } = require('../support/wx')
-const { detail } = require('../support/fixtures')
+const { detail, ticket, rating, page, me } = require('../support/fixtures')
+const coords = require('../../utils/coords')
+const config = require('../../config')
+const session = require('../../utils/session')
 
 const photo = (id, stage) => ({ id, purpose: stage, status: 'ready', url: `https://x/${id}.jpg`, thumb_url: `https://x/${id}-t.jpg`, stage, created_at: '2026-11-25T01:00:00Z' })
 
@@ -137,4 +140,118 @@ test('a rating that failed to send is sent again with its photo, not uploading i
   const calls = wx.__calls.filter((c) => c.path === '/api/v1/tickets/9/rating' && c.method === 'POST')
   expect(calls.map((c) => c.data.media_ids)).toEqual([[55], [55]])
   expect(wx.__uploads).toHaveLength(1)
+})
+
+// --- changing a rating, navigation, "提醒我" again ------------------------------------------------
+
+test('my rating can be changed while its window is open (PATCH /ratings/{id} with what changed)', async () => {
+  signIn(wx)
+  let current = rating({ editable_until: new Date(Date.now() + 3600e3).toISOString() })
+  wx.route('GET', '/api/v1/tickets/9', () => [200, CLOSED])
+  wx.route('GET', '/api/v1/tickets/9/ratings', () => [200, page([current])])
+  wx.route('PATCH', '/api/v1/ratings/4', (req) => {
+    current = Object.assign({}, current, req.data, { overall: 'satisfied' })
+    return [200, current]
+  })
+  const p = await open(9)
+  expect(p.data.canRate).toBe(false)
+  expect(text(p)).toContain('修改评价')
+  await tap(p, '#edit-rating')
+  expect(p.data.form).toEqual({ result: 'unsatisfied', service: 'basically_satisfied', stars: 2, comment: '还有杂物' })
+  await tap(p, '.level-result', 0) // 满意
+  await tap(p, '.star', 4)
+  await input(p, '#rate-comment', '已经清理干净了')
+  await tap(p, '#submit-rating')
+  await flush()
+  const patch = wx.__calls.find((c) => c.method === 'PATCH')
+  expect(patch.path).toBe('/api/v1/ratings/4')
+  expect(patch.data).toEqual({ result: 'satisfied', stars: 5, comment: '已经清理干净了' })
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '评价已修改' }))
+  expect(p.data.editing).toBe(false)
+  expect(text(p)).toContain('问题解决：满意')
+})
+
+test('past its window a rating cannot be changed; a late save shows the server message', async () => {
+  signIn(wx)
+  wx.route('GET', '/api/v1/tickets/9', () => [200, CLOSED])
+  wx.route('GET', '/api/v1/tickets/9/ratings', () => [200, page([rating({ editable_until: '2020-01-01T00:00:00Z' })])])
+  let p = await open(9)
+  expect(p.querySelector('#edit-rating')).toBeFalsy()
+  // nor once staff have acted on it
+  wx.route('GET', '/api/v1/tickets/9/ratings', () => [200, page([rating({ outcome: 'rework', editable_until: '2099-01-01T00:00:00Z' })])])
+  p = await open(9)
+  expect(p.querySelector('#edit-rating')).toBeFalsy()
+
+  wx.route('GET', '/api/v1/tickets/9/ratings', () => [200, page([rating({ editable_until: new Date(Date.now() + 1000).toISOString() })])])
+  wx.route('PATCH', '/api/v1/ratings/4', () => apiError(409, 'rating_edit_window_closed', '评价提交 24 小时后不能再修改'))
+  p = await open(9)
+  await tap(p, '#edit-rating')
+  await tap(p, '.level-service', 0)
+  await tap(p, '#submit-rating')
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '评价提交 24 小时后不能再修改' }))
+})
+
+test('a grid worker navigates to the case (GCJ-02); a resident is not offered it', async () => {
+  signIn(wx)
+  session.saveMe(me(['grid_worker']))
+  wx.route('GET', '/api/v1/tickets/3', () => [200, detail({ id: 3, location: { lng: 116.58, lat: 35.41 } })])
+  let p = await open(3)
+  await tap(p, '#navigate')
+  const gcj = coords.wgs84ToGcj02(116.58, 35.41)
+  expect(wx.openLocation.mock.calls[0][0]).toMatchObject({ latitude: gcj.lat, longitude: gcj.lng, name: '楼道堆放杂物' })
+  session.saveMe(me([]))
+  p = await open(3)
+  expect(p.querySelector('#navigate')).toBeFalsy()
+})
+
+describe('提醒我 again after a status change', () => {
+  beforeEach(() => {
+    signIn(wx)
+    config.subscribeTemplateIds = ['tmpl-progress']
+    wx.route('POST', '/api/v1/messages/subscriptions', () => [201, { items: [] }])
+  })
+
+  test('offered when I see my ticket has moved on, asked only on the tap, then gone', async () => {
+    let status = 'dispatched'
+    wx.route('GET', '/api/v1/tickets/5', () => [200, detail({ id: 5, is_mine: true, status })])
+    let p = await open(5)
+    expect(text(p)).not.toContain('有新进展时提醒我') // first look: nothing has changed yet
+    status = 'claimed'
+    p = await open(5)
+    expect(text(p)).toContain('有新进展时提醒我')
+    expect(wx.requestSubscribeMessage).not.toHaveBeenCalled()
+    await tap(p, '#remind')
+    expect(wx.requestSubscribeMessage).toHaveBeenCalledWith(expect.objectContaining({ tmplIds: ['tmpl-progress'] }))
+    expect(wx.__calls.find((c) => c.path === '/api/v1/messages/subscriptions').data).toEqual({ template_ids: ['tmpl-progress'], accepted: ['tmpl-progress'] })
+    expect(text(p)).not.toContain('有新进展时提醒我')
+    p = await open(5) // same status again: not offered again
+    expect(text(p)).not.toContain('有新进展时提醒我')
+    status = 'verifying'
+    p = await open(5) // the next change: offered again, so a second message can come
+    expect(text(p)).toContain('有新进展时提醒我')
+  })
+
+  test('not offered once closed, for someone else\'s ticket, or without a template', async () => {
+    let status = 'claimed'
+    wx.route('GET', '/api/v1/tickets/5', () => [200, detail({ id: 5, is_mine: true, status })])
+    wx.route('GET', '/api/v1/tickets/6', () => [200, detail({ id: 6, is_mine: false, status })])
+    wx.route('GET', '/api/v1/tickets/5/ratings', () => [200, page([])])
+    await open(5)
+    await open(6)
+    status = 'closed'
+    expect(text(await open(5))).not.toContain('有新进展时提醒我')
+    status = 'handled'
+    expect(text(await open(6))).not.toContain('有新进展时提醒我')
+    config.subscribeTemplateIds = []
+    status = 'verifying'
+    expect(text(await open(5))).not.toContain('有新进展时提醒我')
+  })
+
+  test('following someone else\'s ticket offers it too', async () => {
+    wx.route('GET', '/api/v1/tickets/3', () => [200, detail({ id: 3, is_mine: false })])
+    wx.route('POST', '/api/v1/tickets/3/follow', () => [200, ticket({ id: 3, is_mine: true, follower_count: 1 })])
+    const p = await open(3)
+    await tap(p, '#follow')
+    expect(text(p)).toContain('有新进展时提醒我')
+  })
 })

@@ -111,3 +111,44 @@ test('a location outside the service area says so', async () => {
   expect(text(page)).toContain('该位置不在任何网格内')
   expect(page.data.chosen).toBe(null)
 })
+
+// --- declining the privacy agreement -----------------------------------------------------------
+
+test('"暂不同意" still logs in and leaves the read-only pages usable; later launches do not block', async () => {
+  wx.getPrivacySetting.mockImplementation((o) => o.success({ needAuthorization: true, privacyContractName: '《共治隐私指引》' }))
+  wx.route('POST', '/api/v1/auth/dev', () => [200, TOKENS])
+  wx.route('GET', '/api/v1/me', () => [200, me([], { home_area: { id: 5, code: '370811001001', name: '运河社区', kind: 'community', path: '/' } })])
+  let page = await open()
+  expect(text(page)).toContain('不同意也可以浏览')
+  expect(text(page)).toContain('相册')
+  await tap(page, '#disagree')
+  expect(session.hasDeclinedPrivacy()).toBe(true)
+  expect(api.isLoggedIn()).toBe(true)
+  expect(wx.switchTab).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/report/index' }))
+  expect(wx.getLocation).not.toHaveBeenCalled()
+
+  wx.switchTab.mockClear()
+  page = await open() // the next launch: no agreement wall
+  expect(page.data.step).not.toBe('privacy')
+  expect(wx.switchTab).toHaveBeenCalled()
+})
+
+test('as a prompt (a page asked for location or photos): each answer goes to WeChat and back to that page', async () => {
+  const resolve = jest.fn()
+  getApp().globalData.privacyResolve = resolve
+  let page = await open({ step: 'privacy' })
+  expect(page.data.step).toBe('privacy')
+  await tap(page, '#disagree')
+  expect(resolve).toHaveBeenCalledWith({ event: 'disagree' })
+  expect(wx.navigateBack).toHaveBeenCalledTimes(1)
+  expect(wx.request).not.toHaveBeenCalled()
+
+  const again = jest.fn()
+  getApp().globalData.privacyResolve = again
+  page = await open({ step: 'privacy' })
+  await fire(page, '#agree-privacy', 'agreeprivacyauthorization', {})
+  expect(again).toHaveBeenCalledWith({ buttonId: 'agree-privacy', event: 'agree' })
+  expect(session.hasAgreedPrivacy()).toBe(true)
+  expect(session.hasDeclinedPrivacy()).toBe(false)
+  expect(wx.navigateBack).toHaveBeenCalledTimes(2)
+})

@@ -1,6 +1,7 @@
 const { loadPage, flush, tap, input, text } = require('../support/page')
 const { signIn, apiError } = require('../support/wx')
-const { ticket, me } = require('../support/fixtures')
+const { ticket, me, page } = require('../support/fixtures')
+const coords = require('../../utils/coords')
 const session = require('../../utils/session')
 
 async function openAs(roles) {
@@ -181,4 +182,95 @@ test('a resident sees how to log in as staff', async () => {
   const page = await openAs([])
   expect(text(page)).toContain('工作人员登录后可以在这里处理任务')
   expect(wx.request).not.toHaveBeenCalled()
+})
+
+describe('grid worker: more tasks, navigation and the map', () => {
+  beforeEach(() => signIn(wx))
+
+  test('the task list reads on at the bottom with the cursor, and stops at the end', async () => {
+    wx.route('GET', '/api/v1/tasks', (req) => [200, req.query.cursor === '1.20'
+      ? page([ticket({ id: 21, deadline_at: LATER })])
+      : page(Array.from({ length: 20 }, (_, i) => ticket({ id: i + 1, deadline_at: SOON })), '1.20')])
+    const work = await openAs(['grid_worker'])
+    expect(work.data.rows).toHaveLength(20)
+    expect(text(work)).toContain('上拉加载更多')
+    await work.instance.onReachBottom()
+    await flush()
+    expect(taskCalls(wx, 'pool').map((c) => c.query.cursor)).toEqual([undefined, '1.20'])
+    expect(work.data.rows).toHaveLength(21)
+    expect(work.data.rows[20].id).toBe(21)
+    expect(work.data.next).toBe(null)
+    await work.instance.onReachBottom() // the end: nothing more is asked
+    await flush()
+    expect(taskCalls(wx, 'pool')).toHaveLength(2)
+  })
+
+  test('a failed next page keeps the tasks already shown', async () => {
+    wx.route('GET', '/api/v1/tasks', (req) => (req.query.cursor ? 'fail' : [200, page([ticket({ id: 1 })], '1.1')]))
+    const work = await openAs(['grid_worker'])
+    await work.instance.onReachBottom()
+    await flush()
+    expect(work.data.rows.map((r) => r.id)).toEqual([1])
+    expect(text(work)).toContain('网络连接失败')
+  })
+
+  test('导航 opens WeChat\'s map at the case, in GCJ-02', async () => {
+    wx.route('GET', '/api/v1/tasks', () => [200, page([ticket({ id: 8, status: 'claimed', location: { lng: 116.58, lat: 35.41 } })])])
+    const work = await openAs(['grid_worker'])
+    await tap(work, '.segment', 1)
+    await tap(work, '.nav-btn', 0)
+    const call = wx.openLocation.mock.calls[0][0]
+    const gcj = coords.wgs84ToGcj02(116.58, 35.41)
+    expect(call.longitude).toBeCloseTo(gcj.lng, 6)
+    expect(call.latitude).toBeCloseTo(gcj.lat, 6)
+    expect(call).toMatchObject({ name: '楼道堆放杂物', address: '3 号楼 2 单元' })
+  })
+
+  test('地图查看 opens the map of this list', async () => {
+    wx.route('GET', '/api/v1/tasks', () => [200, page([])])
+    const work = await openAs(['grid_worker'])
+    await tap(work, '.segment', 1)
+    await tap(work, '#task-map')
+    expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/task-map/index?scope=mine' }))
+  })
+})
+
+describe('the task map', () => {
+  beforeEach(() => signIn(wx))
+
+  async function openMap(scope) {
+    const map = loadPage('task-map')
+    await map.instance.onLoad({ scope })
+    await flush()
+    return map
+  }
+
+  test('my tasks as markers (all pages), a tapped one can be opened or navigated to', async () => {
+    wx.route('GET', '/api/v1/tasks', (req) => [200, req.query.cursor === '1.2'
+      ? page([ticket({ id: 3, location: { lng: 116.60, lat: 35.42 } })])
+      : page([ticket({ id: 1 }), ticket({ id: 2, location: { lng: 116.59, lat: 35.40 } })], '1.2')])
+    const map = await openMap('mine')
+    expect(wx.setNavigationBarTitle).toHaveBeenCalledWith({ title: '我的任务地图' })
+    expect(taskCalls(wx, 'mine').map((c) => c.query.cursor)).toEqual([undefined, '1.2'])
+    expect(map.data.markers.map((m) => m.id)).toEqual([1, 2, 3])
+    const gcj = coords.wgs84ToGcj02(116.60, 35.42)
+    expect(map.data.markers[2]).toMatchObject({ latitude: gcj.lat, longitude: gcj.lng })
+    expect(map.data.points).toHaveLength(3)
+    map.instance.onMarker({ detail: { markerId: 2 } })
+    await flush()
+    expect(text(map)).toContain('RC20261125001')
+    await tap(map, '#open-task')
+    expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/ticket/index?id=2' }))
+    await tap(map, '#navigate')
+    expect(wx.openLocation).toHaveBeenCalledTimes(1)
+  })
+
+  test('no tasks, or a failure, is said plainly', async () => {
+    wx.route('GET', '/api/v1/tasks', () => [200, page([])])
+    let map = await openMap('pool')
+    expect(text(map)).toContain('暂时没有任务')
+    wx.route('GET', '/api/v1/tasks', () => 'fail')
+    map = await openMap('mine')
+    expect(text(map)).toContain('网络连接失败')
+  })
 })

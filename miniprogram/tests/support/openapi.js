@@ -93,4 +93,131 @@ function problems(doc, ops, spec) {
   return out
 }
 
-module.exports = { loadDocument, normalise, operations, find, problems, bodyProperties }
+// --- responses ---------------------------------------------------------------------------------
+
+// The operation that answered a concrete request path ("/api/v1/areas/3708/grid-workers"): of the
+// templates that match, the one with the fewest parameters, so /tickets/mine beats /tickets/{id}.
+function operationFor(doc, method, concretePath) {
+  let best = null
+  Object.keys(doc.paths || {}).forEach((template) => {
+    const op = doc.paths[template][method.toLowerCase()]
+    if (!op) return
+    const params = (template.match(/\{[^}]+\}/g) || []).length
+    const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`)
+    if (pattern.test(concretePath) && (!best || params < best.params)) best = { template, op, params }
+  })
+  return best
+}
+
+// The JSON schema of an operation's answer with this status; an undeclared error status is still
+// answered in the one error envelope, so it gets the schema of any declared error.
+function responseSchema(op, status) {
+  const responses = op.responses || {}
+  const json = (r) => r && r.content && r.content['application/json'] && r.content['application/json'].schema
+  if (json(responses[String(status)])) return json(responses[String(status)])
+  const codes = Object.keys(responses).filter((c) => json(responses[c]))
+  const same = codes.find((c) => (Number(c) >= 400) === (status >= 400))
+  return same ? json(responses[same]) : null
+}
+
+// The 2xx schema of an ENDPOINTS entry.
+function successSchema(doc, ops, spec) {
+  const found = find(ops, spec.method, spec.path)
+  if (!found) return null
+  const code = Object.keys(found.op.responses || {}).find((c) => /^2/.test(c))
+  return code ? responseSchema(found.op, Number(code)) : null
+}
+
+function variants(s) {
+  return [].concat(s.anyOf || [], s.oneOf || [], s.allOf || [])
+}
+
+// A schema that says nothing about what is inside (a dict[str, Any], GeoJSON): any field may be read.
+function freeForm(s) {
+  if (variants(s).length || s.properties || s.items || s.enum) return false
+  if (s.type && s.type !== 'object') return false
+  return s.additionalProperties !== false
+}
+
+// "grid_workers[].display_name" → ['grid_workers', '[]', 'display_name']
+function steps(field) {
+  const out = []
+  field.split('.').filter(Boolean).forEach((piece) => {
+    const name = piece.replace(/(\[\])+$/, '')
+    if (name) out.push(name)
+    for (let i = 0; i < (piece.length - name.length) / 2; i += 1) out.push('[]')
+  })
+  return out
+}
+
+// Whether a response with this schema can have the field (in any of its variants).
+function declares(doc, schema, field) {
+  const walk = (raw, rest) => {
+    const s = resolve(doc, raw)
+    if (!rest.length) return true
+    if (variants(s).some((v) => walk(v, rest))) return true
+    const [step, ...tail] = rest
+    if (step === '[]') return !!s.items && walk(s.items, tail)
+    if (s.properties && Object.prototype.hasOwnProperty.call(s.properties, step)) return walk(s.properties[step], tail)
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') return walk(s.additionalProperties, tail)
+    return s.additionalProperties === true || freeForm(s)
+  }
+  return walk(schema, steps(field))
+}
+
+const TYPES = {
+  object: (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+  array: Array.isArray,
+  string: (v) => typeof v === 'string',
+  integer: Number.isInteger,
+  number: (v) => typeof v === 'number',
+  boolean: (v) => typeof v === 'boolean',
+  null: (v) => v === null,
+}
+
+// What is wrong with a response body against its schema ([] when it fits): undeclared fields,
+// wrong types and enum values, and — unless `partial` — missing required fields.
+function validate(doc, schema, value, { partial = false } = {}) {
+  const check = (raw, v, at) => {
+    const s = resolve(doc, raw)
+    const alternatives = (s.anyOf || s.oneOf)
+    if (alternatives) {
+      const tries = alternatives.map((alt) => check(alt, v, at))
+      const fits = tries.find((t) => !t.length)
+      if (fits) return []
+      return tries.reduce((a, b) => (b.length < a.length ? b : a))
+    }
+    const out = []
+    ;(s.allOf || []).forEach((part) => out.push(...check(part, v, at)))
+    if (s.nullable && v === null) return out
+    if (s.enum && s.enum.indexOf(v) < 0) out.push(`${at || 'body'}: ${JSON.stringify(v)} is not one of ${JSON.stringify(s.enum)}`)
+    if (s.type && TYPES[s.type] && !TYPES[s.type](v)) {
+      out.push(`${at || 'body'}: expected ${s.type}, got ${JSON.stringify(v)}`)
+      return out
+    }
+    if (TYPES.object(v) && (s.properties || s.type === 'object')) {
+      const props = s.properties || {}
+      if (!partial) {
+        (s.required || []).forEach((name) => {
+          if (!(name in v)) out.push(`${at ? `${at}.` : ''}${name}: required by the schema, missing`)
+        })
+      }
+      Object.keys(v).forEach((key) => {
+        const path = at ? `${at}.${key}` : key
+        if (props[key]) out.push(...check(props[key], v[key], path))
+        else if (s.additionalProperties && typeof s.additionalProperties === 'object') out.push(...check(s.additionalProperties, v[key], path))
+        else if (!(s.additionalProperties === true || (!s.properties && s.additionalProperties !== false))) {
+          out.push(`${path}: not in the schema`)
+        }
+      })
+    }
+    if (Array.isArray(v) && s.items) v.forEach((item) => out.push(...check(s.items, item, `${at}[]`)))
+    return out
+  }
+  return Array.from(new Set(check(schema, value, '')))
+}
+
+module.exports = {
+  loadDocument, normalise, operations, find, problems, bodyProperties,
+  operationFor, responseSchema, successSchema, declares, validate, resolve,
+}

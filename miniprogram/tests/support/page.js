@@ -1,17 +1,30 @@
 // Loads a page or component of the mini-program into miniprogram-simulate and attaches it.
+const fs = require('fs')
 const path = require('path')
 const simulate = require('miniprogram-simulate')
 
 const ROOT = path.resolve(__dirname, '..', '..')
 
-// jest keeps required modules cached, so a page's Component() runs once per test file: the
-// definition is registered once and each test renders a fresh instance of it.
+// jest keeps required modules cached, so a page's or component's Component() runs once per test
+// file: each definition is registered once (its own components first, passed in by id, so two
+// pages using <photo-picker> share one registration) and each test renders a fresh instance.
 const loaded = {}
 
+function register(full) {
+  if (!loaded[full]) {
+    const json = JSON.parse(fs.readFileSync(`${full}.json`, 'utf8'))
+    const using = {}
+    Object.keys(json.usingComponents || {}).forEach((tag) => {
+      const rel = json.usingComponents[tag]
+      using[tag] = register(rel.startsWith('/') ? path.join(ROOT, rel) : path.join(path.dirname(full), rel))
+    })
+    loaded[full] = simulate.load(full, { compiler: 'simulate', rootPath: ROOT, usingComponents: using })
+  }
+  return loaded[full]
+}
+
 function load(relPath, props) {
-  const full = path.join(ROOT, relPath)
-  if (!loaded[full]) loaded[full] = simulate.load(full, { compiler: 'simulate', rootPath: ROOT })
-  const id = loaded[full]
+  const id = register(path.join(ROOT, relPath))
   const comp = simulate.render(id, props)
   const parent = document.createElement('parent-wrapper')
   comp.attach(parent)

@@ -1,5 +1,9 @@
-// A stubbed `wx` for one test: in-memory storage, a fake API server with routes, and jest.fn()
-// for every UI and device call the pages make. Each test builds a fresh one.
+// A stubbed `wx` for one test: in-memory storage, a fake API server with routes, an in-memory
+// file system, and jest.fn() for every UI and device call the pages make. Each test builds a fresh
+// one. Mocked response bodies reach the page through ./record.js, which logs the fields read.
+const record = require('./record')
+
+const USER_DATA_PATH = 'wxfile://usr'
 
 function clone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value))
@@ -34,7 +38,7 @@ function createWx() {
     const entry = Object.assign({ method, url, path, query }, req)
     const found = routes.find((r) => r.method === method && (r.path instanceof RegExp ? r.path.test(path) : r.path === path))
     return Promise.resolve().then(() => {
-      if (!found) return [404, { error: { code: 'not_found', message: '找不到 (stub)' } }]
+      if (!found) return [404, { error: { code: 'not_found', message: '找不到 (stub)' } }, 'unrouted']
       return found.handler(entry)
     }).then((result) => {
       if (result === 'fail') {
@@ -45,8 +49,9 @@ function createWx() {
         fail({ errMsg: 'request:fail timeout' })
         return
       }
-      const [statusCode, data] = result
-      success({ statusCode, data: clone(data), header: {} })
+      const [statusCode, data, unrouted] = result
+      const body = unrouted ? clone(data) : record.response({ method, path, status: statusCode }, clone(data))
+      success({ statusCode, data: body, header: {} })
     })
   }
 
@@ -57,15 +62,90 @@ function createWx() {
     return Promise.resolve(res)
   })
 
+  // Files: chooseMedia's temporary paths exist until the app "restarts" (WeChat may clear them);
+  // files saved under USER_DATA_PATH survive.
+  const files = { saved: new Set(), gone: new Set() }
+  const exists = (p) => !files.gone.has(p) && (files.saved.has(p) || /^wxfile:\/\/tmp\//.test(p))
+  const notFound = (p) => ({ errMsg: `no such file or directory ${p}` })
+  let savedCount = 0
+  const fsCall = (fn) => jest.fn((opts = {}) => {
+    let res
+    try {
+      res = Object.assign({ errMsg: 'ok' }, fn(opts))
+    } catch (err) {
+      if (opts.fail) opts.fail(err)
+      if (opts.complete) opts.complete(err)
+      return
+    }
+    if (opts.success) opts.success(res)
+    if (opts.complete) opts.complete(res)
+  })
+  const fileSystem = {
+    saveFile: fsCall(({ tempFilePath, filePath }) => {
+      if (!exists(tempFilePath)) throw notFound(tempFilePath)
+      savedCount += 1
+      const target = filePath || `${USER_DATA_PATH}/saved-${savedCount}`
+      files.saved.add(target)
+      files.gone.delete(target)
+      files.gone.add(tempFilePath) // saveFile moves the temporary file
+      return { savedFilePath: target }
+    }),
+    copyFile: fsCall(({ srcPath, destPath }) => {
+      if (!exists(srcPath)) throw notFound(srcPath)
+      files.saved.add(destPath)
+      files.gone.delete(destPath)
+      return {}
+    }),
+    access: fsCall(({ path }) => {
+      if (!exists(path)) throw notFound(path)
+      return {}
+    }),
+    accessSync: jest.fn((p) => {
+      if (!exists(p)) throw new Error(`accessSync:fail no such file or directory ${p}`)
+    }),
+    unlink: fsCall(({ filePath }) => {
+      files.saved.delete(filePath)
+      files.gone.add(filePath)
+      return {}
+    }),
+    unlinkSync: jest.fn((p) => {
+      files.saved.delete(p)
+      files.gone.add(p)
+    }),
+  }
+
+  const origins = new Map() // storage key → the response it came from (see record.js)
+
   const wx = {
     __storage: storage,
     __calls: calls,
     __uploads: uploads,
+    __files: files,
+    // The app restarts: the temporary files it knew of (those named in storage) are gone; files
+    // saved under USER_DATA_PATH stay, and new temporary ones can be made.
+    __restart() {
+      storage.forEach((value) => {
+        (JSON.stringify(value).match(/wxfile:\/\/tmp\/[^"]+/g) || []).forEach((p) => files.gone.add(p))
+      })
+    },
     route,
-    getStorageSync: jest.fn((key) => (storage.has(key) ? clone(storage.get(key)) : '')),
-    setStorageSync: jest.fn((key, value) => { storage.set(key, clone(value)) }),
-    removeStorageSync: jest.fn((key) => { storage.delete(key) }),
-    clearStorageSync: jest.fn(() => storage.clear()),
+    env: { USER_DATA_PATH },
+    getFileSystemManager: jest.fn(() => fileSystem),
+    getStorageSync: jest.fn((key) => (storage.has(key) ? record.rewrap(clone(storage.get(key)), origins.get(key)) : '')),
+    setStorageSync: jest.fn((key, value) => {
+      storage.set(key, clone(value))
+      const origin = record.originOf(value)
+      if (origin) origins.set(key, origin)
+      else origins.delete(key)
+    }),
+    removeStorageSync: jest.fn((key) => {
+      storage.delete(key)
+      origins.delete(key)
+    }),
+    clearStorageSync: jest.fn(() => {
+      storage.clear()
+      origins.clear()
+    }),
 
     request: jest.fn((opts) => {
       const req = { data: clone(opts.data), header: Object.assign({}, opts.header) }
@@ -125,6 +205,10 @@ function createWx() {
     onNetworkStatusChange: jest.fn(),
     offNetworkStatusChange: jest.fn(),
     getNetworkType: ok({ networkType: 'wifi' }),
+    openLocation: ok({}),
+    getAccountInfoSync: jest.fn(() => ({ miniProgram: { appId: 'wx-test', envVersion: 'develop', version: '' } })),
+    getAppBaseInfo: jest.fn(() => ({ fontSizeSetting: 16, SDKVersion: '3.3.4' })),
+    getSystemInfoSync: jest.fn(() => ({ fontSizeSetting: 16, SDKVersion: '3.3.4', platform: 'devtools' })),
     createMapContext: jest.fn(() => ({
       getCenterLocation: jest.fn((opts) => opts.success({ longitude: 116.5922, latitude: 35.4122 })),
       moveToLocation: jest.fn(),
