@@ -14,7 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from app.settings import current
+from pydantic import ValidationError
+
+from app.settings import current, refusal_lines
 
 
 def _ticker(bar: Any) -> Callable[[int], None]:
@@ -165,15 +167,20 @@ def cmd_areas_import(args: argparse.Namespace) -> int:
         with tqdm(total=len(collection.features), unit=" areas", desc="importing") as bar:
             try:
                 result = await service.import_areas(collection=collection, crs=args.crs,
-                                                    actor=None, progress=_ticker(bar))
+                                                    replace=args.replace, actor=None,
+                                                    progress=_ticker(bar))
             except AppError as exc:
                 bar.close()
                 print(exc.message, file=sys.stderr)
                 for error in exc.details.get("errors", []):
-                    print(f"  feature {error['feature']} ({error['code']}): {error['message']}",
-                          file=sys.stderr)
+                    where = "area" if error["feature"] is None else f"feature {error['feature']}"
+                    print(f"  {where} ({error['code']}): {error['message']}", file=sys.stderr)
                 return 1
-        print(f"imported {result.created} areas {result.by_kind}")
+        print(f"imported {result.created} areas {result.by_kind}"
+              + (f", redrew {result.updated}, removed {result.removed}" if args.replace else ""))
+        if result.crs_source == "assumed":
+            print("the file declares no CRS and --crs was not given: assumed WGS-84 "
+                  "(use --crs gcj02 for data traced on Amap or Tencent maps)", file=sys.stderr)
         return 0
 
     return asyncio.run(_with_db(run))
@@ -245,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = areas.add_parser("import", help="import a GeoJSON FeatureCollection (all or nothing)")
     imp.add_argument("file")
     imp.add_argument("--crs", choices=["wgs84", "gcj02"], help="overrides the file's crs member")
+    imp.add_argument("--replace", metavar="CODE",
+                     help="redraw: the file replaces the grid cells under this area")
     imp.set_defaults(func=cmd_areas_import)
 
     stats = sub.add_parser("stats", help="the statistics rollup").add_subparsers(
@@ -257,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    # Read the settings before any command: a refusal is one line per problem, no traceback.
+    try:
+        settings = current()
+    except ValidationError as exc:
+        for line in refusal_lines(exc):
+            print(line, file=sys.stderr)
+        return 2
+    for warning in settings.deployment_warnings():
+        logging.getLogger("gongzhi").error("%s\n%s\n%s", "!" * 78, warning, "!" * 78)
     return int(args.func(args))
 
 

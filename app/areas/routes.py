@@ -38,11 +38,13 @@ async def locate(request: Request, query: LocateQuery) -> LocateOut:
 
 
 @bp.post("/areas/import")
-@endpoint(summary="Import a GeoJSON FeatureCollection of areas (all or nothing)", tag=TAG,
+@endpoint(summary="Import a GeoJSON FeatureCollection of areas (all or nothing), or redraw one "
+                  "area's cells with ?replace=", tag=TAG,
           body=FeatureCollection, query=ImportQuery, response=ImportResult, status=201,
-          errors=(403, 413))
+          errors=(403, 404, 413))
 async def import_areas(request: Request, body: FeatureCollection, query: ImportQuery) -> ImportResult:
-    return await service.import_areas(collection=body, crs=query.crs, actor=request.ctx.user)
+    return await service.import_areas(collection=body, crs=query.crs, replace=query.replace,
+                                      actor=request.ctx.user)
 
 
 @bp.get("/areas/<code:str>")

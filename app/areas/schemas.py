@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,22 +89,42 @@ class Feature(BaseModel):
 
 
 class FeatureCollection(BaseModel):
-    """A GeoJSON FeatureCollection of areas; `crs` is "wgs84" (default) or "gcj02"."""
+    """A GeoJSON FeatureCollection of areas, with the CRS it declares (if any)."""
 
     model_config = ConfigDict(extra="allow")
 
     type: Literal["FeatureCollection"]
-    # GDAL/QGIS exports carry the old `"crs": {...}` object: it says nothing we can use for
-    # Chinese offsets, so it is treated as unspecified (pass ?crs= / --crs instead).
-    crs: Crs | dict[str, Any] | None = None
+    # Either our plain string or the old GeoJSON object GDAL/QGIS exports still write,
+    # `{"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}`. A name we
+    # do not know is refused, not guessed (see overlaps.resolve_crs).
+    crs: Annotated[str, Field(max_length=200)] | dict[str, Any] | None = Field(
+        default=None,
+        description='"wgs84" or "gcj02" (or a GeoJSON crs object naming WGS-84/CRS84/'
+                    "EPSG:4326, CGCS2000/EPSG:4490 or GCJ-02); omitted = WGS-84, said in the result",
+    )
     features: list[Feature] = Field(min_length=1, max_length=300_000)
 
 
 class ImportQuery(Input):
     crs: Crs | None = Field(default=None, description="Overrides the file's `crs` member")
+    replace: str | None = Field(
+        default=None, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_\-]+$",
+        description="Redraw: the code of an area (district, street or community) whose cells "
+                    "the file replaces. Areas under it with a code in the file are updated in "
+                    "place (same id); its grid cells missing from the file are removed, which is "
+                    "refused while anything (a ticket, a grant, a rule) still refers to them.",
+    )
 
 
 class ImportResult(BaseModel):
     created: int
+    updated: int = Field(default=0, description="Existing areas redrawn in place (?replace=)")
+    removed: int = Field(default=0, description="Grid cells removed by a redraw (?replace=)")
     by_kind: dict[str, int]
     geometry_revision: int
+    crs: Crs = Field(description="The CRS the file's coordinates were read in")
+    crs_source: Literal["query", "file", "assumed"] = Field(
+        description="Where `crs` came from: ?crs= (or --crs), the file's own `crs` member, or "
+                    "assumed (nothing declared: WGS-84 was assumed — check the cells sit where "
+                    "they should; GCJ-02 data would be shifted by hundreds of metres)",
+    )

@@ -7,18 +7,15 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-import shapely
-from shapely.geometry import mapping, shape
-from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
+from shapely.geometry import shape
 from tortoise.transactions import in_transaction
 
-from app.areas.geo import LocateHit, LocateIndex, gcj02_to_wgs84, gcj02_to_wgs84_many
+from app.areas import importer
+from app.areas.geo import LocateHit, LocateIndex, gcj02_to_wgs84
 from app.areas.models import KIND_DEPTH, Area, AreaKind, GeometryRevision
+from app.areas.overlaps import resolve_crs
 from app.areas.schemas import (
     AreaDetail,
     AreaOut,
@@ -35,7 +32,9 @@ from app.settings import current
 
 log = logging.getLogger("gongzhi.areas")
 
-MAX_REPORTED_ERRORS = 100
+# Enough to list every overlapping cell of a district-sized file (a refused 801-cell grid laid
+# over another district lists all 801); `error_count` still says how many there were.
+MAX_REPORTED_ERRORS = 1000
 # How often a process asks the database whether the geometry changed (seconds).
 REVISION_CHECK_INTERVAL = 2.0
 
@@ -93,10 +92,12 @@ async def update_area(*, actor: TreeEditor, code: str, changes: AreaUpdate) -> A
     area = await get_area_or_raise(code=code)
     if not actor.may_edit_area(area.path):
         raise Forbidden("只能修改本辖区的信息", code="out_of_scope")
-    for name, value in changes.model_dump(exclude_none=True).items():
+    values = changes.model_dump(exclude_none=True)
+    for name, value in values.items():
         setattr(area, name, value)
     async with in_transaction():
-        await area.save()
+        # The edited fields only: an import may redraw this row's geometry meanwhile.
+        await area.save(update_fields=[*values, "updated_at"])
         await config_cache.bump()  # names shown on tickets come from a per-process cache
     return area_out(area, area.parent.code if area.parent else None)
 
@@ -111,87 +112,11 @@ async def ancestors_of(area: Area) -> list[Area]:
 # --- import -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Row:
-    index: int
-    code: str
-    name: str
-    kind: AreaKind
-    parent_code: str | None
-    geometry: dict | None
-
-
-def _to_wgs84(geom: BaseGeometry) -> BaseGeometry:
-    def convert(coords: np.ndarray) -> np.ndarray:
-        lngs, lats = gcj02_to_wgs84_many(coords[:, 0], coords[:, 1])
-        return np.column_stack([lngs, lats])
-
-    return shapely.transform(geom, convert)
-
-
-def _check_geometry(raw: dict, crs: str) -> tuple[dict | None, str | None]:
-    """(WGS-84 GeoJSON, None) for a valid polygon, else (None, what is wrong)."""
-    if raw.get("type") not in ("Polygon", "MultiPolygon"):
-        return None, "几何类型必须是 Polygon 或 MultiPolygon"
-    try:
-        geom = shape(raw)
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError,
-            shapely.errors.GEOSException):
-        return None, "几何坐标格式有误"
-    if geom.is_empty:
-        return None, "几何为空"
-    minx, miny, maxx, maxy = geom.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90) or not all(
-        np.isfinite(geom.bounds)
-    ):
-        return None, "坐标超出经纬度范围"
-    if not geom.is_valid:
-        return None, f"几何无效：{explain_validity(geom)}"
-    if crs == "gcj02":
-        geom = _to_wgs84(geom)
-    return mapping(geom), None
-
-
-def _validate_rows(
-    collection: FeatureCollection, crs: str, existing: dict[str, Area]
-) -> tuple[list[_Row], list[dict]]:
-    errors: list[dict] = []
-    rows: list[_Row] = []
-    seen: dict[str, int] = {}
-    kinds: dict[str, AreaKind] = {code: area.kind for code, area in existing.items()}
-    for feature in collection.features:
-        kinds.setdefault(feature.properties.code, feature.properties.kind)
-
-    def err(index: int, code: str, message: str) -> None:
-        errors.append({"feature": index, "code": code, "message": message})
-
-    for i, feature in enumerate(collection.features):
-        props = feature.properties
-        if props.code in seen:
-            err(i, props.code, f"编码重复（与第 {seen[props.code]} 个要素相同）")
-            continue
-        seen[props.code] = i
-        if props.code in existing:
-            err(i, props.code, "编码已存在")
-            continue
-        if props.kind == AreaKind.DISTRICT:
-            if props.parent_code:
-                err(i, props.code, "区（县）不应有上级")
-        elif not props.parent_code:
-            err(i, props.code, "缺少上级区域编码 parent_code")
-        elif props.parent_code not in kinds:
-            err(i, props.code, f"上级区域 {props.parent_code} 不存在")
-        elif KIND_DEPTH[kinds[props.parent_code]] != KIND_DEPTH[props.kind] - 1:
-            err(i, props.code, f"上级区域 {props.parent_code} 的层级不对")
-        geometry = None
-        if feature.geometry is not None:
-            geometry, problem = _check_geometry(feature.geometry, crs)
-            if problem:
-                err(i, props.code, problem)
-        elif props.kind == AreaKind.GRID:
-            err(i, props.code, "网格必须有边界几何")
-        rows.append(_Row(i, props.code, props.name, props.kind, props.parent_code, geometry))
-    return rows, errors
+def _refuse(errors: list[dict]) -> Invalid:
+    return Invalid(
+        f"导入失败：{len(errors)} 处错误，未写入任何数据", code="invalid_geojson",
+        details={"errors": errors[:MAX_REPORTED_ERRORS], "error_count": len(errors)},
+    )
 
 
 async def import_areas(
@@ -199,46 +124,92 @@ async def import_areas(
     collection: FeatureCollection,
     crs: str | None,
     actor: TreeEditor | None,
+    replace: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import a FeatureCollection in one transaction: any problem rejects the whole file.
 
     `actor` None means the command line (trusted operator); through the API only admins may
-    import, and only below areas in their scope.
+    import, and only below areas in their scope. `replace` names an area whose cells the file
+    redraws (see ImportQuery.replace).
     """
     if actor is not None and not actor.may_import_areas():
         raise Forbidden("只有管理员可以导入区域")  # before any heavy geometry work
-    crs = crs or (collection.crs if isinstance(collection.crs, str) else None) or "wgs84"
+    used_crs, crs_source, declared = resolve_crs(crs, collection.crs)
+    if used_crs is None:
+        raise Invalid(f"无法识别文件声明的坐标系「{declared}」：请用 ?crs=wgs84|gcj02（命令行 --crs）指明",
+                      code="unknown_crs")
+    redraw = await get_area_or_raise(code=replace) if replace else None
+    if redraw is not None:
+        if redraw.kind == AreaKind.GRID:
+            raise Invalid("只能重绘区、街道或社区的网格", code="invalid_replace")
+        if actor is not None and not actor.may_import_areas(redraw.path):
+            raise Forbidden("只能重绘本辖区的网格", code="out_of_scope")
     codes = {f.properties.code for f in collection.features}
     codes |= {f.properties.parent_code for f in collection.features if f.properties.parent_code}
     existing = {a.code: a for a in await Area.filter(code__in=list(codes))}
-    rows, errors = await asyncio.to_thread(_validate_rows, collection, crs, existing)
-    if actor is not None:
-        allowed: dict[str, bool] = {}  # asked once per parent, not once per row
-        for row in rows:
-            parent = existing.get(row.parent_code or "")
-            if row.parent_code in codes and parent is None:
-                continue  # parent comes in the same file; its own row is checked
-            target = parent.path if parent else "/"
-            if target not in allowed:
-                allowed[target] = actor.may_import_areas(target)
-            if not allowed[target]:
-                errors.append({"feature": row.index, "code": row.code,
-                               "message": "不在您的管辖范围内"})
-    if errors:
-        raise Invalid(
-            f"导入失败：{len(errors)} 处错误，未写入任何数据", code="invalid_geojson",
-            details={"errors": errors[:MAX_REPORTED_ERRORS], "error_count": len(errors)},
-        )
-    done = 0
+    subtree = await Area.filter(path__startswith=redraw.path) if redraw else []
+    replaceable = {a.code: a for a in subtree}
+    existing.update(replaceable)
+    rows, errors = await asyncio.to_thread(
+        importer.validate_rows, collection, used_crs, existing, replaceable)
+    for row in rows:
+        parent = existing.get(row.parent_code or "")
+        if row.parent_code in codes and parent is None:
+            continue  # parent comes in the same file; its own row is checked
+        target = parent.path if parent else "/"
+        if redraw is not None and row.code != redraw.code and not target.startswith(redraw.path):
+            errors.append({"feature": row.index, "code": row.code,
+                           "message": f"不在重绘范围 {redraw.code} 之内"})
+        elif actor is not None and not actor.may_import_areas(target):
+            errors.append({"feature": row.index, "code": row.code, "message": "不在您的管辖范围内"})
+
+    in_file = {r.code for r in rows}
+    removed = [a for a in subtree if a.kind == AreaKind.GRID and a.code not in in_file]
     async with in_transaction():
-        by_code = dict(existing)
-        for kind in sorted(AreaKind, key=lambda k: KIND_DEPTH[k]):
-            level = [r for r in rows if r.kind == kind]
-            if not level:
-                continue
+        # Imports run one at a time: two files checked against the same old cells could
+        # otherwise both pass and overlap each other.
+        locked = await GeometryRevision.all().select_for_update().first()
+        index = await _cache.at(locked.revision if locked else 0)
+        skip = {a.id for a in subtree if a.kind == AreaKind.GRID}
+        check = await asyncio.to_thread(importer.prepare_cell_check, rows, existing, index,
+                                        skip_ids=skip)
+        neighbours = set(check.other_ids.tolist())
+        codes_by_id = dict(await Area.filter(id__in=list(neighbours)).values_list("id", "code")
+                           ) if neighbours else {}
+        errors += await asyncio.to_thread(importer.cell_problems, check, codes_by_id)
+        if redraw is not None:
+            refs = await importer.references_to([a.id for a in removed])
+            errors += importer.removal_problems(removed, refs, redraw.code)
+        if errors:
+            raise _refuse(errors)
+        created, updated = await _write_rows(rows, existing, used_crs, progress)
+        if removed:
+            await Area.filter(id__in=[a.id for a in removed]).delete()
+        revision = await bump_geometry_revision()
+        await config_cache.bump()
+    invalidate_index()
+    return ImportResult(created=created, updated=updated, removed=len(removed),
+                        by_kind=dict(Counter(r.kind.value for r in rows)),
+                        geometry_revision=revision, crs=used_crs, crs_source=crs_source)
+
+
+async def _write_rows(rows: list[importer.Row], existing: dict[str, Area], crs: str,
+                      progress: Callable[[int], None] | None) -> tuple[int, int]:
+    """Create the new areas level by level (parents first) and redraw the kept ones in place."""
+    by_code = dict(existing)
+    created = updated = 0
+    for kind in sorted(AreaKind, key=lambda k: KIND_DEPTH[k]):
+        level = [r for r in rows if r.kind == kind]
+        for r in (r for r in level if r.existing_id is not None):
+            # Same id, so tickets and grants on the area stay on it.
+            await Area.filter(id=r.existing_id).update(name=r.name, geometry=r.geometry,
+                                                        source_crs=crs)
+            updated += 1
+        new = [r for r in level if r.existing_id is None]
+        if new:
             objs = []
-            for r in level:
+            for r in new:
                 parent = by_code.get(r.parent_code) if r.parent_code else None
                 objs.append(Area(
                     code=r.code, name=r.name, kind=r.kind, parent_id=parent.id if parent else None,
@@ -246,16 +217,12 @@ async def import_areas(
                     source_crs=crs,
                 ))
             await Area.bulk_create(objs, batch_size=500)
-            for area in await Area.filter(code__in=[r.code for r in level]):
+            for area in await Area.filter(code__in=[r.code for r in new]):
                 by_code[area.code] = area
-            done += len(level)
-            if progress:
-                progress(len(level))
-        revision = await bump_geometry_revision()
-        await config_cache.bump()
-    invalidate_index()
-    return ImportResult(created=done, by_kind=dict(Counter(r.kind.value for r in rows)),
-                        geometry_revision=revision)
+            created += len(new)
+        if progress and level:
+            progress(len(level))
+    return created, updated
 
 
 async def bump_geometry_revision() -> int:
@@ -288,20 +255,27 @@ class _IndexCache:
             if self.index is not None and time.monotonic() - self.checked_at < REVISION_CHECK_INTERVAL:
                 return self.index
             row = await GeometryRevision.first()
-            revision = row.revision if row else 0
-            if self.index is None or revision != self.revision:
-                cells = await Area.filter(kind=AreaKind.GRID, geometry__not_isnull=True).values_list(
-                    "id", "geometry"
-                )
-                tolerance = current().locate_tolerance_m
-                # Building over 200,000 cells takes about a second: keep it off the event loop.
-                self.index = await asyncio.to_thread(
-                    lambda: LocateIndex([(i, shape(g)) for i, g in cells], tolerance_m=tolerance)
-                )
-                self.revision = revision
-                log.info("locate index built: %d cells, geometry revision %s", len(cells), revision)
-            self.checked_at = time.monotonic()
-            return self.index
+            return await self._fresh(row.revision if row else 0)
+
+    async def at(self, revision: int) -> LocateIndex:
+        """The index at exactly this revision (the import holds it locked), rebuilt if older."""
+        async with self.lock:
+            return await self._fresh(revision)
+
+    async def _fresh(self, revision: int) -> LocateIndex:
+        if self.index is None or revision != self.revision:
+            cells = await Area.filter(kind=AreaKind.GRID, geometry__not_isnull=True).values_list(
+                "id", "geometry"
+            )
+            tolerance = current().locate_tolerance_m
+            # Building over 200,000 cells takes about a second: keep it off the event loop.
+            self.index = await asyncio.to_thread(
+                lambda: LocateIndex([(i, shape(g)) for i, g in cells], tolerance_m=tolerance)
+            )
+            self.revision = revision
+            log.info("locate index built: %d cells, geometry revision %s", len(cells), revision)
+        self.checked_at = time.monotonic()
+        return self.index
 
 
 _cache = _IndexCache()
