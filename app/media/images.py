@@ -10,10 +10,11 @@ are attacker-controlled, so everything here treats them as hostile:
   (EXIF GPS would leak residents' home locations) and no trailing bytes (polyglots).
 
 This module is deliberately synchronous and pure (bytes in, bytes out, no I/O, no
-database, no web framework). Decoding and resizing are CPU-bound and hold the GIL
-for long stretches inside Pillow, so callers must run :func:`process_image` in a
-thread pool (e.g. ``await loop.run_in_executor(None, partial(process_image, ...))``)
-so the Sanic event loop is never blocked.
+database, no web framework). Decoding and resizing are CPU-bound and take memory in
+proportion to the pixels, so the API never calls :func:`process_image` itself: it checks
+the headers with :func:`check_upload` (cheap) and hands the rest to a bounded pool of
+recycled worker processes (app/media/workers.py), so neither the event loop nor the API
+process's memory pays for a hostile image.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from PIL import (
     WebPImagePlugin,  # noqa: F401
 )
 
-__all__ = ["ImageRejected", "ProcessedImage", "process_image"]
+__all__ = ["ImageRejected", "ProcessedImage", "check_upload", "process_image"]
 
 # Importing the three plugins above registers them in Image.OPEN, so Image.open(...,
 # formats=...) never needs to fall back to Image.init() (which imports every plugin).
@@ -106,6 +107,10 @@ def _to_rgb_or_rgba(im: Image.Image) -> Image.Image:
         # 16-bit greyscale PNGs decode as I;16/I. A plain convert("L") clips everything
         # above 255 to white, so scale 0..65535 down to 0..255 first.
         im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if im.mode == "P" and "transparency" in im.info:
+        flat = _flatten_palette(im)
+        if flat is not None:
+            return flat
     if im.mode in _ALPHA_MODES or "transparency" in im.info:
         # Palette/greyscale/RGB images with a tRNS key become real alpha here.
         return im.convert("RGBA")
@@ -113,6 +118,32 @@ def _to_rgb_or_rgba(im: Image.Image) -> Image.Image:
         # CMYK/YCbCr JPEGs, L/1/P PNGs...; JPEG output must be RGB anyway.
         return im.convert("RGB")
     return im
+
+
+def _flatten_palette(im: Image.Image) -> Image.Image | None:
+    """A transparent palette image as RGB on white, by blending the palette, not the pixels.
+
+    Why: the generic path (RGBA, then a premultiplied copy to resize) holds two 4-byte
+    copies of every pixel; a tiny palette PNG of tens of megapixels is the classic
+    decompression bomb, and blending its at most 256 palette entries with white gives the
+    same result as flattening the pixels. None when the transparency is not a plain tRNS.
+    """
+    palette = im.getpalette("RGB")
+    trns = im.info.get("transparency")
+    if not palette or not isinstance(trns, int | bytes):
+        return None
+    count = len(palette) // 3
+    alpha = [255] * count
+    if isinstance(trns, int):
+        if 0 <= trns < count:
+            alpha[trns] = 0
+    else:
+        alpha[: len(trns)] = list(trns[:count])
+    flat = [(value * alpha[i // 3] + 255 * (255 - alpha[i // 3]) + 127) // 255
+            for i, value in enumerate(palette[: count * 3])]
+    im.putpalette(flat, "RGB")
+    del im.info["transparency"]
+    return im.convert("RGB")
 
 
 def _flatten_onto_fresh_canvas(im: Image.Image) -> Image.Image:
@@ -148,23 +179,11 @@ def _encode_jpeg(im: Image.Image, *, quality: int, progressive: bool) -> bytes:
     return buf.getvalue()
 
 
-def process_image(
-    data: bytes,
-    *,
-    max_bytes: int,
-    max_pixels: int = 50_000_000,
-    max_side: int = 2560,
-    thumb_side: int = 320,
-) -> ProcessedImage:
-    """Validate an untrusted upload and return a metadata-free JPEG plus thumbnail.
-
-    Synchronous, CPU-bound and side-effect free: run it in a thread pool from async
-    code so Pillow never blocks the event loop.
-
-    Raises :class:`ImageRejected` with one of the codes ``empty_file``, ``too_large``,
-    ``unsupported_media_type``, ``image_too_many_pixels`` or ``corrupt_image``.
-    """
-    if max_bytes <= 0 or max_pixels <= 0 or max_side <= 0 or thumb_side <= 0:
+def _open_checked(
+    data: bytes, *, max_bytes: int, max_pixels: int, max_decoded_pixels: int, max_side: int
+) -> Image.Image:
+    """Open ``data`` (headers only) and refuse it unless decoding it is affordable."""
+    if max_bytes <= 0 or max_pixels <= 0 or max_decoded_pixels <= 0 or max_side <= 0:
         raise ValueError("limits must be positive")
 
     # Why: a zero-byte upload is a client bug, give it a clear message.
@@ -203,40 +222,95 @@ def process_image(
             # Why: formats= keeps every other decoder (FITS, TIFF, EPS, ...) out of reach.
             im: Image.Image = Image.open(io.BytesIO(data), formats=_ALLOWED_FORMATS)
 
-            # Why: the container must match its magic bytes (phone JPEGs with a
-            # multi-picture extension legitimately open as MPO).
-            if im.format != sniffed and not (sniffed == "JPEG" and im.format == "MPO"):
-                raise _corrupt()
+        # Why: the container must match its magic bytes (phone JPEGs with a
+        # multi-picture extension legitimately open as MPO).
+        if im.format != sniffed and not (sniffed == "JPEG" and im.format == "MPO"):
+            raise _corrupt()
 
-            # Why: header-declared dimensions are checked before any pixel is
-            # decoded, so a tiny file claiming 20000x20000 costs microseconds and no
-            # allocation.
-            width, height = im.size
-            if width <= 0 or height <= 0:
-                raise _corrupt()
-            if width * height > max_pixels:
-                raise _too_many_pixels(max_pixels)
+        # Why: header-declared dimensions are checked before any pixel is
+        # decoded, so a tiny file claiming 20000x20000 costs microseconds and no
+        # allocation.
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise _corrupt()
+        if width * height > max_pixels:
+            raise _too_many_pixels(max_pixels)
 
-            # Why: for big JPEGs let libjpeg scale down by 1/2..1/8 while decoding
-            # (never below max_side), saving memory and time. No-op for PNG/WEBP.
-            if sniffed == "JPEG":
-                im.draft("RGB", (max_side, max_side))
+        # Why: for big JPEGs let libjpeg scale down by 1/2..1/8 while decoding
+        # (never below max_side), saving memory and time. No-op for PNG/WEBP.
+        if sniffed == "JPEG":
+            im.draft("RGB", (max_side, max_side))
 
-            # Why: force the full decode now so truncated or malformed data fails
-            # here, as corrupt_image, rather than later in resize/save.
-            im.load()
+        # Why: the decode budget. im.size is now what load() will allocate (after any
+        # draft scaling), so an image too big to decode is refused before decoding it.
+        if im.size[0] * im.size[1] > min(max_pixels, max_decoded_pixels):
+            raise _too_many_pixels(min(max_pixels, max_decoded_pixels))
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels(max_pixels) from exc
+    except Exception as exc:  # any parser failure on hostile input == corrupt
+        raise _corrupt() from exc
+    return im
+
+
+def check_upload(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int = 50_000_000,
+    max_decoded_pixels: int = 24_000_000,
+    max_side: int = 2560,
+) -> None:
+    """Everything :func:`process_image` refuses before decoding, without decoding.
+
+    Reads the headers only (no pixel buffer, microseconds), so the API process can turn
+    away a decompression bomb, a wrong type or an oversize file at once instead of queueing
+    it for an image worker. Raises :class:`ImageRejected` like :func:`process_image`.
+    """
+    _open_checked(data, max_bytes=max_bytes, max_pixels=max_pixels,
+                  max_decoded_pixels=max_decoded_pixels, max_side=max_side).close()
+
+
+def process_image(
+    data: bytes,
+    *,
+    max_bytes: int,
+    max_pixels: int = 50_000_000,
+    max_decoded_pixels: int = 24_000_000,
+    max_side: int = 2560,
+    thumb_side: int = 320,
+) -> ProcessedImage:
+    """Validate an untrusted upload and return a metadata-free JPEG plus thumbnail.
+
+    Synchronous, CPU-bound and side-effect free. The API runs it in an image worker
+    process (app/media/workers.py), never on the event loop.
+
+    ``max_pixels`` bounds what the header may declare; ``max_decoded_pixels`` bounds what is
+    actually decoded (after JPEG draft scaling), which is what costs memory: about 4 bytes a
+    pixel for the decoded image plus a converted copy. A 48 MP phone JPEG decodes at 1/2
+    scale (12 MP) and passes; a 49 MP PNG, which has no reduced decode, does not.
+
+    Raises :class:`ImageRejected` with one of the codes ``empty_file``, ``too_large``,
+    ``unsupported_media_type``, ``image_too_many_pixels`` or ``corrupt_image``.
+    """
+    if thumb_side <= 0:
+        raise ValueError("limits must be positive")
+    im = _open_checked(data, max_bytes=max_bytes, max_pixels=max_pixels,
+                       max_decoded_pixels=max_decoded_pixels, max_side=max_side)
+    try:
+        # Why: force the full decode now so truncated or malformed data fails
+        # here, as corrupt_image, rather than later in resize/save.
+        im.load()
     except Exception as exc:  # any decoder failure on hostile input == corrupt
         raise _corrupt() from exc
 
     try:
         # Why: phones store rotation in EXIF Orientation; we are about to drop all
         # EXIF, so bake the rotation into the pixels first (6 -> upright, w/h swap).
+        # in_place: no second full-size copy for the (usual) photo that needs no rotation.
         try:
-            im = ImageOps.exif_transpose(im)
+            ImageOps.exif_transpose(im, in_place=True)
         except Exception:  # malformed EXIF must not cost the resident the photo
             pass
 
@@ -245,7 +319,9 @@ def process_image(
         im = _to_rgb_or_rgba(im)
 
         # Why: cap storage and bandwidth; residents' photos do not need > max_side.
-        im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        # reducing_gap: shrink by an integer factor with a cheap box reduce() first, then
+        # LANCZOS the rest of the way; a big image is never resampled at full size.
+        im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
 
         # Why: flatten transparency onto white and drop every bit of .info.
         clean = _flatten_onto_fresh_canvas(im)

@@ -31,7 +31,7 @@ async def start_upload(request: Request, body: UploadStart) -> UploadTicket:
     description="The photo as multipart field `file` (wx.uploadFile) or as the raw body",
 )
 @endpoint(summary="Send the photo for a local upload (embedded default)", tag=TAG,
-          response=MediaOut, status=201, errors=(404, 409, 413, 415, 422))
+          response=MediaOut, status=201, errors=(404, 409, 413, 415, 422, 503))
 async def upload_file(request: Request, media_id: int) -> MediaOut:
     upload = request.files.get("file") if request.files else None
     data = upload.body if upload is not None else (request.body or b"")

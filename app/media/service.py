@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -15,10 +14,12 @@ from app.core.errors import (
     Invalid,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
-from app.media.images import ImageRejected, process_image
+from app.media import workers
+from app.media.images import ImageRejected, check_upload
 from app.media.models import Media, MediaPurpose, MediaStatus
 from app.media.schemas import MediaOut, UploadTicket
 from app.settings import current
@@ -78,10 +79,22 @@ async def receive_local_file(*, owner: User, media_id: int, data: bytes) -> Medi
     media = await _pending_of(owner, media_id)
     if media.storage != "local":
         raise Conflict("该图片应上传到对象存储", code="wrong_upload_method")
+    limits = {"max_bytes": settings.media_max_bytes, "max_pixels": settings.image_max_pixels,
+              "max_decoded_pixels": settings.image_max_decoded_pixels}
     try:
-        image = await asyncio.to_thread(process_image, data, max_bytes=settings.media_max_bytes)
+        # Headers only, here and now: a bomb or a wrong type never waits for a worker.
+        check_upload(data, **limits)
+        # The pixels in a fixed pool of recycled worker processes, not a thread here:
+        # decoding would otherwise take (and keep) this process's memory (issue 10).
+        image = await workers.process_in_worker(data, config=workers.PoolConfig(
+            workers=settings.image_workers, max_tasks=settings.image_worker_max_tasks,
+            timeout_s=settings.image_timeout_s, memory_mb=settings.image_worker_memory_mb,
+            queue_max=settings.image_queue_max, queue_wait_s=settings.image_queue_wait_s),
+            **limits)
     except ImageRejected as exc:
         raise _IMAGE_ERRORS.get(exc.code, Invalid)(exc.message, code=exc.code) from None
+    except workers.WorkersBusy:
+        raise ServiceUnavailable("图片处理繁忙，请稍后重新上传", code="image_workers_busy") from None
     thumb_key = media.key.removesuffix(".jpg") + "_thumb.jpg"
     await storage.save_local(media.key, image.content)
     await storage.save_local(thumb_key, image.thumbnail)
