@@ -122,11 +122,44 @@ async def transition(
             roles = ticket_roles(actor, ticket)
             if not roles:
                 raise NotFound("找不到该案件", code="ticket_not_found")
+        if actor is not None and await _already_done(ticket, action, actor, expected_version):
+            return ticket  # a retry whose answer was lost: it stands where the actor took it
         if action == "claim" and ticket.status == Status.CLAIMED:
             raise Conflict("该任务已被其他网格员认领", code="already_claimed")
         step = Step(action, acting_as, actor, note=note, duplicate_of=duplicate_of, effect=effect)
         after, _ = await _apply(ticket, [step], roles=roles, expected_version=expected_version)
         return after
+
+
+async def _already_done(ticket: Ticket, action: str, actor: User,
+                        expected_version: int | None) -> bool:
+    """Whether `action` repeats the actor's own last move on the ticket, already written.
+
+    Issue 16: a claim or handle whose answer was lost after the commit is retried with the
+    version the client saw before it. That is a retry, not a conflict, when the last move by
+    a person was this action by this actor, only automatic steps followed it, and the
+    version it started from is the one sent. Without a version only a claim can tell (the
+    claimant holds the task); any other repeat without one stays a 409, as two dispatchers'
+    clicks must.
+    """
+    rule = workflow.TRANSITIONS.get(action)
+    if rule is None or not rule.changes_status:
+        return False
+    if expected_version is None:
+        return (action == "claim" and ticket.status == Status.CLAIMED
+                and ticket.assignee_id == actor.id)
+    if expected_version >= ticket.version:
+        return False
+    recent = await (TicketEvent.filter(ticket_id=ticket.id).order_by("-id")
+                    .limit(ticket.version - expected_version).values_list("action", "actor_id"))
+    automatic = 0
+    for done, actor_id in recent:
+        if actor_id is None:
+            automatic += 1  # each transition bumps the version once
+            continue
+        return (done == action and actor_id == actor.id
+                and expected_version == ticket.version - 1 - automatic)
+    return False
 
 
 async def open_ticket(ticket: Ticket, steps: Sequence[Step]) -> Opened:

@@ -7,8 +7,6 @@ actions it takes on its way in (submit, then maybe auto-accept and dispatch). A 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +24,7 @@ from app.core.errors import Conflict, Forbidden, Invalid
 from app.media import service as media_service
 from app.media.models import MediaPurpose
 from app.routing import service as routing
+from app.tickets import idempotency
 from app.tickets.actions import dispatch_effect
 from app.tickets.door import SYSTEM, Change, Opened, Step, open_ticket
 from app.tickets.models import IdempotencyRecord, MediaStage, RoutedBy, Ticket, TicketSource
@@ -41,14 +40,6 @@ def _wgs84(location: Any) -> tuple[float, float]:
     if location.crs == "gcj02":
         return gcj02_to_wgs84(location.lng, location.lat)
     return location.lng, location.lat
-
-
-def _request_hash(body: ReportCreate) -> str:
-    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-
-
-def valid_idempotency_key(key: str) -> bool:
-    return 0 < len(key) <= 128 and all(33 <= ord(c) <= 126 for c in key)
 
 
 async def report(*, actor: User, body: ReportCreate, idempotency_key: str | None,
@@ -69,10 +60,10 @@ async def create_report(*, actor: User, body: ReportCreate, idempotency_key: str
 
 async def _file(*, actor: User, body: ReportCreate, idempotency_key: str | None,
                 source: TicketSource) -> Opened:
-    if idempotency_key is not None and not valid_idempotency_key(idempotency_key):
+    if idempotency_key is not None and not idempotency.valid_key(idempotency_key):
         raise Invalid("Idempotency-Key 格式有误", code="invalid_idempotency_key")
     role = Role.RESIDENT if source == TicketSource.RESIDENT else Role.GRID_WORKER
-    request_hash = _request_hash(body)
+    request_hash = idempotency.request_hash(body.model_dump(mode="json"))
     if idempotency_key:
         replay = await _replay(actor, idempotency_key, request_hash)
         if replay is not None:
@@ -134,22 +125,26 @@ async def create_patrol_report(*, actor: User, body: ReportCreate,
 
 
 async def _replay(actor: User, key: str, request_hash: str) -> Ticket | None:
-    record = await IdempotencyRecord.get_or_none(user_id=actor.id, key=key)
+    record = await idempotency.lookup(actor=actor, key=key, fingerprint=request_hash)
     if record is None:
         return None
-    if record.request_hash != request_hash:
-        raise Invalid("同一个 Idempotency-Key 用于了不同的内容", code="idempotency_key_reused")
-    if record.ticket_id is None:
+    if record.ticket_id is None:  # another call's key, or a report still being written
         raise Conflict("相同的请求正在处理中，请稍后", code="idempotency_in_progress")
     return await Ticket.get(id=record.ticket_id)
 
 
 async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
-    """自行处置: a grid worker reports and handles a problem on the spot, closed at once."""
+    """自行处置: a grid worker reports and handles a problem on the spot, closed at once.
+
+    Its Idempotency-Key is kept by the route (`idempotency.once`), with its answer.
+    """
     scope = scope_of(actor)
     if not scope.has(Role.GRID_WORKER):
         raise Forbidden("只有网格员可以自行处置")
     category = await catalog.get_active_leaf_or_raise(code=body.category_code)
+    # The category's photo rule holds for both halves: what was found and what was done.
+    if category.requires_photo and not (body.media_ids and body.after_media_ids):
+        raise Invalid("该类问题需要上传处置前和处置后的现场照片", code="photo_required")
     before = await media_service.claim_for_attachment(owner=actor, media_ids=body.media_ids,
                                                       purpose=MediaPurpose.REPORT)
     after = await media_service.claim_for_attachment(owner=actor, media_ids=body.after_media_ids,
@@ -157,13 +152,16 @@ async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
     cell = await _cell_at(body.location)
     if cell is None or not scope.covers(cell.path, Role.GRID_WORKER):
         raise Forbidden("只能在自己负责的网格内自行处置", code="outside_my_cells")
+    # Public like any report (its note too, on the timeline): the patrol report's check.
+    verdict = await check_text(f"{body.description}\n{body.note}", openid=actor.openid,
+                               scene=Scene.FORUM)
     lng, lat = _wgs84(body.location)
     ticket = Ticket(
         source=TicketSource.PATROL, reporter_id=actor.id, category_id=category.id,
         description=body.description, lng=lng, lat=lat, original_lng=body.location.lng,
         original_lat=body.location.lat, original_crs=body.location.crs, address=body.address,
         cell_id=cell.id, area_path=cell.path, urgency=body.urgency, is_public=body.is_public,
-        routed_by=RoutedBy.SELF, is_self_disposed=True,
+        routed_by=RoutedBy.SELF, is_self_disposed=True, content_held=verdict == Verdict.HOLD,
     )
     now = datetime.now(UTC)
     disposed = {"assignee_id": actor.id, "handled_at": now, "first_handled_at": now,

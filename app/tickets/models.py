@@ -199,7 +199,10 @@ class IdempotencyRecord(Model):
     user_id: int
     key = fields.CharField(max_length=128)
     request_hash = fields.CharField(max_length=64)
-    ticket_id = fields.IntField(null=True)
+    ticket_id = fields.IntField(null=True)  # a report's: it answers with the ticket's detail
+    # Any other call's answer, replayed as it was (app/tickets/idempotency.py).
+    response_status = fields.IntField(null=True)
+    response: fields.JSONField[dict[str, Any]] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 
 from app.core.api import endpoint
 from app.core.paging import PageQuery
-from app.tickets import actions, intake, queries
+from app.tickets import actions, idempotency, intake, queries
 from app.tickets.schemas import (
+    AddInfoIn,
     DispatchIn,
     ExtensionIn,
     ExtensionOut,
@@ -29,20 +34,47 @@ from app.tickets.schemas import (
     TicketPage,
     VerifyIn,
     VersionIn,
+    WithdrawIn,
 )
 
 bp = Blueprint("tickets")
 TAG = "tickets"
+ACTION_ERRORS = (403, 404, 409)
 TASKS = "tasks"
 IDEMPOTENCY = openapi.parameter(
     "Idempotency-Key", str, "header",
-    description="Retries with the same key return the same ticket, never a second one "
-    "(≤128 printable ASCII characters)")
+    description="A retry with the same key and body answers as the first request did "
+    "(header Idempotent-Replayed: true) and changes nothing again; the same key with another "
+    "body is 422 idempotency_key_reused (≤128 printable ASCII characters)")
 
 
 async def _detail(request: Request, ticket_id: int, status: int = 200) -> HTTPResponse:
     detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
     return json(detail.model_dump(mode="json"), status=status)
+
+
+async def _once(request: Request, body: BaseModel | None,
+                run: Callable[[], Awaitable[idempotency.Answer]]) -> HTTPResponse:
+    """Answer `run`'s result, once per Idempotency-Key (a retry replays the first answer)."""
+    answer = await idempotency.once(
+        actor=request.ctx.user, key=request.headers.get("idempotency-key"),
+        scope=f"{request.method} {request.path}",
+        body=body.model_dump(mode="json") if body is not None else {}, run=run)
+    response = json(answer.body, status=answer.status)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def _act(request: Request, ticket_id: int, body: BaseModel | None,
+               act: Callable[[], Awaitable[Any]]) -> HTTPResponse:
+    """Take a ticket action (once per Idempotency-Key) and answer with the ticket's detail."""
+    async def run() -> idempotency.Answer:
+        await act()
+        detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
+        return 200, detail.model_dump(mode="json")
+
+    return await _once(request, body, run)
 
 
 @bp.post("/tickets")
@@ -106,117 +138,147 @@ async def get_ticket(request: Request, ticket_id: int) -> HTTPResponse:
 
 
 @bp.post("/tickets/<ticket_id:int>/follow")
+@IDEMPOTENCY
 @endpoint(summary="Me too: follow an open ticket instead of reporting it again", tag=TAG,
           response=TicketOut, errors=(404, 409))
-async def follow(request: Request, ticket_id: int) -> TicketOut:
-    ticket = await actions.follow(actor=request.ctx.user, ticket_id=ticket_id)
-    return (await queries.ticket_outs(request.ctx.user, [ticket]))[0]
+async def follow(request: Request, ticket_id: int) -> HTTPResponse:
+    async def run() -> idempotency.Answer:
+        ticket = await actions.follow(actor=request.ctx.user, ticket_id=ticket_id)
+        return 200, (await queries.ticket_outs(request.ctx.user, [ticket]))[0].model_dump(
+            mode="json")
+
+    return await _once(request, None, run)
 
 
 @bp.post("/tickets/<ticket_id:int>/release-content")
+@IDEMPOTENCY
 @endpoint(summary="Clear a description held by the content check (staff review)", tag=TAG,
           response=TicketOut, errors=(404,))
-async def release_content(request: Request, ticket_id: int) -> TicketOut:
-    ticket = await actions.release_content(actor=request.ctx.user, ticket_id=ticket_id)
-    return (await queries.ticket_outs(request.ctx.user, [ticket]))[0]
+async def release_content(request: Request, ticket_id: int) -> HTTPResponse:
+    async def run() -> idempotency.Answer:
+        ticket = await actions.release_content(actor=request.ctx.user, ticket_id=ticket_id)
+        return 200, (await queries.ticket_outs(request.ctx.user, [ticket]))[0].model_dump(
+            mode="json")
+
+    return await _once(request, None, run)
+
+
+@bp.post("/tickets/<ticket_id:int>/withdraw")
+@IDEMPOTENCY
+@endpoint(summary="Withdraw my report (撤回) before it is accepted; it ends as rejected",
+          tag=TAG, body=WithdrawIn, response=TicketDetail, errors=ACTION_ERRORS)
+async def withdraw(request: Request, ticket_id: int, body: WithdrawIn) -> HTTPResponse:
+    return await _act(request, ticket_id, body, lambda: actions.withdraw(
+        actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
+
+
+@bp.post("/tickets/<ticket_id:int>/info")
+@IDEMPOTENCY
+@endpoint(summary="Add a note and/or photos to my open report (补充信息), on its timeline",
+          tag=TAG, body=AddInfoIn, response=TicketDetail, errors=(*ACTION_ERRORS, 422))
+async def add_info(request: Request, ticket_id: int, body: AddInfoIn) -> HTTPResponse:
+    return await _act(request, ticket_id, body, lambda: actions.add_info(
+        actor=request.ctx.user, ticket_id=ticket_id, note=body.note, media_ids=body.media_ids,
+        version=body.version))
 
 
 # --- dispatcher actions -----------------------------------------------------------------------
 
-ACTION_ERRORS = (403, 404, 409)
-
-
 @bp.post("/tickets/<ticket_id:int>/accept")
+@IDEMPOTENCY
 @endpoint(summary="Accept (立案); routed tickets are dispatched at once", tag=TAG,
           body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def accept(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await actions.accept(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.accept(
+        actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/reject")
+@IDEMPOTENCY
 @endpoint(summary="Reject (不予立案) with a reason", tag=TAG, body=ReasonIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def reject(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    await actions.reject(actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
-                         version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.reject(
+        actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/dispatch")
+@IDEMPOTENCY
 @endpoint(summary="Dispatch by hand to a unit", tag=TAG, body=DispatchIn, response=TicketDetail,
           errors=ACTION_ERRORS)
 async def dispatch(request: Request, ticket_id: int, body: DispatchIn) -> HTTPResponse:
-    await actions.dispatch(actor=request.ctx.user, ticket_id=ticket_id, unit_id=body.unit_id,
-                           version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.dispatch(
+        actor=request.ctx.user, ticket_id=ticket_id, unit_id=body.unit_id, version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/recategorise")
+@IDEMPOTENCY
 @endpoint(summary="Change the category; routing runs again", tag=TAG, body=RecategoriseIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def recategorise(request: Request, ticket_id: int, body: RecategoriseIn) -> HTTPResponse:
-    await actions.recategorise(actor=request.ctx.user, ticket_id=ticket_id,
-                               category_code=body.category_code, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.recategorise(
+        actor=request.ctx.user, ticket_id=ticket_id, category_code=body.category_code,
+        version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/merge")
+@IDEMPOTENCY
 @endpoint(summary="Merge a duplicate into another ticket", tag=TAG, body=MergeIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def merge(request: Request, ticket_id: int, body: MergeIn) -> HTTPResponse:
-    await actions.merge(actor=request.ctx.user, ticket_id=ticket_id,
-                        duplicate_of=body.duplicate_of, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.merge(
+        actor=request.ctx.user, ticket_id=ticket_id, duplicate_of=body.duplicate_of,
+        version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/verify")
+@IDEMPOTENCY
 @endpoint(summary="Verify on site (核查): pass closes, fail sends it back to the same unit",
           tag=TAG, body=VerifyIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def verify(request: Request, ticket_id: int, body: VerifyIn) -> HTTPResponse:
-    await actions.verify(actor=request.ctx.user, ticket_id=ticket_id, passed=body.passed,
-                         note=body.note, media_ids=body.media_ids, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.verify(
+        actor=request.ctx.user, ticket_id=ticket_id, passed=body.passed, note=body.note,
+        media_ids=body.media_ids, version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/close")
+@IDEMPOTENCY
 @endpoint(summary="Close (结案) without a field check", tag=TAG, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def close(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await actions.close(actor=request.ctx.user, ticket_id=ticket_id, note="",
-                        version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.close(
+        actor=request.ctx.user, ticket_id=ticket_id, note="", version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/rework")
+@IDEMPOTENCY
 @endpoint(summary="Send a closed ticket back for rework (重办)", tag=TAG, body=ReasonIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def rework(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    await actions.rework(actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
-                         version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.rework(
+        actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/extensions/<extension_id:int>/approve")
+@IDEMPOTENCY
 @endpoint(summary="Approve an extension request: the deadline moves", tag=TAG, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def approve_extension(request: Request, ticket_id: int, extension_id: int,
                             body: VersionIn) -> HTTPResponse:
-    await actions.decide_extension(actor=request.ctx.user, ticket_id=ticket_id,
-                                   extension_id=extension_id, approve=True, reason="",
-                                   version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.decide_extension(
+        actor=request.ctx.user, ticket_id=ticket_id, extension_id=extension_id, approve=True,
+        reason="", version=body.version))
 
 
 @bp.post("/tickets/<ticket_id:int>/extensions/<extension_id:int>/refuse")
+@IDEMPOTENCY
 @endpoint(summary="Refuse an extension request", tag=TAG, body=ReasonIn, response=TicketDetail,
           errors=ACTION_ERRORS)
 async def refuse_extension(request: Request, ticket_id: int, extension_id: int,
                            body: ReasonIn) -> HTTPResponse:
-    await actions.decide_extension(actor=request.ctx.user, ticket_id=ticket_id,
-                                   extension_id=extension_id, approve=False, reason=body.reason,
-                                   version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.decide_extension(
+        actor=request.ctx.user, ticket_id=ticket_id, extension_id=extension_id, approve=False,
+        reason=body.reason, version=body.version))
 
 
 # --- grid workers and handlers ------------------------------------------------------------------
@@ -231,49 +293,57 @@ async def tasks(request: Request, query: TaskQuery) -> TicketPage:
 
 
 @bp.post("/tasks/<ticket_id:int>/claim")
+@IDEMPOTENCY
 @endpoint(summary="Claim a task: exactly one of simultaneous claims wins (409 already_claimed)",
           tag=TASKS, body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def claim(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await actions.claim(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.claim(
+        actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
 
 
 @bp.post("/tasks/<ticket_id:int>/release")
+@IDEMPOTENCY
 @endpoint(summary="Release a claimed task back to the pool", tag=TASKS, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def release(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    await actions.release(actor=request.ctx.user, ticket_id=ticket_id, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.release(
+        actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
 
 
 @bp.post("/tasks/<ticket_id:int>/return")
+@IDEMPOTENCY
 @endpoint(summary="Return to dispatch as not ours (退回), with a reason", tag=TASKS,
           body=ReasonIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def return_task(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    await actions.return_to_dispatch(actor=request.ctx.user, ticket_id=ticket_id,
-                                     reason=body.reason, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.return_to_dispatch(
+        actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
 @bp.post("/tasks/<ticket_id:int>/handle")
+@IDEMPOTENCY
 @endpoint(summary="Mark handled with a note and after-photos; verification follows", tag=TASKS,
           body=HandleIn, response=TicketDetail, errors=(*ACTION_ERRORS, 422))
 async def handle(request: Request, ticket_id: int, body: HandleIn) -> HTTPResponse:
-    await actions.handle(actor=request.ctx.user, ticket_id=ticket_id, note=body.note,
-                         media_ids=body.media_ids, version=body.version)
-    return await _detail(request, ticket_id)
+    return await _act(request, ticket_id, body, lambda: actions.handle(
+        actor=request.ctx.user, ticket_id=ticket_id, note=body.note, media_ids=body.media_ids,
+        version=body.version))
 
 
 @bp.post("/tasks/<ticket_id:int>/extension")
+@IDEMPOTENCY
 @endpoint(summary="Request more time (延期); the deadline moves only when approved", tag=TASKS,
           body=ExtensionIn, response=ExtensionOut, status=201, errors=ACTION_ERRORS)
-async def extension(request: Request, ticket_id: int, body: ExtensionIn) -> ExtensionOut:
-    row = await actions.request_extension(
-        actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
-        extra_value=body.extra_value, extra_unit=body.extra_unit, version=body.version)
-    return ExtensionOut(id=row.id, status=row.status, reason=row.reason,
-                        extra_value=row.extra_value, extra_unit=row.extra_unit,
-                        created_at=row.created_at)
+async def extension(request: Request, ticket_id: int, body: ExtensionIn) -> HTTPResponse:
+    async def run() -> idempotency.Answer:
+        row = await actions.request_extension(
+            actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason,
+            extra_value=body.extra_value, extra_unit=body.extra_unit, version=body.version)
+        out = ExtensionOut(id=row.id, status=row.status, reason=row.reason,
+                           extra_value=row.extra_value, extra_unit=row.extra_unit,
+                           created_at=row.created_at)
+        return 201, out.model_dump(mode="json")
+
+    return await _once(request, body, run)
 
 
 @bp.post("/tasks/patrol")
@@ -287,8 +357,13 @@ async def patrol(request: Request, body: ReportCreate) -> HTTPResponse:
 
 
 @bp.post("/tasks/self-dispose")
+@IDEMPOTENCY
 @endpoint(summary="Report and handle at once (自行处置): closed immediately", tag=TASKS,
-          body=SelfDisposeCreate, response=TicketDetail, status=201, errors=(403, 404))
+          body=SelfDisposeCreate, response=TicketDetail, status=201, errors=(403, 404, 409))
 async def self_dispose(request: Request, body: SelfDisposeCreate) -> HTTPResponse:
-    ticket = await intake.self_dispose(actor=request.ctx.user, body=body)
-    return await _detail(request, ticket.id, status=201)
+    async def run() -> idempotency.Answer:
+        ticket = await intake.self_dispose(actor=request.ctx.user, body=body)
+        detail = await queries.detail(user=request.ctx.user, ticket_id=ticket.id)
+        return 201, detail.model_dump(mode="json")
+
+    return await _once(request, body, run)

@@ -11,6 +11,7 @@ from app.accounts.schemas import AreaRef
 from app.core.api import Input
 from app.core.paging import PageQuery
 from app.media.schemas import MediaOut
+from app.tickets.workflow import Status
 
 Crs = Literal["wgs84", "gcj02"]
 MAX_PHOTOS = 6
@@ -41,18 +42,18 @@ class SelfDisposeCreate(ReportCreate):
     after_media_ids: list[int] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
-class CategoryRef(BaseModel):
+class TicketCategoryRef(BaseModel):
     code: str
     name: str
     label: str
 
 
-class UnitRef(BaseModel):
+class TicketUnitRef(BaseModel):
     id: int
     name: str
 
 
-class Point(BaseModel):
+class TicketPoint(BaseModel):
     lng: float
     lat: float
 
@@ -67,12 +68,12 @@ class TicketOut(BaseModel):
     status: str
     status_label: str
     source: str
-    category: CategoryRef
+    category: TicketCategoryRef
     description: str
-    location: Point = Field(description="WGS-84")
+    location: TicketPoint = Field(description="WGS-84")
     address: str
     cell: AreaRef | None = None
-    unit: UnitRef | None = None
+    unit: TicketUnitRef | None = None
     urgency: str
     is_public: bool
     content_held: bool = Field(description="Held by the content check until staff review it")
@@ -116,8 +117,8 @@ class PublicTicketOut(BaseModel):
     id: int
     number: str | None
     status_label: str
-    category: CategoryRef
-    location: Point
+    category: TicketCategoryRef
+    location: TicketPoint
     distance_m: float
     follower_count: int
     created_at: datetime
@@ -136,7 +137,7 @@ class NearbyQuery(Input):
 
 
 class StaffListQuery(PageQuery):
-    status: str | None = Field(default=None, max_length=16)
+    status: Status | None = None
     area: str | None = Field(default=None, max_length=32)
     category: str | None = Field(default=None, max_length=32)
     unit_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -170,6 +171,16 @@ class HandleIn(VersionIn):
 
 class VerifyIn(VersionIn):
     passed: bool
+    note: str = Field(default="", max_length=1000)
+    media_ids: list[int] = Field(default_factory=list, max_length=MAX_PHOTOS)
+
+
+class WithdrawIn(VersionIn):
+    reason: str = Field(default="", max_length=200, description="Why, optional (撤回原因)")
+
+
+class AddInfoIn(VersionIn):
+    # A note, photos or both (the service refuses neither).
     note: str = Field(default="", max_length=1000)
     media_ids: list[int] = Field(default_factory=list, max_length=MAX_PHOTOS)
 

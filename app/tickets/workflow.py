@@ -10,6 +10,7 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
 
     (new) ──submit──▶ submitted ──accept / auto_accept──▶ accepted ──dispatch──▶ dispatched
     submitted ──reject──▶ rejected                          (final)
+    submitted ──withdraw──▶ rejected                        (撤回: the reporter, before 立案)
     dispatched ──claim──▶ claimed ──handle──▶ handled ──request_verification──▶ verifying
     verifying ──verify_pass──▶ closed        handled | verifying ──close──▶ closed
     verifying ──verify_fail──▶ reopened ──dispatch──▶ dispatched        (返工: same unit)
@@ -18,6 +19,7 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
     claimed ──release──▶ dispatched
     submitted | accepted | returned | dispatched ──merge──▶ merged      (final)
     (new) ──self_dispose──▶ closed                                       (自行处置)
+    any open status ──add_info──▶ (kept)                 (补充信息: the reporter adds a note/photos)
 
 `handled` and `verifying` are both kept on purpose: `handled` means the unit reported the work
 done; `verifying` means a 核查 task is out to the cell's grid worker. The system issues
@@ -189,6 +191,12 @@ _TABLE: tuple[Transition, ...] = (
        [DISPATCHER], "重新分类"),
     _t("merge",              [S.SUBMITTED, S.ACCEPTED, S.RETURNED, S.DISPATCHED], S.MERGED,
        [DISPATCHER], "合并重复案件", requires_duplicate_of=True),
+    # The reporter's own moves. A withdrawn report ends as rejected with reason "居民撤回" but
+    # without rejected_at (the service leaves it unset), so it is no 不予立案 in the statistics.
+    _t("withdraw",           [S.SUBMITTED],                         S.REJECTED,
+       [RESIDENT], "撤回"),
+    _t("add_info",           sorted(OPEN_STATUSES),                 None,
+       [RESIDENT], "补充信息"),
 )
 # fmt: on
 

@@ -55,7 +55,7 @@ if (error) {
     expect(problems(doc, ops, { method: 'GET', path: '/tasks', query: ['page'] })).toHaveLength(1)
     expect(problems(doc, ops, { method: 'GET', path: '/tasks', query: ['scope'], queryValues: { scope: ['everything'] } })).toHaveLength(1)
     expect(problems(doc, ops, { method: 'POST', path: '/tickets', body: ['accuracy'], idempotent: true })).toHaveLength(1)
-    expect(problems(doc, ops, { method: 'POST', path: '/tasks/self-dispose', idempotent: true })).toHaveLength(1)
+    expect(problems(doc, ops, { method: 'POST', path: '/auth/logout', idempotent: true })).toHaveLength(1)
   })
 
   test('the table covers the calls the issue requires', () => {

@@ -40,6 +40,9 @@ EXPECTED = {
     "refuse_extension": ({"dispatched", "claimed"}, None, {"dispatcher"}),
     "recategorise": ({"submitted", "accepted", "returned"}, None, {"dispatcher"}),
     "merge": ({"submitted", "accepted", "returned", "dispatched"}, "merged", {"dispatcher"}),
+    "withdraw": ({"submitted"}, "rejected", {"resident"}),
+    "add_info": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
+                  "returned", "reopened"}, None, {"resident"}),
 }  # fmt: skip
 
 HAPPY_PATHS = [
@@ -191,7 +194,8 @@ def test_inputs_required_by_each_action():
 
 def test_status_keeping_actions_are_marked_and_cannot_create():
     kept = {a for a, t in TRANSITIONS.items() if not t.changes_status}
-    assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise"}
+    assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise",
+                    "add_info"}
     assert TRANSITIONS["approve_extension"].next_status("claimed") == "claimed"
     with pytest.raises(ValueError):
         TRANSITIONS["recategorise"].next_status(None)

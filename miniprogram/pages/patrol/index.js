@@ -131,7 +131,7 @@ Component({
         if (this.data.handledNow) {
           body.note = this.data.note.trim()
           body.after_media_ids = await photos.uploadPhotos(this, 'afterPhotos', 'handling')
-          ticket = await api.selfDispose(body)
+          ticket = await api.selfDispose(body, api.keyFor(this, ['selfDispose', body])) // same key on a retry
           ui.toast('已自行处置并结案', 'success')
         } else {
           ticket = await api.patrolReport(body, this.key) // same key on every retry of this report

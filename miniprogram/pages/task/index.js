@@ -115,19 +115,22 @@ Component({
         const mode = this.data.mode
         if (mode === 'handle') {
           const media = await photos.uploadPhotos(this, 'photos', 'handling')
-          await api.handleTask(id, { note: text, media_ids: media, version })
+          const body = { note: text, media_ids: media, version }
+          await api.handleTask(id, body, api.keyFor(this, ['handle', id, body]))
           ui.toast('已提交，等待核查', 'success')
         } else if (mode === 'return') {
-          await api.returnTask(id, text, version)
+          await api.returnTask(id, text, version, api.keyFor(this, ['return', id, text, version]))
           ui.toast('已退回派遣中心', 'success')
         } else if (mode === 'extension') {
-          await api.requestExtension(id, {
+          const body = {
             reason: text, extra_value: Number(this.data.extraValue), extra_unit: UNITS[this.data.unitIndex].value, version,
-          })
+          }
+          await api.requestExtension(id, body, api.keyFor(this, ['extension', id, body]))
           ui.toast('延期申请已提交，等待批准', 'success')
         } else {
           const media = await photos.uploadPhotos(this, 'photos', 'verification')
-          await api.verifyTicket(id, { passed: this.data.passed, note: text, media_ids: media, version })
+          const body = { passed: this.data.passed, note: text, media_ids: media, version }
+          await api.verifyTicket(id, body, api.keyFor(this, ['verify', id, body]))
           ui.toast(this.data.passed ? '核查通过，已结案' : '已退回返工', 'success')
         }
         this.setData({ sending: false })

@@ -190,7 +190,7 @@ Component({
       const { action, mode } = e.currentTarget.dataset
       if (action === 'claim') {
         try {
-          await api.claimTask(this.data.id, this.version)
+          await api.claimTask(this.data.id, this.version, api.keyFor(this, ['claim', this.data.id, this.version]))
           ui.toast('认领成功', 'success')
         } catch (err) {
           ui.toast(err.code === 'already_claimed' ? '已被其他网格员认领' : (err.message || '认领失败'))

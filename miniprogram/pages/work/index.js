@@ -135,7 +135,7 @@ Component({
       if (this.data.busy) return
       this.setData({ busy: true })
       try {
-        await api.claimTask(Number(id), Number(version))
+        await api.claimTask(Number(id), Number(version), api.keyFor(this, ['claim', id, version]))
         ui.toast('认领成功，请在“我的任务”中处置', 'success')
       } catch (err) {
         if (err.code === 'already_claimed') ui.toast('已被其他网格员认领')
@@ -158,7 +158,7 @@ Component({
         success: async (res) => {
           if (!res.confirm) return
           try {
-            await api.releaseTask(Number(id), Number(version))
+            await api.releaseTask(Number(id), Number(version), api.keyFor(this, ['release', id, version]))
             ui.toast('已放回任务池')
           } catch (err) {
             ui.showError(err)

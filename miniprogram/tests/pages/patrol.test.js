@@ -61,6 +61,27 @@ test('self-dispose sends what was done and the after-photos in one request', asy
   expect(purposes).toEqual(['report', 'handling'])
 })
 
+test('a self-disposal retried after a lost answer sends the same key: one closed ticket', async () => {
+  setUp(wx)
+  let attempts = 0
+  wx.route('POST', '/api/v1/tasks/self-dispose', () => {
+    attempts += 1
+    return attempts === 1 ? 'fail' : [201, detail({ id: 47, status: 'closed' })]
+  })
+  const page = await open()
+  await fire(page, '#handled-now', 'change', { value: true })
+  await input(page, '#note', '已当场清理')
+  await tap(page, '#submit')
+  expect(page.data.errorText).toContain('不会重复上报')
+  await tap(page, '#submit')
+  await flush()
+  const calls = wx.__calls.filter((c) => c.path === '/api/v1/tasks/self-dispose')
+  expect(calls).toHaveLength(2)
+  expect(calls[0].header['Idempotency-Key']).toMatch(/^mp-/)
+  expect(calls[1].header['Idempotency-Key']).toBe(calls[0].header['Idempotency-Key'])
+  expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/ticket/index?id=47' }))
+})
+
 test('a collector picks from the staff tree: staff-only 小类 such as 0102 污水井盖, and its photo rule', async () => {
   setUp(wx)
   wx.route('POST', '/api/v1/tasks/patrol', () => [201, detail({ id: 46 })])

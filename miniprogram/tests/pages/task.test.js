@@ -109,3 +109,38 @@ test('a retry after a failed submit sends the photos already uploaded instead of
   expect(wx.__uploads).toHaveLength(1)
   expect(wx.navigateBack).toHaveBeenCalled()
 })
+
+test('a handle whose answer was lost is sent again with the same Idempotency-Key', async () => {
+  setUp(wx)
+  let attempts = 0
+  wx.route('POST', '/api/v1/tasks/8/handle', () => {
+    attempts += 1
+    return attempts === 1 ? 'fail' : [200, detail({ id: 8, status: 'verifying' })]
+  })
+  const page = await open('handle')
+  await input(page, '#text', '已清理楼道杂物')
+  await fire(page, '#photos', 'add', { paths: ['wxfile://tmp/after.jpg'] })
+  await tap(page, '#submit')
+  await flush()
+  expect(wx.navigateBack).not.toHaveBeenCalled()
+  await tap(page, '#submit')
+  await flush()
+  const calls = wx.__calls.filter((c) => c.path === '/api/v1/tasks/8/handle')
+  expect(calls).toHaveLength(2)
+  expect(calls[0].header['Idempotency-Key']).toMatch(/^mp-/)
+  expect(calls[1].header['Idempotency-Key']).toBe(calls[0].header['Idempotency-Key'])
+  expect(wx.navigateBack).toHaveBeenCalled()
+})
+
+test('a changed note after a failure is a new intent with a new key', async () => {
+  setUp(wx)
+  wx.route('POST', '/api/v1/tasks/8/return', () => 'fail')
+  const page = await open('return')
+  await input(page, '#text', '属于供水公司管辖')
+  await tap(page, '#submit')
+  await input(page, '#text', '属于燃气公司管辖')
+  await tap(page, '#submit')
+  const keys = wx.__calls.filter((c) => c.path === '/api/v1/tasks/8/return').map((c) => c.header['Idempotency-Key'])
+  expect(keys).toHaveLength(2)
+  expect(keys[0]).not.toBe(keys[1])
+})

@@ -45,6 +45,7 @@ describe('grid worker', () => {
     await tap(page, '.claim-btn', 0)
     const claim = wx.__calls.find((c) => c.path === '/api/v1/tasks/5/claim')
     expect(claim.data).toEqual({ version: 4 })
+    expect(claim.header['Idempotency-Key']).toMatch(/^mp-/) // a retry after a lost answer replays
     expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '认领成功，请在“我的任务”中处置' }))
     expect(taskCalls(wx, 'pool')).toHaveLength(2)
   })

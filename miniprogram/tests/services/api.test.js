@@ -144,6 +144,26 @@ describe('requests', () => {
     expect(wx.__calls[0].header['Idempotency-Key']).toBe('mp-key-1')
   })
 
+  test('every state-changing ticket call is idempotent and never goes out without a key', async () => {
+    const actions = ['followTicket', 'withdrawTicket', 'addTicketInfo', 'claimTask', 'releaseTask', 'returnTask',
+      'handleTask', 'requestExtension', 'selfDispose', 'verifyTicket', 'createReport', 'patrolReport']
+    expect(actions.filter((n) => !api.ENDPOINTS[n].idempotent)).toEqual([])
+    signIn(wx)
+    wx.route('POST', '/api/v1/tasks/5/claim', () => [200, { id: 5 }])
+    await api.claimTask(5, 4)
+    await api.claimTask(5, 4, 'mp-mine')
+    const keys = wx.__calls.map((c) => c.header['Idempotency-Key'])
+    expect(keys[0]).toMatch(/^mp-/)
+    expect(keys[1]).toBe('mp-mine')
+  })
+
+  test('keyFor keeps one key per intent: the same content again reuses it, new content gets a new one', () => {
+    const page = {}
+    const first = api.keyFor(page, ['claim', 5, 4])
+    expect(api.keyFor(page, ['claim', 5, 4])).toBe(first)
+    expect(api.keyFor(page, ['claim', 5, 5])).not.toBe(first)
+  })
+
   test('idempotency keys are printable ASCII, at most 128 characters, and differ', () => {
     const a = api.newIdempotencyKey()
     const b = api.newIdempotencyKey()

@@ -1,0 +1,24 @@
+import functools
+from json import dumps, loads
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0002_console_sessions')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='IdempotencyRecord',
+            name='response',
+            field=fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='IdempotencyRecord',
+            name='response_status',
+            field=fields.IntField(null=True),
+        ),
+    ]
