@@ -1,15 +1,18 @@
-"""Ratings: who may rate (the reporter or a follower, once, within the window), staff replies,
-and what happens to an unsatisfied one (重办, or the recorded reason why not)."""
+"""Ratings: who may rate (the reporter, or a neighbour who followed it while it was open; once,
+within the window), staff replies, and what happens to an unsatisfied one (重办, or the
+recorded reason why not)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, User
 from app.accounts.scope import ROLE_LABELS, scope_of
+from app.areas.models import Area
 from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.paging import Ordering, keyset_page
@@ -38,16 +41,33 @@ def overall_level(result: Level, service: Level) -> Level:
 
 
 async def _may_rate(user: User, ticket: Ticket) -> bool:
-    if ticket.reporter_id == user.id and user.openid:
+    """The reporter; or a follower who followed before it closed and lives or reported nearby.
+
+    A rating counts in the community's 满意率, so it must come from someone the case concerns
+    (docs/decisions.md, "Who may rate"): following alone is one tap from anywhere.
+    """
+    if not user.openid:
+        return False  # staff accounts never rate
+    if ticket.reporter_id == user.id:
         return True
-    return await TicketFollower.filter(ticket_id=ticket.id, user_id=user.id).exists()
+    follow = await TicketFollower.get_or_none(ticket_id=ticket.id, user_id=user.id)
+    if follow is None or ticket.closed_at is None or follow.created_at > ticket.closed_at:
+        return False
+    if not ticket.area_path:
+        return False  # outside every cell: nothing to be near
+    if user.home_area_id is not None:
+        home = await Area.filter(id=user.home_area_id).first().values_list("path", flat=True)
+        if home and ticket.area_path.startswith(cast(str, home)):
+            return True  # lives in the community (or cell) the ticket lies in
+    # Reported a problem in the same cell (a merged duplicate's reporter, typically).
+    return await Ticket.filter(reporter_id=user.id, cell_id=ticket.cell_id).exists()
 
 
 async def rate(*, user: User, ticket_id: int, data: RatingIn) -> Rating:
     """Rate a closed ticket once; a second rating is 409 (edit the first within 24 h)."""
     ticket, _ = await ticket_access.get_visible_or_raise(user=user, ticket_id=ticket_id)
     if not await _may_rate(user, ticket):
-        raise Forbidden("只有反映人和关注人可以评价", code="not_your_ticket")
+        raise Forbidden("只有反映人和附近关注的居民可以评价", code="not_your_ticket")
     if ticket.status != Status.CLOSED or ticket.closed_at is None:
         raise Conflict("案件办结后才能评价", code="ticket_not_closed")
     if datetime.now(UTC) > ticket.closed_at + timedelta(days=current().rating_window_days):
@@ -76,15 +96,22 @@ async def update(*, user: User, rating_id: int, changes: RatingUpdate) -> Rating
         raise Conflict("评价提交 24 小时后不能再修改", code="rating_edit_window_closed")
     if rating.outcome is not None:
         raise Conflict("工作人员已处理该评价，不能再修改", code="rating_handled")
-    for name, value in changes.model_dump(exclude_none=True).items():
+    values = changes.model_dump(exclude_none=True)
+    for name, value in values.items():
         setattr(rating, name, value)
     if changes.comment is not None:
         verdict = await check_text(changes.comment, openid=user.openid, scene=Scene.COMMENT)
-        rating.comment_held = verdict == Verdict.HOLD
+        values["comment_held"] = rating.comment_held = verdict == Verdict.HOLD
     rating.overall = overall_level(rating.result, rating.service)
     rating.overall_rank = _ORDER[rating.overall]
-    await rating.save()
-    return rating
+    values.update(overall=rating.overall, overall_rank=rating.overall_rank,
+                  updated_at=datetime.now(UTC))
+    # Only the edited fields, and only while no staff decision was taken: a rework or decline
+    # claims `outcome` with its own conditional update, and a full-row save of the rating read
+    # above would write the old NULL back over it (a reworked rating, declinable again).
+    if not await Rating.filter(id=rating.id, outcome=None).update(**values):
+        raise Conflict("工作人员已处理该评价，不能再修改", code="rating_handled")
+    return await Rating.get(id=rating.id)
 
 
 async def _staff_rating(user: User, rating_id: int) -> tuple[Rating, set[str]]:
@@ -127,8 +154,9 @@ async def send_back(*, user: User, rating_id: int, reason: str) -> Rating:
         raise Conflict("只有不满意的评价可以重办", code="not_unsatisfied")
     if rating.outcome is not None:
         raise Conflict("该评价已处理", code="rating_handled")
-    # Claim the decision first, so two staff pressing at once cannot both reopen it.
-    claimed = await Rating.filter(id=rating.id, outcome=None).update(
+    # Claim the decision first, so two staff pressing at once cannot both reopen it; and
+    # only while it is still unsatisfied (the resident may be editing it at this moment).
+    claimed = await Rating.filter(id=rating.id, outcome=None, overall=Level.UNSATISFIED).update(
         outcome=Outcome.REWORK, outcome_note=reason, outcome_by_id=user.id)
     if not claimed:
         raise Conflict("该评价已处理", code="rating_handled")
@@ -146,7 +174,7 @@ async def decline(*, user: User, rating_id: int, reason: str) -> Rating:
     rating, _ = await _staff_rating(user, rating_id)
     if rating.overall != Level.UNSATISFIED:
         raise Conflict("只有不满意的评价需要说明", code="not_unsatisfied")
-    claimed = await Rating.filter(id=rating.id, outcome=None).update(
+    claimed = await Rating.filter(id=rating.id, outcome=None, overall=Level.UNSATISFIED).update(
         outcome=Outcome.DECLINED, outcome_note=reason, outcome_by_id=user.id)
     if not claimed:
         raise Conflict("该评价已处理", code="rating_handled")

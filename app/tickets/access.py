@@ -8,11 +8,18 @@ from tortoise.expressions import Q
 
 from app.accounts.models import Role, User
 from app.accounts.scope import Scope, scope_of
-from app.core.errors import NotFound
+from app.core.errors import Forbidden, NotFound
 from app.core.paths import under_any
 from app.tickets.models import Ticket, TicketFollower
+from app.units import service as unit_service
+from app.units.models import UnitKind
 
 FOLLOWER = "follower"  # not a role: a resident who follows someone else's ticket
+# The worker's verbs on a task. They follow the assignment, not only the map: the unit's
+# handlers work a unit's task, the cell's grid workers a grid-team task. A grid worker whose
+# cell holds a department's task still sees it (and verifies it, which is their duty), but may
+# not claim, handle, return, release it or ask for more time on it.
+DUTY_ACTIONS = frozenset({"claim", "handle", "release", "return", "request_extension"})
 
 
 def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[str]:
@@ -51,6 +58,25 @@ async def get_visible_or_raise(*, user: User, ticket_id: int) -> tuple[Ticket, s
     if not roles and (not ticket.is_public or ticket.content_held):
         raise NotFound("找不到该案件", code="ticket_not_found")
     return ticket, roles
+
+
+def on_duty(ticket: Ticket, scope: Scope, unit_kind: str | None) -> bool:
+    """Whether the task is assigned to the holder of `scope` (`unit_kind`: the ticket's unit's)."""
+    if ticket.unit_id is None:
+        return False
+    if ticket.unit_id in scope.unit_ids.get(Role.HANDLER, ()):
+        return True
+    return (unit_kind == UnitKind.GRID_TEAM and bool(ticket.area_path)
+            and scope.covers(ticket.area_path, Role.GRID_WORKER))
+
+
+async def require_on_duty(user: User, ticket: Ticket) -> None:
+    """403 unless the ticket's task is assigned to `user` (their unit, or their cell's team)."""
+    unit = None
+    if ticket.unit_id is not None:
+        unit = (await unit_service.units_by_id([ticket.unit_id])).get(ticket.unit_id)
+    if not on_duty(ticket, scope_of(user), unit.kind if unit is not None else None):
+        raise Forbidden("该任务未派给您所在的单位或网格", code="not_your_task")
 
 
 def in_scope(scope: Scope, roles: Sequence[Role]) -> Q:

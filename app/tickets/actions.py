@@ -19,12 +19,13 @@ from app.accounts.models import Role, User
 from app.areas import service as areas
 from app.catalog import service as catalog
 from app.catalog.models import Category
+from app.core.contentsafety import Scene, Verdict, check_text
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.media import service as media_service
 from app.media.models import MediaPurpose
 from app.routing import service as routing
 from app.tickets import notices, workflow
-from app.tickets.access import get_visible_or_raise, ticket_roles
+from app.tickets.access import get_visible_or_raise, require_on_duty, ticket_roles
 from app.tickets.deadlines import compute_deadline, limit_of
 from app.tickets.door import Change, Effect, transition
 from app.tickets.models import (
@@ -148,6 +149,7 @@ async def merge(*, actor: User, ticket_id: int, duplicate_of: int, version: int 
 
 async def claim(*, actor: User, ticket_id: int, version: int | None) -> Ticket:
     async def effect(ticket: Ticket, change: Change) -> None:
+        await require_on_duty(actor, ticket)
         change.fields.update(assignee_id=actor.id, claimed_at=datetime.now(UTC))
 
     return await transition(ticket_id=ticket_id, action="claim", actor=actor,
@@ -155,7 +157,9 @@ async def claim(*, actor: User, ticket_id: int, version: int | None) -> Ticket:
 
 
 def _only_assignee(actor: User) -> Effect:
+    """The assignment's worker (`require_on_duty`) who claimed it, or anyone on duty if unclaimed."""
     async def effect(ticket: Ticket, change: Change) -> None:
+        await require_on_duty(actor, ticket)
         if ticket.assignee_id is not None and ticket.assignee_id != actor.id:
             raise Forbidden("该任务由其他人认领", code="not_your_task")
 
@@ -204,6 +208,8 @@ async def handle(*, actor: User, ticket_id: int, note: str, media_ids: Sequence[
 
     ticket = await transition(ticket_id=ticket_id, action="handle", actor=actor, note=note,
                               expected_version=version, effect=effect)
+    if ticket.status != Status.HANDLED:
+        return ticket  # a retry of a handling already written (the door answered it)
     # Field verification (核查) follows every handling.
     return await transition(ticket_id=ticket.id, action="request_verification", actor=None)
 
@@ -256,7 +262,7 @@ async def rework(*, actor: User, ticket_id: int, reason: str, version: int | Non
 
 
 async def _redispatch_same_unit(ticket: Ticket) -> Ticket:
-    if ticket.unit_id is None:
+    if ticket.status != Status.REOPENED or ticket.unit_id is None:
         return ticket  # stays reopened in the dispatchers' queue
     return await transition(ticket_id=ticket.id, action="dispatch", actor=None,
                             effect=dispatch_effect(ticket.unit_id, await _category_of(ticket)))
@@ -267,6 +273,7 @@ async def request_extension(*, actor: User, ticket_id: int, reason: str, extra_v
     created: list[ExtensionRequest] = []
 
     async def effect(ticket: Ticket, change: Change) -> None:
+        await require_on_duty(actor, ticket)
         if await ExtensionRequest.filter(ticket_id=ticket.id,
                                          status=ExtensionStatus.PENDING).exists():
             raise Conflict("已有待审批的延期申请", code="extension_pending")
@@ -292,7 +299,7 @@ async def decide_extension(*, actor: User, ticket_id: int, extension_id: int, ap
         request.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
         request.decided_by = actor
         request.decided_at = datetime.now(UTC)
-        await request.save()
+        await request.save(update_fields=["status", "decided_by_id", "decided_at"])
         change.data["extension_id"] = request.id
         if approve and ticket.deadline_at is not None:
             new_deadline = await compute_deadline(ticket.deadline_at, value=request.extra_value,
@@ -305,6 +312,40 @@ async def decide_extension(*, actor: User, ticket_id: int, extension_id: int, ap
 
     action = "approve_extension" if approve else "refuse_extension"
     return await transition(ticket_id=ticket_id, action=action, actor=actor, note=reason,
+                            expected_version=version, effect=effect)
+
+
+async def withdraw(*, actor: User, ticket_id: int, reason: str, version: int | None) -> Ticket:
+    """撤回: the reporter withdraws a report nobody has accepted (立案) yet.
+
+    It ends as rejected with the reason "居民撤回…"; rejected_at stays unset (the door only
+    stamps it when the action leaves it out), so the statistics count it as reported but
+    never as 不予立案.
+    """
+    note = f"居民撤回：{reason.strip()}" if reason.strip() else "居民撤回"
+    return await transition(ticket_id=ticket_id, action="withdraw", actor=actor, note=note,
+                            expected_version=version,
+                            effect=_stamp(reject_reason=note, rejected_at=None))
+
+
+async def add_info(*, actor: User, ticket_id: int, note: str, media_ids: Sequence[int],
+                   version: int | None) -> Ticket:
+    """补充信息: the reporter adds a note and/or photos to an open report, on its timeline."""
+    note = note.strip()
+    if not note and not media_ids:
+        raise Invalid("请填写补充说明或添加照片", code="note_required")
+    photos = await media_service.claim_for_attachment(owner=actor, media_ids=media_ids,
+                                                      purpose=MediaPurpose.REPORT)
+    # The timeline is public with the ticket: a risky note holds the ticket for review, as
+    # a risky description does.
+    verdict = await check_text(note, openid=actor.openid, scene=Scene.FORUM)
+
+    async def effect(ticket: Ticket, change: Change) -> None:
+        change.media, change.stage = photos, MediaStage.REPORT
+        if verdict == Verdict.HOLD:
+            change.fields["content_held"] = True
+
+    return await transition(ticket_id=ticket_id, action="add_info", actor=actor, note=note,
                             expected_version=version, effect=effect)
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 from tortoise.expressions import Q
 
 from app.accounts.models import Role, User
-from app.accounts.scope import scope_of, staff_label
+from app.accounts.scope import ROLE_LABELS, scope_of, staff_label
 from app.areas import service as areas
 from app.areas.geo import gcj02_to_wgs84
 from app.areas.models import Area
@@ -28,28 +28,36 @@ from app.core.paths import under, under_any
 from app.media import service as media_service
 from app.media.models import Media
 from app.tickets import workflow
-from app.tickets.access import get_visible_or_raise, in_scope, ticket_roles
+from app.tickets.access import (
+    DUTY_ACTIONS,
+    FOLLOWER,
+    get_visible_or_raise,
+    in_scope,
+    on_duty,
+    ticket_roles,
+)
 from app.tickets.deadlines import calendar_overrides, deadline_colour
 from app.tickets.door import SYSTEM, Opened
 from app.tickets.models import (
     ExtensionRequest,
     ExtensionStatus,
+    MediaStage,
     Ticket,
     TicketEvent,
     TicketFollower,
     TicketMedia,
 )
 from app.tickets.schemas import (
-    CategoryRef,
     EventOut,
-    Point,
     PublicTicketOut,
     StaffListQuery,
+    TicketCategoryRef,
     TicketDetail,
     TicketMediaOut,
     TicketOut,
     TicketPage,
-    UnitRef,
+    TicketPoint,
+    TicketUnitRef,
 )
 from app.tickets.workflow import Status
 from app.units import service as unit_service
@@ -60,6 +68,23 @@ ACTION_LABELS = {t.action: t.label for t in workflow.TRANSITIONS.values()}
 # The task pool: soonest deadline first is what a worker in the street needs; ids break ties.
 # Every dispatched ticket has a deadline (the dispatch sets it), so the key is never NULL.
 BY_DEADLINE = Ordering.of("deadline_at", "id", times=["deadline_at"])
+# What residents see of a ticket's history (docs/api.md, "The public view"): the steps of the
+# closed loop. Staff-internal moves (a unit returning a task, a claim given up, extension
+# requests and decisions, a recategorisation) stay in the staff timeline only.
+RESIDENT_STEPS = frozenset({
+    "submit", "self_dispose", "auto_accept", "accept", "reject", "dispatch", "claim", "handle",
+    "request_verification", "verify_pass", "verify_fail", "close", "rate_rework", "merge",
+    "withdraw", "add_info"})
+# Photos a resident who is not the reporter sees: before and after, not the 核查 evidence.
+PUBLIC_STAGES = frozenset({MediaStage.REPORT, MediaStage.HANDLING})
+STAFF, REPORTER, PUBLIC = "staff", "reporter", "public"
+
+
+def view_of(roles: set[str]) -> str:
+    """Which timeline the holder of `roles` reads: staff in scope, the reporter, or public."""
+    if roles - {Role.RESIDENT, FOLLOWER}:
+        return STAFF
+    return REPORTER if Role.RESIDENT in roles else PUBLIC
 
 
 async def ticket_outs(user: User, tickets: Sequence[Ticket],
@@ -88,13 +113,17 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
         category = categories[t.category_id]
         roles = ticket_roles(user, t, scope)
         staff_view = bool(roles - {Role.RESIDENT})
+        unit = units.get(t.unit_id) if t.unit_id else None
+        actions = workflow.allowed_actions(t.status, roles - {Role.RESIDENT})
+        if not on_duty(t, scope, unit.kind if unit is not None else None):
+            actions = [a for a in actions if a not in DUTY_ACTIONS]
         assignee = assignees.get(t.assignee_id) if t.assignee_id else None
         out.append(TicketOut(
             id=t.id, number=t.number, status=t.status, status_label=workflow.status_label(t.status),
             source=t.source, category=_category_ref(category), description=t.description,
-            location=Point(lng=t.lng, lat=t.lat), address=t.address,
+            location=TicketPoint(lng=t.lng, lat=t.lat), address=t.address,
             cell=area_ref(cells.get(t.cell_id)) if t.cell_id else None,
-            unit=UnitRef(id=units[t.unit_id].id, name=units[t.unit_id].name)
+            unit=TicketUnitRef(id=units[t.unit_id].id, name=units[t.unit_id].name)
             if t.unit_id in units else None,
             urgency=t.urgency, is_public=t.is_public, content_held=t.content_held,
             routed_by=t.routed_by,
@@ -103,15 +132,20 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
             is_mine=t.reporter_id == user.id or t.id in followed,
             assignee_label=_staff_label(assignee, Role.HANDLER if t.unit_id else Role.GRID_WORKER)
             if assignee and (staff_view or t.reporter_id == user.id) else None,
-            allowed_actions=workflow.allowed_actions(t.status, roles - {Role.RESIDENT}),
+            allowed_actions=actions,
             created_at=t.created_at, updated_at=t.updated_at,
         ))
     return out
 
 
-def _category_ref(category: Category) -> CategoryRef:
-    return CategoryRef(code=category.code, name=category.name,
-                       label=category.resident_label or category.name)
+def _category_ref(category: Category) -> TicketCategoryRef:
+    return TicketCategoryRef(code=category.code, name=category.name,
+                             label=category.resident_label or category.name)
+
+
+def _role_label(role: str) -> str:
+    """A staff step for the public: the role alone, no surname."""
+    return ROLE_LABELS.get(role, "工作人员")  # type: ignore[call-overload]  # a StrEnum key
 
 
 def _staff_label(user: User | None, role: str) -> str:
@@ -119,14 +153,14 @@ def _staff_label(user: User | None, role: str) -> str:
 
 
 async def detail(*, user: User, ticket_id: int) -> TicketDetail:
-    ticket, _ = await get_visible_or_raise(user=user, ticket_id=ticket_id)
+    ticket, roles = await get_visible_or_raise(user=user, ticket_id=ticket_id)
     [out] = await ticket_outs(user, [ticket])
     events = await TicketEvent.filter(ticket_id=ticket.id).order_by("id")
     actors = {u.id: u for u in await User.filter(id__in=[e.actor_id for e in events if e.actor_id])}
     links = await TicketMedia.filter(ticket_id=ticket.id).order_by("id")
     media = {m.id: m for m in await Media.filter(id__in=[link.media_id for link in links])}
     photos = [(link.event_id, link.stage, media[link.media_id]) for link in links]
-    return _detail_out(out, events, actors, photos)
+    return _detail_out(out, events, actors, photos, view=view_of(roles))
 
 
 async def fresh_detail(user: User, opened: Opened) -> TicketDetail:
@@ -135,14 +169,27 @@ async def fresh_detail(user: User, opened: Opened) -> TicketDetail:
     photos = [(event.id, event_step.change.stage, m)
               for event, event_step in zip(opened.events, opened.steps, strict=True)
               for m in event_step.change.media]
-    return _detail_out(out, opened.events, {user.id: user}, photos)
+    return _detail_out(out, opened.events, {user.id: user}, photos,
+                       view=view_of(ticket_roles(user, opened.ticket)))
 
 
 def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int, User],
-                photos: Sequence[tuple[int | None, Any, Media]]) -> TicketDetail:
-    """The detail: the ticket, its photos and its timeline (staff as role + surname)."""
+                photos: Sequence[tuple[int | None, Any, Media]], *, view: str) -> TicketDetail:
+    """The detail: the ticket, its photos and its timeline, as `view` may read it.
+
+    Staff read everything (staff as role + surname). The reporter reads the resident-facing
+    steps with their notes (a rejection's reason, what the handling did). Anyone else reads
+    the resident-facing steps without notes, staff as a role label only, and the before and
+    after photos.
+    """
     by_event: dict[int | None, list[TicketMediaOut]] = {}
     all_media = []
+    if view != STAFF:
+        shown = {e.id for e in events if e.action in RESIDENT_STEPS}
+        photos = [p for p in photos if p[0] is None or p[0] in shown]
+        events = [e for e in events if e.action in RESIDENT_STEPS]
+    if view == PUBLIC:
+        photos = [p for p in photos if p[1] in PUBLIC_STAGES]
     for event_id, stage, medium in photos:
         item = TicketMediaOut(**media_service.media_out(medium).model_dump(), stage=stage)
         by_event.setdefault(event_id, []).append(item)
@@ -153,11 +200,14 @@ def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int,
             label = "系统"
         elif e.actor_role == Role.RESIDENT:
             label = "居民"
+        elif view == PUBLIC:
+            label = _role_label(e.actor_role)
         else:
             label = _staff_label(actors.get(e.actor_id), e.actor_role)
         timeline.append(EventOut(
             action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
-            actor_label=label, from_status=e.from_status, to_status=e.to_status, note=e.note,
+            actor_label=label, from_status=e.from_status, to_status=e.to_status,
+            note="" if view == PUBLIC else e.note,
             media=by_event.get(e.id, []) if e.id is not None else [], created_at=e.created_at,
         ))
     return TicketDetail(**out.model_dump(), media=all_media, timeline=timeline)
@@ -271,7 +321,7 @@ async def public_near(*, lng: float, lat: float, crs: str, radius_m: int,
             found.append(PublicTicketOut(
                 id=t.id, number=t.number, status_label=workflow.status_label(t.status),
                 category=_category_ref(categories[t.category_id]),
-                location=Point(lng=round(t.lng, 5), lat=round(t.lat, 5)),
+                location=TicketPoint(lng=round(t.lng, 5), lat=round(t.lat, 5)),
                 distance_m=round(distance, 1), follower_count=t.follower_count,
                 created_at=t.created_at))
     return sorted(found, key=lambda p: p.distance_m)[:50]

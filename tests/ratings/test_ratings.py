@@ -74,6 +74,9 @@ async def test_who_may_rate_and_when(client, city):
 
 
 async def test_a_follower_may_rate_too(client, city):
+    # A neighbour: lives in the ticket's community (who may rate: docs/decisions.md).
+    await ok(await client.patch("/api/v1/me", json={"home_area_code": "990100001001"},
+                                headers=city.other_resident))
     tid = (await report(client, city.resident, "9904"))["id"]
     await ok(await client.post(f"/api/v1/tickets/{tid}/follow", headers=city.other_resident))
     await ok(await client.post(f"/api/v1/tasks/{tid}/claim", json={}, headers=city.worker))
