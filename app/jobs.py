@@ -29,17 +29,24 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
+from app.accounts import jobs as account_jobs
+from app.accounts import personal
 from app.core.periodic import PeriodicJob, run_periodic
 from app.notifications import delivery, outbox
+from app.notifications import jobs as notification_jobs
+from app.notifications import personal as notification_personal
 from app.notifications.delivery import DeliveryConfig
 from app.notifications.outbox import NoticeKind
 from app.polls import jobs as poll_jobs
 from app.polls import notices as poll_notices
+from app.polls import personal as poll_personal
 from app.ratings import jobs as rating_jobs
 from app.ratings import notices as rating_notices
+from app.ratings import personal as rating_personal
 from app.stats import jobs as stats_jobs
 from app.tickets import jobs as ticket_jobs
 from app.tickets import notices as ticket_notices
+from app.tickets import personal as ticket_personal
 
 __all__ = ["KINDS", "PERIODIC", "PeriodicJob", "drain", "install", "run_jobs", "run_periodic",
            "serve"]
@@ -57,7 +64,8 @@ KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
 # whatever the table sizes; the jobs that write notices write each at most once
 # (`enqueue(once=True)` on a dedupe key).
 PERIODIC: tuple[PeriodicJob, ...] = (*ticket_jobs.JOBS, *rating_jobs.JOBS, *poll_jobs.JOBS,
-                                     *stats_jobs.JOBS)
+                                     *stats_jobs.JOBS, *account_jobs.JOBS,
+                                     *notification_jobs.JOBS)
 
 _installed = False
 
@@ -73,6 +81,9 @@ def install() -> None:
     for kind, audience in poll_jobs.BROADCASTS:
         outbox.register_broadcast(kind, audience)
     outbox.register_tickets(ticket_notices.LOOKUP)
+    # What each domain holds about a person, for the export and 注销 (accounts/personal.py).
+    personal.register(*ticket_personal.HOLDERS, *rating_personal.HOLDERS,
+                      *poll_personal.HOLDERS, *notification_personal.HOLDERS)
     if importlib.util.find_spec("app.wiring") is not None:
         importlib.import_module("app.wiring").wire()
     _installed = True

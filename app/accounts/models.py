@@ -26,6 +26,13 @@ class User(Model):
     )
     home_area_id: int | None
     is_active = fields.BooleanField(default=True)
+    # A staff account's own WeChat, bound while signed in (POST /me/wechat) so that subscribe
+    # messages reach them. Apart from `openid`, which is a resident's login: binding grants
+    # no password-less staff login, and the same person keeps their resident account.
+    wechat_openid = fields.CharField(max_length=64, unique=True, null=True)
+    # 注销: when the resident deleted the account. The row stays, emptied, as the tombstone
+    # their reports and ratings point at (docs/operations.md, "Personal data").
+    deleted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

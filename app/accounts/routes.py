@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 
-from app.accounts import service
+from app.accounts import personal, service
 from app.accounts.schemas import (
     DevLoginIn,
     GridInfo,
     MeUpdate,
     PasswordLoginIn,
+    PersonalData,
     RefreshIn,
     StaffCreate,
     TokenPair,
@@ -86,6 +89,38 @@ async def me(request: Request) -> UserOut:
           response=UserOut)
 async def update_me(request: Request, body: MeUpdate) -> UserOut:
     return service.user_out(await service.update_me(user=request.ctx.user, changes=body))
+
+
+@bp.post("/me/wechat")
+@endpoint(summary="Bind my WeChat to my staff account (a wx.login code), for subscribe messages",
+          tag=TAG, body=WechatLoginIn, response=UserOut, errors=(401, 409, 422, 502))
+async def bind_wechat(request: Request, body: WechatLoginIn) -> UserOut:
+    return service.user_out(await service.bind_wechat(user=request.ctx.user, code=body.code))
+
+
+@bp.delete("/me/wechat")
+@endpoint(summary="Unbind my WeChat: no more WeChat messages (in-app messages go on)", tag=TAG,
+          response=UserOut)
+async def unbind_wechat(request: Request) -> UserOut:
+    return service.user_out(await service.unbind_wechat(user=request.ctx.user))
+
+
+@bp.get("/me/data")
+@endpoint(summary="我的数据: everything we hold about me, as JSON, with retention periods",
+          tag=TAG, response=PersonalData)
+async def my_data(request: Request) -> PersonalData:
+    user = request.ctx.user
+    return PersonalData(exported_at=datetime.now(UTC), profile=service.user_out(user),
+                        sections=await personal.export(user=user),
+                        retention=personal.retention())
+
+
+@bp.delete("/me")
+@endpoint(summary="注销: delete my resident account (reports stay, without my identity)",
+          tag=TAG, status=204, errors=(403,))
+async def delete_me(request: Request) -> HTTPResponse:
+    await personal.delete_account(user=request.ctx.user)
+    return empty()
 
 
 @bp.post("/users")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -56,6 +57,8 @@ class UserOut(BaseModel):
     home_area: AreaRef | None = None
     roles: list[GrantOut]
     created_at: datetime
+    wechat_bound: bool = Field(default=False, description="A staff account has bound its "
+                               "WeChat for subscribe messages (POST /me/wechat)")
 
 
 class UserPage(BaseModel):
@@ -109,3 +112,14 @@ class GridInfo(BaseModel):
     cell: AreaOut
     community: AreaOut | None
     grid_workers: list[GridWorkerOut]
+
+
+class PersonalData(BaseModel):
+    """我的数据: everything we hold about the signed-in user, as JSON (个人信息保护法)."""
+
+    exported_at: datetime
+    profile: UserOut
+    sections: dict[str, list[dict[str, Any]]] = Field(
+        description="reports, follows, ratings, poll_ballots (answers of named polls only), "
+                    "messages")
+    retention: dict[str, str] = Field(description="How long each kind of data is kept")

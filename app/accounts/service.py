@@ -165,6 +165,10 @@ async def login_with_wechat(*, code: str, ip: str) -> TokenPair:
     WeChat data yet).
     """
     await _throttle_login(ip)
+    # Without an app id code2Session can only fail, after a call to WeChat's real host that
+    # leaks our traffic and waits on the network: answer locally instead (dev uses /auth/dev).
+    if not current().wechat_configured:
+        raise Invalid("服务器未配置微信，无法登录", code="wechat_not_configured")
     session = await wechat.code_to_session(code)
     openid = session.get("openid")
     if not openid:
@@ -238,18 +242,49 @@ def user_out(user: User) -> UserOut:
         id=user.id, display_name=user.display_name, surname=user.surname,
         username=user.username, work_phone=user.work_phone, is_active=user.is_active,
         home_area=area_ref(user.home_area), roles=grants, created_at=user.created_at,
+        wechat_bound=user.wechat_openid is not None,
     )
 
 
+async def bind_wechat(*, user: User, code: str) -> User:
+    """Bind a staff member's WeChat (a wx.login code taken while signed in as staff), so that
+    task and deadline subscribe messages reach them. Residents are bound by their login."""
+    if user.openid and not user.username:
+        raise Invalid("居民账号已通过微信登录，无需绑定", code="not_staff")
+    if not current().wechat_configured:
+        raise Invalid("服务器未配置微信，无法绑定", code="wechat_not_configured")
+    openid = (await wechat.code_to_session(code)).get("openid")
+    if not openid:
+        raise Unauthorized("微信登录失败，请重试", code="invalid_wechat_code")
+    if openid != user.wechat_openid:
+        try:
+            await User.filter(id=user.id).update(wechat_openid=openid,
+                                                 updated_at=datetime.now(UTC))
+        except IntegrityError:
+            raise Conflict("该微信已绑定其他工作人员账号", code="wechat_already_bound") from None
+    return await _load(user)
+
+
+async def unbind_wechat(*, user: User) -> User:
+    """Unbind: no more WeChat messages to this account (in-app messages go on)."""
+    await User.filter(id=user.id).update(wechat_openid=None, updated_at=datetime.now(UTC))
+    return await _load(user)
+
+
 async def update_me(*, user: User, changes: MeUpdate) -> User:
+    # Only the fields asked for, as a conditional update: `user` was loaded at authentication,
+    # and writing the row back would undo a deactivation made in the meantime (or rename an
+    # account that DELETE /me has just anonymised).
+    values: dict[str, object] = {"updated_at": datetime.now(UTC)}
     if changes.display_name is not None:
-        user.display_name = changes.display_name
+        values["display_name"] = changes.display_name
     if changes.home_area_code is not None:
         area = await Area.get_or_none(code=changes.home_area_code)
         if area is None:
             raise Invalid("所选社区不存在", code="unknown_area")
-        user.home_area = area
-    await user.save()
+        values["home_area_id"] = area.id
+    if not await User.filter(id=user.id, deleted_at__isnull=True).update(**values):
+        raise Unauthorized("账号已注销", code="account_deleted")
     return await _load(user)
 
 
@@ -374,10 +409,12 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
     target = await get_user_for(viewer=actor, user_id=user_id)
     if not scope_of(actor).has(Role.ADMIN) or target.id == actor.id and changes.is_active is False:
         raise Forbidden("只有管理员可以修改账号")
-    for name, value in changes.model_dump(exclude_none=True).items():
+    values = changes.model_dump(exclude_none=True)
+    for name, value in values.items():
         setattr(target, name, value)
     async with in_transaction():
-        await target.save()
+        # The edited fields only: another admin may be changing other fields of the same row.
+        await target.save(update_fields=[*values, "updated_at"])
         if changes.is_active is not None:
             await config_cache.bump()  # who hears of a unit's tasks may have changed
     if changes.is_active is False:

@@ -236,8 +236,10 @@ async def read_for(rows: Sequence[Outbox], *, config: DeliveryConfig) -> BatchRe
     pushable = [r for r in rows if r.recipient_id is not None and _template_id(r, config)]
     if not config.wechat_enabled or not pushable:
         return BatchReads(has_message=has_message)
-    openids: dict[int | None, str | None] = dict(
-        await User.filter(id__in={r.recipient_id for r in pushable}).values_list("id", "openid"))
+    # A resident's login openid, or the WeChat a staff member bound (accounts: POST /me/wechat).
+    openids: dict[int | None, str | None] = {
+        uid: openid or bound for uid, openid, bound in await User.filter(
+            id__in={r.recipient_id for r in pushable}).values_list("id", "openid", "wechat_openid")}
     ticket_ids = {r.ticket_id for r in pushable
                   if r.ticket_id is not None and openids.get(r.recipient_id)}
     lookup = outbox.tickets()

@@ -28,6 +28,8 @@ Definitions, for a half-open period [start, end) (see also docs/metrics.md):
   without a rating is in none of these: silence never counts as satisfaction.
 
 Every rate is a fraction, or None when its denominator is 0 ("no cases" is not 100 %).
+Two 处置率 are offered: `handling_rate` over the dispatched cohort (派遣口径, as 济宁 publishes)
+and `disposal_rate_of_collected` over everything collected (采集口径, as 聊城 publishes).
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ class Rate:
 RATES: tuple[Rate, ...] = (
     Rate("handling_rate", "处置率", "处置数 / 应处置数",
          lambda c: c.handled, lambda c: c.should_handle),
+    # 聊城's published 处置率 (12,827 / 13,108) divides by every collected case instead: offered
+    # beside the dispatched-cohort one above (济宁's), named apart, never silently swapped.
+    Rate("disposal_rate_of_collected", "处置率（采集口径）", "(处置数 + 自行处置数) / 上报数",
+         lambda c: c.handled + c.self_disposed, lambda c: c.reported),
     Rate("handled_on_time_rate", "按期处置率", "按期处置数 / 应处置数",
          lambda c: c.handled_on_time, lambda c: c.should_handle),
     Rate("closing_rate", "结案率", "结案数 / 应结案数",

@@ -23,6 +23,12 @@ const ENDPOINTS = {
   logout: { method: 'POST', path: '/auth/logout', body: ['refresh_token'] },
   getMe: { method: 'GET', path: '/me' },
   updateMe: { method: 'PATCH', path: '/me', body: ['display_name', 'home_area_code'] },
+  // Staff bind their WeChat (a wx.login code) so task and deadline messages reach them.
+  bindWechat: { method: 'POST', path: '/me/wechat', body: ['code'] },
+  unbindWechat: { method: 'DELETE', path: '/me/wechat' },
+  // 我的数据 (everything held about me, as JSON) and 注销 (delete my resident account).
+  myData: { method: 'GET', path: '/me/data' },
+  deleteAccount: { method: 'DELETE', path: '/me' },
   // areas
   listAreas: { method: 'GET', path: '/areas', query: ['parent'] },
   locate: { method: 'GET', path: '/areas/locate', query: ['lng', 'lat', 'crs'], queryValues: { crs: ['gcj02'] } },
@@ -53,7 +59,13 @@ const ENDPOINTS = {
   },
   myTickets: { method: 'GET', path: '/tickets/mine', query: ['limit', 'cursor'] },
   getTicket: { method: 'GET', path: '/tickets/{ticket_id}' },
-  followTicket: { method: 'POST', path: '/tickets/{ticket_id}/follow' },
+  // Every state-changing ticket call is idempotent: call() sends an Idempotency-Key (the
+  // caller's, kept per user intent with keyFor(), or a fresh one), and the server answers a
+  // retry with the same key as it answered the first request.
+  followTicket: { method: 'POST', path: '/tickets/{ticket_id}/follow', idempotent: true },
+  // 撤回: the reporter withdraws a report not yet accepted; 补充信息: adds a note and/or photos.
+  withdrawTicket: { method: 'POST', path: '/tickets/{ticket_id}/withdraw', idempotent: true, body: ['reason', 'version'] },
+  addTicketInfo: { method: 'POST', path: '/tickets/{ticket_id}/info', idempotent: true, body: ['note', 'media_ids', 'version'] },
   // tasks (grid workers, handlers)
   listTasks: {
     method: 'GET', path: '/tasks', query: ['scope', 'limit', 'cursor'],
@@ -63,12 +75,12 @@ const ENDPOINTS = {
     method: 'GET', path: '/tasks', query: ['scope', 'limit', 'cursor'],
     queryValues: { scope: ['verify'] },
   },
-  claimTask: { method: 'POST', path: '/tasks/{ticket_id}/claim', body: ['version'] },
-  releaseTask: { method: 'POST', path: '/tasks/{ticket_id}/release', body: ['version'] },
-  returnTask: { method: 'POST', path: '/tasks/{ticket_id}/return', body: ['reason', 'version'] },
-  handleTask: { method: 'POST', path: '/tasks/{ticket_id}/handle', body: ['note', 'media_ids', 'version'] },
+  claimTask: { method: 'POST', path: '/tasks/{ticket_id}/claim', idempotent: true, body: ['version'] },
+  releaseTask: { method: 'POST', path: '/tasks/{ticket_id}/release', idempotent: true, body: ['version'] },
+  returnTask: { method: 'POST', path: '/tasks/{ticket_id}/return', idempotent: true, body: ['reason', 'version'] },
+  handleTask: { method: 'POST', path: '/tasks/{ticket_id}/handle', idempotent: true, body: ['note', 'media_ids', 'version'] },
   requestExtension: {
-    method: 'POST', path: '/tasks/{ticket_id}/extension',
+    method: 'POST', path: '/tasks/{ticket_id}/extension', idempotent: true,
     body: ['reason', 'extra_value', 'extra_unit', 'version'],
   },
   patrolReport: {
@@ -76,11 +88,11 @@ const ENDPOINTS = {
     body: ['category_code', 'description', 'location', 'address', 'media_ids', 'is_public', 'urgency'],
   },
   selfDispose: {
-    method: 'POST', path: '/tasks/self-dispose',
+    method: 'POST', path: '/tasks/self-dispose', idempotent: true,
     body: ['category_code', 'description', 'location', 'address', 'media_ids', 'is_public', 'urgency',
       'note', 'after_media_ids'],
   },
-  verifyTicket: { method: 'POST', path: '/tickets/{ticket_id}/verify', body: ['passed', 'note', 'media_ids', 'version'] },
+  verifyTicket: { method: 'POST', path: '/tickets/{ticket_id}/verify', idempotent: true, body: ['passed', 'note', 'media_ids', 'version'] },
   // ratings
   rateTicket: {
     method: 'POST', path: '/tickets/{ticket_id}/rating',
@@ -322,6 +334,10 @@ async function call(name, { params, query, body, headers } = {}) {
   checkDeclared(name, 'body', body, spec.body)
   const url = `${config.baseUrl}${PREFIX}${fillPath(spec.path, params)}${queryString(query)}`
   const needsAuth = spec.auth !== false
+  // An idempotent call never goes out without a key; the 401 retry below reuses it.
+  if (spec.idempotent && !(headers && headers['Idempotency-Key'])) {
+    headers = Object.assign({}, headers || {}, { 'Idempotency-Key': newIdempotencyKey() })
+  }
 
   const attempt = async (retried) => {
     const auth = needsAuth ? getAuth() : null
@@ -407,6 +423,21 @@ function newIdempotencyKey() {
   return `mp-${Date.now().toString(36)}-${random}`
 }
 
+// One key per user intent: the same holder (a page) sending the same content again — a retry
+// after a lost answer or a second tap — gets the same key; changed content is a new intent
+// with a new key (the server refuses one key with two bodies).
+function keyFor(holder, intent) {
+  const text = JSON.stringify(intent)
+  if (!holder.__intent || holder.__intent.text !== text) {
+    holder.__intent = { text, key: newIdempotencyKey() }
+  }
+  return holder.__intent.key
+}
+
+function keyed(key) {
+  return key ? { 'Idempotency-Key': key } : {}
+}
+
 // --- the calls ----------------------------------------------------------------------------------
 
 async function loginWith(name, body) {
@@ -422,6 +453,7 @@ const api = {
   call,
   uploadPhoto,
   newIdempotencyKey,
+  keyFor,
   isLoggedIn,
   getAuth,
   clearAuth,
@@ -441,6 +473,14 @@ const api = {
   },
   getMe: () => call('getMe'),
   updateMe: (changes) => call('updateMe', { body: changes }),
+  bindWechat: (code) => call('bindWechat', { body: { code } }),
+  unbindWechat: () => call('unbindWechat'),
+  myData: () => call('myData'),
+  // Once the account is gone its tokens are useless; on a failure they stay (nothing was deleted).
+  async deleteAccount() {
+    await call('deleteAccount')
+    clearAuth()
+  },
 
   listAreas: (parent) => call('listAreas', { query: parent ? { parent } : {} }),
   locate: ({ lng, lat, crs }) => call('locate', { query: { lng, lat, crs } }),
@@ -459,19 +499,21 @@ const api = {
   }),
   myTickets: (cursor, limit) => call('myTickets', { query: { cursor, limit } }),
   getTicket: (id) => call('getTicket', { params: { ticket_id: id } }),
-  followTicket: (id) => call('followTicket', { params: { ticket_id: id } }),
+  followTicket: (id, key) => call('followTicket', { params: { ticket_id: id }, headers: keyed(key) }),
+  withdrawTicket: (id, body, key) => call('withdrawTicket', { params: { ticket_id: id }, body, headers: keyed(key) }),
+  addTicketInfo: (id, body, key) => call('addTicketInfo', { params: { ticket_id: id }, body, headers: keyed(key) }),
 
   listTasks: (scope, cursor) => call(scope === 'verify' ? 'listVerifyTasks' : 'listTasks', {
     query: { scope, cursor },
   }),
-  claimTask: (id, version) => call('claimTask', { params: { ticket_id: id }, body: { version } }),
-  releaseTask: (id, version) => call('releaseTask', { params: { ticket_id: id }, body: { version } }),
-  returnTask: (id, reason, version) => call('returnTask', { params: { ticket_id: id }, body: { reason, version } }),
-  handleTask: (id, body) => call('handleTask', { params: { ticket_id: id }, body }),
-  requestExtension: (id, body) => call('requestExtension', { params: { ticket_id: id }, body }),
+  claimTask: (id, version, key) => call('claimTask', { params: { ticket_id: id }, body: { version }, headers: keyed(key) }),
+  releaseTask: (id, version, key) => call('releaseTask', { params: { ticket_id: id }, body: { version }, headers: keyed(key) }),
+  returnTask: (id, reason, version, key) => call('returnTask', { params: { ticket_id: id }, body: { reason, version }, headers: keyed(key) }),
+  handleTask: (id, body, key) => call('handleTask', { params: { ticket_id: id }, body, headers: keyed(key) }),
+  requestExtension: (id, body, key) => call('requestExtension', { params: { ticket_id: id }, body, headers: keyed(key) }),
   patrolReport: (body, idempotencyKey) => call('patrolReport', { body, headers: { 'Idempotency-Key': idempotencyKey } }),
-  selfDispose: (body) => call('selfDispose', { body }),
-  verifyTicket: (id, body) => call('verifyTicket', { params: { ticket_id: id }, body }),
+  selfDispose: (body, key) => call('selfDispose', { body, headers: keyed(key) }),
+  verifyTicket: (id, body, key) => call('verifyTicket', { params: { ticket_id: id }, body, headers: keyed(key) }),
 
   rateTicket: (id, body) => call('rateTicket', { params: { ticket_id: id }, body }),
   ticketRatings: (id) => call('ticketRatings', { params: { ticket_id: id } }),

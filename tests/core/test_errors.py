@@ -30,7 +30,8 @@ async def test_validation_details_list_the_fields_without_echoing_input(client):
 async def test_unknown_routes_and_methods_use_the_envelope(client):
     missing = await client.get("/api/v1/nothing-here")
     assert missing.status_code == 404 and error_code(missing) == "not_found"
-    wrong = await client.delete("/api/v1/me", headers=await resident(client))
+    # PUT: /me answers GET, PATCH and DELETE (注销), never PUT.
+    wrong = await client.put("/api/v1/me", headers=await resident(client))
     assert wrong.status_code == 405 and error_code(wrong) == "method_not_allowed"
 
 

@@ -84,4 +84,5 @@ async def test_enqueue_writes_rows_and_once_skips_keys_already_present(client, c
 def test_the_job_process_collects_every_domains_jobs():
     names = [job.name for job in jobs.PERIODIC]
     assert len(names) == len(set(names))
-    assert {name.partition(".")[0] for name in names} == {"tickets", "ratings", "polls", "stats"}
+    assert {name.partition(".")[0] for name in names} == {"tickets", "ratings", "polls", "stats",
+                                                          "accounts", "notifications"}

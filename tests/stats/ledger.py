@@ -24,6 +24,10 @@ COUNTS = ("reported", "accepted", "rejected", "self_disposed", "dispatched", "re
 # key: (Chinese label, numerator, denominator), the "Rates" table of docs/metrics.md.
 RATES: dict[str, tuple[str, Callable[[dict[str, int]], int], Callable[[dict[str, int]], int]]] = {
     "handling_rate": ("处置率", lambda c: c["handled"], lambda c: c["should_handle"]),
+    # 采集口径 (聊城): handled cases and self-disposals over every report collected.
+    "disposal_rate_of_collected": ("处置率（采集口径）",
+                                   lambda c: c["handled"] + c["self_disposed"],
+                                   lambda c: c["reported"]),
     "handled_on_time_rate": ("按期处置率", lambda c: c["handled_on_time"],
                              lambda c: c["should_handle"]),
     "closing_rate": ("结案率", lambda c: c["closed"], lambda c: c["should_close"]),

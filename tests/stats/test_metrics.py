@@ -42,6 +42,7 @@ COUNTS = TicketCounts(
 def test_each_rate_follows_its_formula():
     assert rates(COUNTS) == {
         "handling_rate": 80 / 88,
+        "disposal_rate_of_collected": (80 + 12) / 120,
         "handled_on_time_rate": 66 / 88,
         "closing_rate": 70 / 98,
         "closed_on_time_rate": 63 / 98,
@@ -55,6 +56,7 @@ def test_each_rate_follows_its_formula():
 def test_every_rate_has_a_chinese_name_and_formula():
     assert RATE_LABELS == {
         "handling_rate": "处置率",
+        "disposal_rate_of_collected": "处置率（采集口径）",
         "handled_on_time_rate": "按期处置率",
         "closing_rate": "结案率",
         "closed_on_time_rate": "按期结案率",
@@ -247,6 +249,18 @@ def test_tally_sums_and_feeds_rates():
     assert result["reply_rate"] == 0.5
     assert format_percent(result["handling_rate"]) == "66.67%"
     assert counts.reported == 4 and counts.self_disposed == 1
+    # 采集口径: two handled cases and the self-disposal over the four reports collected.
+    assert result["disposal_rate_of_collected"] == 3 / 4
+
+
+def test_both_disposal_rates_are_offered_named_apart():
+    # 聊城 publishes 12,827 handled of 13,108 collected (97.86 %); 济宁 divides by dispatched.
+    liaocheng = TicketCounts(reported=13_108, self_disposed=2_000, dispatched=11_108,
+                             should_handle=11_000, handled=10_827)
+    result = rates(liaocheng)
+    assert format_percent(result["disposal_rate_of_collected"]) == "97.86%"
+    assert format_percent(result["handling_rate"]) == "98.43%"
+    assert RATE_LABELS["handling_rate"] != RATE_LABELS["disposal_rate_of_collected"]
 
 
 def test_periods_need_aware_ordered_bounds():

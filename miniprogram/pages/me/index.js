@@ -1,4 +1,5 @@
-// 我的: profile and home community, my grid, polls, 关怀模式, staff login / logout, privacy.
+// 我的: profile and home community, my grid, polls, 关怀模式, staff login / logout, privacy;
+// staff bind their WeChat for task messages; residents see their data (我的数据) and 注销.
 const api = require('../../services/api')
 const session = require('../../utils/session')
 const ui = require('../../utils/ui')
@@ -14,6 +15,7 @@ Component({
     homeArea: '',
     roleText: '',
     isStaff: false,
+    wechatBound: false,
     care: false,
   },
 
@@ -38,6 +40,7 @@ Component({
         homeArea: (me && me.home_area && me.home_area.name) || '未选择',
         roleText: roleNames.filter((r, i) => roleNames.indexOf(r) === i).join('、'),
         isStaff: session.isStaff(me),
+        wechatBound: !!(me && me.wechat_bound),
       })
     },
 
@@ -78,6 +81,88 @@ Component({
 
     onPrivacy() {
       wx.openPrivacyContract({})
+    },
+
+    // wx.login while signed in as staff: the code binds this WeChat to the staff account, so
+    // task-assigned and deadline messages can reach it (the consent is asked on the 工作台).
+    async onBindWechat() {
+      try {
+        const code = await new Promise((resolve, reject) => {
+          wx.login({ success: (res) => resolve(res.code), fail: reject })
+        })
+        session.saveMe(await api.bindWechat(code))
+        this.show()
+        ui.toast('已绑定微信，可接收任务提醒')
+      } catch (err) {
+        ui.toast((err && err.message) || '绑定失败，请稍后再试')
+      }
+    },
+
+    onUnbindWechat() {
+      wx.showModal({
+        title: '解除微信绑定',
+        content: '解除后将不再通过微信接收任务提醒，站内消息不受影响。',
+        success: async (res) => {
+          if (!res.confirm) return
+          try {
+            session.saveMe(await api.unbindWechat())
+            this.show()
+            ui.toast('已解除绑定')
+          } catch (err) {
+            ui.toast((err && err.message) || '操作失败，请稍后再试')
+          }
+        },
+      })
+    },
+
+    // 我的数据: what the server holds about me, summarised, with the whole JSON to copy.
+    async onMyData() {
+      let data
+      try {
+        data = await api.myData()
+      } catch (err) {
+        ui.toast((err && err.message) || '获取失败，请稍后再试')
+        return
+      }
+      const s = data.sections || {}
+      const count = (name) => (s[name] || []).length
+      const content = [
+        `上报 ${count('reports')} 条，关注 ${count('follows')} 条`,
+        `评价 ${count('ratings')} 条，投票 ${count('poll_ballots')} 次`,
+        `站内消息 ${count('messages')} 条`,
+        '可复制全部数据（JSON）保存。',
+      ].join('\n')
+      wx.showModal({
+        title: '我的数据',
+        content,
+        confirmText: '复制数据',
+        success: (res) => {
+          if (!res.confirm) return
+          wx.setClipboardData({ data: JSON.stringify(data, null, 2) })
+        },
+      })
+    },
+
+    // 注销: reports stay for the record without my identity; everything else about me goes.
+    onDeleteAccount() {
+      wx.showModal({
+        title: '注销账号',
+        content: '注销后，您的微信标识、昵称和社区信息将被删除，站内消息一并删除；已上报的问题和评价作为城市管理记录保留，但不再与您关联。此操作不可恢复。',
+        confirmText: '确认注销',
+        confirmColor: '#d03050',
+        success: async (res) => {
+          if (!res.confirm) return
+          try {
+            await api.deleteAccount()
+          } catch (err) {
+            ui.toast((err && err.message) || '注销失败，请稍后再试')
+            return
+          }
+          session.clearMe()
+          ui.toast('账号已注销')
+          wx.reLaunch({ url: '/pages/welcome/index' })
+        },
+      })
     },
 
     onLogout() {

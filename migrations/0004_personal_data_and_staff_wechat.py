@@ -1,0 +1,21 @@
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0003_idempotent_actions')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='User',
+            name='deleted_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='User',
+            name='wechat_openid',
+            field=fields.CharField(null=True, unique=True, max_length=64),
+        ),
+    ]
