@@ -6,11 +6,14 @@ import asyncio
 import itertools
 import logging
 import os
+from typing import Literal
 
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 from sanic_ext import Extend
 from sanic_ext.extensions.openapi import openapi
+from sanic_ext.extensions.openapi.definitions import Component, Response
 from tortoise import connections
 
 from app import jobs as app_jobs
@@ -23,6 +26,7 @@ from app.console import routes as console_routes
 from app.core import api as core_api
 from app.core import db, supervise
 from app.core import redis as redis_core
+from app.core.api import ErrorOut
 from app.core.errors import ServiceUnavailable, register_error_handlers
 from app.media import routes as media_routes
 from app.notifications import routes as notifications_routes
@@ -65,10 +69,14 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         OAS_URL_PREFIX="/docs",
         OAS_URI_TO_JSON="/openapi.json",
         OAS_UI_DEFAULT="swagger",
+        OAS_UI_SWAGGER=settings.docs_ui_enabled,
+        OAS_UI_REDOC=False,
         OAS_AUTODOC=False,
         FALLBACK_ERROR_FORMAT="json",
         KEEP_ALIVE_TIMEOUT=15,
         RESPONSE_TIMEOUT=30,
+        # No CORS headers at all: the mini-program's wx.request is not a browser origin and
+        # the console is served from this same origin, so no other site may read our answers.
         CORS=False,
     )
     Extend(app, config={"oas_ignore_head": True, "oas_ignore_options": True, "health": False})
@@ -116,22 +124,59 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
 
     @app.on_response
     async def _security_headers(request: Request, response: HTTPResponse) -> None:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        security_headers(request, response, prod=settings.app_env == "prod")
 
     return app
+
+
+# The Swagger UI page (dev): its assets and inline start-up script come from jsdelivr.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(request: Request, response: HTTPResponse, *, prod: bool) -> None:
+    """Headers on every response (docs/deploy.md "Response headers")."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if prod:  # prod runs behind TLS (PUBLIC_BASE_URL is https://): browsers keep to it
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.path.startswith("/api/"):
+        # Tokens, profiles, tickets, messages: no API answer is kept by a cache or a browser,
+        # unless the route chose its own policy (signed photo files do).
+        headers.setdefault("Cache-Control", "no-store")
+    elif request.path.startswith("/docs") and "html" in (response.content_type or ""):
+        headers.setdefault("Content-Security-Policy", DOCS_CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(HealthOut):
+    redis: Literal["ok", "fallback", "off"] = Field(
+        description="Redis trouble degrades to in-process fallbacks; it never fails readiness")
 
 
 def _health_blueprint() -> Blueprint:
     bp = Blueprint("health")
 
     @bp.get("/healthz")
-    @openapi.definition(summary="Liveness: the process answers", tag="ops")
+    @openapi.definition(summary="Liveness: the process answers", tag="ops",
+                        response=[Response({"application/json": Component(HealthOut)},
+                                           status=200, description="OK")])
     async def healthz(request: Request) -> HTTPResponse:
         return json({"status": "ok"})
 
     @bp.get("/readyz")
-    @openapi.definition(summary="Readiness: the database answers (503 otherwise)", tag="ops")
+    @openapi.definition(summary="Readiness: the database answers (503 otherwise)", tag="ops",
+                        response=[Response({"application/json": Component(ReadyOut)},
+                                           status=200, description="Ready"),
+                                  Response({"application/json": Component(ErrorOut)},
+                                           status=503, description="Not ready")])
     async def readyz(request: Request) -> HTTPResponse:
         if supervise.stopping():  # draining: take this process out of rotation now
             raise ServiceUnavailable("服务正在停止", code="server_stopping")

@@ -2,16 +2,64 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Secrets that ship in this repository and must never protect a real deployment.
 PLACEHOLDER_SECRETS = {"", "change-me", "dev-secret-change-me", "placeholder", "secret"}
+
+# JWT_SECRET in prod (docs/deploy.md "What prod refuses"): at least this long, this many
+# different characters, and this many bits by a character-frequency (Shannon) estimate.
+# `secrets.token_urlsafe(32)` gives 43 characters and about 200 bits by this estimate;
+# `openssl rand -hex 32` 64 characters and about 240.
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 10
+SECRET_MIN_BITS = 96
+
+
+def estimated_bits(secret: str) -> float:
+    """Length × the Shannon entropy of the secret's own character frequencies: a generous
+    upper bound for a human-chosen string, close to the truth for a random one."""
+    counts = Counter(secret)
+    return -sum(n * math.log2(n / len(secret)) for n in counts.values())
+
+
+def _repeats(secret: str) -> bool:
+    """True when the secret is one shorter piece over and over ("change-me" × 4, "abab…")."""
+    return any(len(secret) % p == 0 and secret == secret[:p] * (len(secret) // p)
+               for p in range(1, len(secret) // 2 + 1))
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why `secret` cannot sign tokens in prod, or None if it can."""
+    if secret.strip().lower() in PLACEHOLDER_SECRETS:
+        return "is a placeholder"
+    if len(secret) < SECRET_MIN_LENGTH:
+        return f"is shorter than {SECRET_MIN_LENGTH} characters"
+    if _repeats(secret):
+        return "is one short piece repeated"
+    if any(word in secret.lower() for word in PLACEHOLDER_SECRETS if word):
+        return "contains a placeholder word (change-me, secret, placeholder)"
+    if len(set(secret)) < SECRET_MIN_DISTINCT:
+        return f"has fewer than {SECRET_MIN_DISTINCT} different characters"
+    if estimated_bits(secret) < SECRET_MIN_BITS:
+        return f"has less than {SECRET_MIN_BITS} bits of entropy"
+    return None
+
+
+class ProdRefusal(ValueError):
+    """Prod settings that must not start a server, one readable line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("refusing to start in prod: " + "; ".join(problems))
 
 
 class Settings(BaseSettings):
@@ -69,6 +117,19 @@ class Settings(BaseSettings):
     media_url_ttl: int = 600
     upload_ttl: int = 900
     request_max_size: int = 12 * 1024 * 1024
+    # Photo decoding (app/media/workers.py, docs/deploy.md "Memory"): at most IMAGE_WORKERS
+    # decodes at once per API process, whatever the core count, each in a child process capped
+    # at IMAGE_WORKER_MEMORY_MB and replaced after IMAGE_WORKER_MAX_TASKS photos or a decode
+    # over IMAGE_TIMEOUT_S. Header limit and decode budget (after JPEG draft scaling) in pixels.
+    # IMAGE_QUEUE_WAIT_S + IMAGE_TIMEOUT_S stays within Sanic's 30 s RESPONSE_TIMEOUT.
+    image_workers: int = 2
+    image_worker_max_tasks: int = 25
+    image_worker_memory_mb: int = 512
+    image_timeout_s: float = 15.0
+    image_queue_max: int = 16  # uploads decoding or waiting to, per API process; more: 503
+    image_queue_wait_s: float = 15.0  # waited longer for a worker: 503 instead of decoding
+    image_max_pixels: int = 50_000_000
+    image_max_decoded_pixels: int = 24_000_000
 
     locate_tolerance_m: float = 30.0
     # How often a process asks whether configuration (catalog, rules, units, calendar, area
@@ -85,6 +146,11 @@ class Settings(BaseSettings):
     # Periodic jobs (overdue marking) inside the API process; turn off when a separate job
     # process runs them (production with several API processes).
     jobs_in_process: bool = True
+
+    # The Swagger UI page at /docs. It loads its scripts from a public CDN (jsdelivr), which
+    # government networks often cannot reach, so it is off in prod unless asked for; the
+    # document itself, /docs/openapi.json, is always served from the app.
+    api_docs_ui: bool | None = None  # None: on in dev/test, off in prod
 
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
@@ -112,6 +178,10 @@ class Settings(BaseSettings):
         return bool(self.qiniu_access_key)
 
     @property
+    def docs_ui_enabled(self) -> bool:
+        return self.api_docs_ui if self.api_docs_ui is not None else self.app_env != "prod"
+
+    @property
     def dev_login_allowed(self) -> bool:
         return self.app_env in ("dev", "test") and not self.wechat_configured
 
@@ -120,20 +190,41 @@ class Settings(BaseSettings):
         if self.app_env != "prod":
             return self
         problems = []
-        secret = self.jwt_secret.get_secret_value()
-        if secret in PLACEHOLDER_SECRETS or len(secret) < 32:
-            problems.append("JWT_SECRET must be a real secret of at least 32 characters")
+        if (why := weak_secret(self.jwt_secret.get_secret_value())) is not None:
+            problems.append(f"JWT_SECRET {why}: generate one with "
+                            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
         if not self.database_url:
             problems.append("DATABASE_URL must be set (MySQL) in prod")
         if not self.wechat_configured or self.wechat_secret.get_secret_value() in PLACEHOLDER_SECRETS:
             problems.append("WECHAT_APPID and WECHAT_SECRET must be set in prod")
-        if "127.0.0.1" in self.public_base_url or "localhost" in self.public_base_url:
-            problems.append("PUBLIC_BASE_URL must be the public https address of the API")
+        if ("127.0.0.1" in self.public_base_url or "localhost" in self.public_base_url
+                or not self.public_base_url.lower().startswith("https://")):
+            problems.append("PUBLIC_BASE_URL must be the public https:// address of the API")
         if self.qiniu_configured and self.qiniu_secret_key.get_secret_value() in PLACEHOLDER_SECRETS:
             problems.append("QINIU_SECRET_KEY must be a real secret")
         if problems:
-            raise ValueError("refusing to start in prod: " + "; ".join(problems))
+            raise ProdRefusal(problems)
         return self
+
+    def deployment_warnings(self) -> list[str]:
+        """What prod allows but should not run on: said loudly at start, not refused."""
+        if self.app_env == "prod" and self.effective_database_url.startswith("sqlite"):
+            return ["DATABASE_URL is SQLite in prod: one process, no row locks, no second "
+                    "host; use MySQL/MariaDB (docs/deploy.md)"]
+        return []
+
+
+def refusal_lines(exc: ValidationError) -> list[str]:
+    """A settings failure as one line per problem, for the command line (no traceback)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ProdRefusal):
+            lines += [f"refusing to start in prod: {p}" for p in cause.problems]
+        else:
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            lines.append(f"invalid setting {name}: {error['msg']}")
+    return lines
 
 
 _settings: Settings | None = None

@@ -8,9 +8,13 @@ the route needs it, and serialises a returned pydantic model.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from datetime import date
+from enum import Enum
 from functools import wraps
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sanic import Request, Sanic
@@ -20,7 +24,14 @@ from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.definitions import Component, Parameter, Response
 from sanic_ext.extensions.openapi.types import Schema
 
-from app.core.errors import BadRequest, Invalid, NotFound, Unauthorized, validation_details
+from app.core.errors import (
+    BadRequest,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+    validation_details,
+)
 from app.core.ratelimit import counters
 from app.core.security import decode_access_token
 from app.settings import current
@@ -85,8 +96,39 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Component name → the class that owns it. OpenAPI components are named by class name
+# alone, so two classes of one name (say catalog's and tickets' `CategoryRef`) would silently
+# share one schema and the document would disagree with the server: refuse that at import.
+_component_owners: dict[str, str] = {}
+
+
+def _named_types(annotation: Any, seen: set[type]) -> Iterator[type]:
+    """Every model and enum a schema names as a component, reached from `annotation`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel | Enum):
+        if annotation in seen:
+            return
+        seen.add(annotation)
+        yield annotation
+        if issubclass(annotation, BaseModel):
+            for field in annotation.model_fields.values():
+                yield from _named_types(field.annotation, seen)
+        return
+    for arg in get_args(annotation):
+        yield from _named_types(arg, seen)
+
+
+def _claim_component_names(model: type[BaseModel]) -> None:
+    for cls in _named_types(model, set()):
+        owner = f"{cls.__module__}.{cls.__qualname__}"
+        if _component_owners.setdefault(cls.__name__, owner) != owner:
+            raise TypeError(f"two schema classes are named {cls.__name__}: "
+                            f"{_component_owners[cls.__name__]} and {owner}; rename one "
+                            "(OpenAPI components are named by class name)")
+
+
 def _schema_ref(model: type[BaseModel]) -> Any:
     """Register the model as a named component (full JSON schema, `required` included)."""
+    _claim_component_names(model)
     return Component(model)
 
 
@@ -114,6 +156,78 @@ def _parse_json(request: Request) -> Any:
         raise BadRequest("请求内容不是有效的 JSON", code="malformed_json") from None
 
 
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+def _refuse_nul(value: Any) -> None:
+    """NUL characters end strings in C and in some drivers: never store one (422)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise Invalid("内容不能包含空字符 (NUL)", code="nul_character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+
+
+def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    """The JSON body, validated strictly: `0` is not a bool, `false` not an int, `0.5` not a
+    time. Bodies come only as JSON (the mini-program's wx.request sends application/json)."""
+    if not request.body:
+        raise Invalid("请求内容不能为空", code="body_required")
+    if not _is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("请求内容须为 JSON (Content-Type: application/json)",
+                                   code="unsupported_media_type")
+    data = _parse_json(request)
+    if data is None:
+        raise Invalid("请求内容不能为空", code="body_required")
+    _refuse_nul(data)
+    return model.model_validate_json(request.body, strict=True)
+
+
+# A number given for a time: pydantic would read `to=0.5` as 1970-01-01, never what was meant.
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _time_fields(model: type[BaseModel]) -> frozenset[str]:
+    def is_time(annotation: Any) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, date):  # datetime too
+            return True
+        return any(is_time(arg) for arg in get_args(annotation))
+
+    return frozenset(name for name, field in model.model_fields.items()
+                     if is_time(field.annotation))
+
+
+def _parse_query(request: Request, model: type[BaseModel], time_fields: frozenset[str]
+                 ) -> BaseModel:
+    """Query parameters; a blank one (`limit=`) is a value, and refused if it is not valid."""
+    args = request.get_args(keep_blank_values=True)
+    raw = {k: v[0] if len(v) == 1 else v for k, v in args.items()}
+    _refuse_nul(raw)
+    for name in time_fields & raw.keys():
+        if isinstance(raw[name], str) and _NUMBER.fullmatch(raw[name]):
+            raise Invalid("查询参数有误", code="invalid_query", details={"fields": [
+                {"loc": [name], "msg": "expected an ISO 8601 date or time, not a number",
+                 "type": "datetime_from_number"}]})
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise Invalid("查询参数有误", code="invalid_query",
+                      details=validation_details(exc)) from None
+
+
+def _has_path_parameters(handler: Handler) -> bool:
+    names = set(inspect.signature(handler).parameters) - {"request", "body", "query"}
+    return bool(names)
+
+
 def endpoint(
     *,
     summary: str,
@@ -135,8 +249,15 @@ def endpoint(
         error_codes.add(429)
     if body or query:
         error_codes.add(422)
+    if body:
+        error_codes |= {413, 415}  # REQUEST_MAX_SIZE; a body that is not JSON
+    time_fields = _time_fields(query) if query is not None else frozenset()
 
     def decorate(handler: Handler) -> RouteHandler:
+        codes = set(error_codes)
+        if _has_path_parameters(handler):
+            codes.add(404)  # a path id or code that cannot exist is simply not found
+
         @wraps(handler)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             for name, value in kwargs.items():
@@ -152,17 +273,9 @@ def endpoint(
             if throttle and request.method in WRITE_METHODS:
                 await _throttle_writes(request)
             if body is not None:
-                data = _parse_json(request)
-                if data is None:
-                    raise Invalid("请求内容不能为空", code="body_required")
-                kwargs["body"] = body.model_validate(data)
+                kwargs["body"] = _parse_body(request, body)
             if query is not None:
-                raw = {k: v[0] if len(v) == 1 else v for k, v in request.args.items()}
-                try:
-                    kwargs["query"] = query.model_validate(raw)
-                except ValidationError as exc:
-                    raise Invalid("查询参数有误", code="invalid_query",
-                                  details=validation_details(exc)) from None
+                kwargs["query"] = _parse_query(request, query, time_fields)
             result = await handler(request, *args, **kwargs)
             if isinstance(result, HTTPResponse):
                 return result
@@ -176,7 +289,7 @@ def endpoint(
                                       description="OK"))
         elif status == 204:
             responses.append(Response({}, status=204, description="No content"))
-        for code in sorted(error_codes):
+        for code in sorted(codes):
             responses.append(Response({"application/json": _schema_ref(ErrorOut)}, status=code,
                                       description=ERROR_DESCRIPTIONS.get(code, "Error")))
         decorated = openapi.definition(

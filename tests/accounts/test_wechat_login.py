@@ -12,6 +12,9 @@ from tests.factories import error_code
 from tests.fakes.wechat import FakeWeChat, start
 from tests.support import base_settings
 
+# A prod JWT_SECRET needs real entropy (app/settings.py weak_secret).
+PROD_SECRET = "q7Vx2mLp9RtZ4cWn8BfKj3HsYd6GaE1u"
+
 
 @pytest.fixture
 def wechat(client):
@@ -99,12 +102,12 @@ def test_prod_refuses_placeholder_secrets():
                                  wechat_appid="wx1", wechat_secret="x" * 32)
     with pytest.raises(ValueError, match="WECHAT"):
         settings_module.Settings(app_env="prod", database_url="mysql://a:b@h/db",
-                                 jwt_secret="k" * 40)
+                                 jwt_secret=PROD_SECRET)
     with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
         settings_module.Settings(app_env="prod", database_url="mysql://a:b@h/db",
-                                 jwt_secret="k" * 40, wechat_appid="wx1", wechat_secret="x" * 32)
+                                 jwt_secret=PROD_SECRET, wechat_appid="wx1", wechat_secret="x" * 32)
     ok = settings_module.Settings(app_env="prod", database_url="mysql://a:b@h/db",
-                                  jwt_secret="k" * 40, wechat_appid="wx1",
+                                  jwt_secret=PROD_SECRET, wechat_appid="wx1",
                                   wechat_secret="x" * 32,
                                   public_base_url="https://api.gongzhi.example.gov.cn")
     assert not ok.dev_login_allowed
@@ -116,7 +119,7 @@ def test_prod_server_has_no_dev_login_route(migrated):
     from tests.live import live_server
     from tests.support import DATABASE_URL
 
-    env = {"APP_ENV": "prod", "DATABASE_URL": DATABASE_URL, "JWT_SECRET": "k" * 40,
+    env = {"APP_ENV": "prod", "DATABASE_URL": DATABASE_URL, "JWT_SECRET": PROD_SECRET,
            "WECHAT_APPID": "wx1", "WECHAT_SECRET": "x" * 32,
            "PUBLIC_BASE_URL": "https://api.gongzhi.example.gov.cn"}
     with live_server(env) as url:
