@@ -1,0 +1,577 @@
+"""The permission matrix: role × own/other scope × every API endpoint, as one table.
+
+Every (method, path) the app routes under /api/ must have a row in MATRIX_TABLE (or be listed in
+NOT_IN_MATRIX with a reason), and every row must name a routed endpoint: a new endpoint without
+a row fails `test_every_endpoint_has_a_row`.
+
+Each row states, per role, the class of answer for an object in the actor's own scope and for one
+outside it ("other"): `401`, `403`, `404` (not found, or not visible to this caller) or `ok` (the
+permission gate let it through: 2xx, or a 409/422 about the object's state or the input, or a
+502 from an unreachable WeChat, all of which come only after the gate). A 500 always fails. One
+value means the same for both scopes; `a/b` is own/other. Roles, in column order: anonymous,
+resident, grid_worker, handler, community_staff, dispatcher, admin (an area admin).
+
+The world: two districts (990100, where every staff member works, and 990200, "other"), each with
+a department, a routing rule and tickets reported by a resident (not public, so that who sees
+them is a matter of scope alone) and dispatched to that department. "Own" for a resident is
+their own ticket, photo, message and rating; "other" is another resident's, in the other
+district. Rows run in table order against one world (no rebuild per row, to stay well under a
+minute), reads first and the verbs in a ticket's life order, so `ok` includes the 409 that the
+state a previous role left behind answers. KNOWN_GAPS holds the cells answered wrongly today.
+
+`MATRIX_OBSERVE=1 pytest tests/test_permission_matrix.py -s` prints the observed table in the
+table's own format: the way to write the row of a new endpoint (then judge every cell).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from shapely.affinity import translate
+from shapely.geometry import box, mapping, shape
+
+from app.accounts.models import Role
+from tests.factories import (
+    load_small_tree,
+    make_category,
+    make_grid_team,
+    make_rule,
+    make_staff,
+    make_unit,
+    resident,
+    small_tree,
+)
+
+ROLES = ("anonymous", "resident", "grid_worker", "handler", "community_staff", "dispatcher",
+         "admin")
+SCOPES = ("own", "other")
+
+# Endpoints outside the API's permission model, each with why.
+NOT_IN_MATRIX = {
+    # Signed URLs: the signature is the permission (tests/media cover forged and expired ones).
+    ("GET", "/api/v1/media/files/{key}"),
+    # Verified by the Qiniu signature, not by a role (tests/media).
+    ("POST", "/api/v1/media/qiniu/callback"),
+}
+
+# Cells the table states as they should be, where the app answers otherwise today: each one is
+# tolerated (and printed) until it is fixed; then the test fails until it is removed from here.
+_STATE_FIRST = "a state or input check answers before the role check"
+KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
+    # 409 already_claimed: the claim's state is checked before who may claim.
+    **{("POST", "/api/v1/tasks/{ticket_id}/claim", role, "own"): _STATE_FIRST
+       for role in ("resident", "community_staff", "dispatcher", "admin")},
+    # issue 10: a grid worker claims a task dispatched to a unit because it lies in their cell.
+    ("POST", "/api/v1/tasks/{ticket_id}/claim", "grid_worker", "own"): "claims must follow the "
+    "assignment (issue 10)",
+    # 422 invalid_duplicate: the merge target is judged before who may merge.
+    **{("POST", "/api/v1/tickets/{ticket_id}/merge", role, "own"): _STATE_FIRST
+       for role in ("resident", "grid_worker", "handler", "community_staff", "admin")},
+    # 409 home_area_required: a resident without a home community is told to pick one first.
+    **{("POST", path, "resident", scope): _STATE_FIRST
+       for path in ("/api/v1/polls/{poll_id}/close",
+                    "/api/v1/polls/{poll_id}/texts/{answer_id}/release")
+       for scope in ("own", "other")},
+}
+
+# method path | anonymous | resident | grid_worker | handler | community_staff | dispatcher | admin
+MATRIX_TABLE = """
+GET    /api/v1/me                                         | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/me/data                                    | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/users                                      | 401     | 403     | 403     | 403     | ok      | ok      | ok
+GET    /api/v1/users/{user_id}                            | 401     | 404     | ok/404  | 404     | ok/404  | ok/404  | ok/404
+GET    /api/v1/areas                                      | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/areas/locate                               | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/areas/{code}                               | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/areas/{code}/grid-workers                  | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/categories                                 | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/categories/{code}                          | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/units                                      | 401     | 403     | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/units/{unit_id}                            | 401     | 404     | 404     | ok/404  | 404     | ok/404  | ok/404
+GET    /api/v1/routing/rules                              | 401     | 403     | 403     | 403     | 403     | ok      | ok
+GET    /api/v1/routing/rules/{rule_id}/history            | 401     | 403     | 403     | 403     | 403     | ok/404  | ok/404
+GET    /api/v1/routing/preview                            | 401     | 403     | 403     | 403     | 403     | ok/403  | ok/403
+GET    /api/v1/calendar/status                            | 401     | 403     | 403     | 403     | 403     | ok      | ok
+GET    /api/v1/media/{media_id}                           | 401     | ok/404  | 404     | 404     | 404     | 404     | 404
+GET    /api/v1/tickets                                    | 401     | 403     | 403     | 403     | ok      | ok      | ok
+GET    /api/v1/tickets/mine                               | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/tickets/queue                              | 401     | 403     | 403     | 403     | 403     | ok      | 403
+GET    /api/v1/tickets/nearby                             | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/tickets/public                             | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/tickets/{ticket_id}                        | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
+GET    /api/v1/tickets/{ticket_id}/ratings                | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
+GET    /api/v1/tasks                                      | 401     | 403     | ok      | ok      | 403     | 403     | 403
+GET    /api/v1/ratings/queue                              | 401     | 403     | 403     | 403     | ok      | ok      | ok
+GET    /api/v1/stats/summary                              | 401     | 403     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/stats/breakdown                            | 401     | 403     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/stats/export.csv                           | 401     | 403     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/polls                                      | 401     | ok      | ok      | ok      | ok/404  | ok      | ok/404
+GET    /api/v1/polls/{poll_id}                            | 401     | ok      | 404     | 404     | ok/404  | 404     | ok/404
+GET    /api/v1/polls/{poll_id}/results                    | 401     | ok      | 404     | 404     | ok/404  | 404     | ok/404
+GET    /api/v1/polls/{poll_id}/results.csv                | 401     | ok      | 404     | 404     | ok/404  | 404     | ok/404
+GET    /api/v1/messages                                   | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/messages/unread-count                      | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/messages/subscriptions                     | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/admin/outbox                               | 401     | 403     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/auth/dev                                   | ok      | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/auth/login                                 | 401     | 401     | 401     | 401     | 401     | 401     | 401
+POST   /api/v1/auth/refresh                               | 401     | 401     | 401     | 401     | 401     | 401     | 401
+POST   /api/v1/auth/wechat                                | ok      | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/me/wechat                                  | 401     | ok      | ok      | ok      | ok      | ok      | ok
+PATCH  /api/v1/me                                         | 401     | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/messages/{message_id}/read                 | 401     | 404     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/messages/read-all                          | 401     | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/messages/subscriptions                     | 401     | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/media/uploads                              | 401     | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/media/uploads/{media_id}/file              | 401     | ok/404  | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/users                                      | 401     | 403     | 403     | 403     | 403     | 403     | ok
+PATCH  /api/v1/users/{user_id}                            | 401     | 404     | 403/404 | 404     | 403/404 | 403/404 | ok/404
+POST   /api/v1/areas/import                               | 401     | 403     | 403     | 403     | 403     | 403     | ok
+PATCH  /api/v1/areas/{code}                               | 401     | 403     | 403     | 403     | ok/403  | 403     | ok/403
+POST   /api/v1/categories                                 | 401     | 403     | 403     | 403     | 403     | 403     | ok
+PATCH  /api/v1/categories/{code}                          | 401     | 403     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/units                                      | 401     | 403     | 403     | 403     | 403     | 403     | ok
+PATCH  /api/v1/units/{unit_id}                            | 401     | 404     | 404     | 403/404 | 404     | 403/404 | ok/404
+POST   /api/v1/routing/rules                              | 401     | 403     | 403     | 403     | 403     | 403     | ok/403
+PATCH  /api/v1/routing/rules/{rule_id}                    | 401     | 403     | 403     | 403     | 403     | 403/404 | ok/404
+PUT    /api/v1/calendar/overrides/{day}                   | 401     | 403     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/admin/outbox/{outbox_id}/retry             | 401     | 403     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/polls                                      | 401     | 403     | 403     | 403     | ok/403  | 403     | ok/403
+POST   /api/v1/polls/{poll_id}/responses                  | 401     | ok      | 403     | 403     | 403     | 403     | 403
+POST   /api/v1/polls/{poll_id}/texts/{answer_id}/release  | 401     | 403     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/tickets                                    | 401     | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/tasks/patrol                               | 401     | 403     | ok/403  | 403     | 403     | 403     | 403
+POST   /api/v1/tasks/self-dispose                         | 401     | 403     | ok/403  | 403     | 403     | 403     | 403
+POST   /api/v1/tickets/{ticket_id}/follow                 | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
+POST   /api/v1/tickets/{ticket_id}/info                   | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
+POST   /api/v1/tickets/{ticket_id}/release-content        | 401     | 404     | 404     | 404     | ok/404  | ok/404  | 404
+POST   /api/v1/ratings/{rating_id}/replies                | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
+PATCH  /api/v1/ratings/{rating_id}                        | 401     | ok/404  | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/tickets/{ticket_id}/rating                 | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
+POST   /api/v1/tickets/{ticket_id}/extensions/{extension_id}/refuse | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/extensions/{extension_id}/approve | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+POST   /api/v1/tasks/{ticket_id}/extension                | 401     | 403/404 | 403/404 | ok/404  | 403/404 | 403/404 | 403/404
+POST   /api/v1/tasks/{ticket_id}/claim                    | 401     | 403/404 | 403/404 | ok/404  | 403/404 | 403/404 | 403/404
+POST   /api/v1/tasks/{ticket_id}/release                  | 401     | 403/404 | 403/404 | ok/404  | 403/404 | 403/404 | 403/404
+POST   /api/v1/tasks/{ticket_id}/handle                   | 401     | 403/404 | ok/404  | ok/404  | 403/404 | 403/404 | 403/404
+POST   /api/v1/tickets/{ticket_id}/verify                 | 401     | 403/404 | ok/404  | 403/404 | 403/404 | ok/404  | 403/404
+POST   /api/v1/tasks/{ticket_id}/return                   | 401     | 403/404 | 403/404 | ok/404  | 403/404 | 403/404 | 403/404
+POST   /api/v1/tickets/{ticket_id}/accept                 | 401     | 403/404 | 403/404 | 404     | 403/404 | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/dispatch               | 401     | 403/404 | 403/404 | 404     | 403/404 | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/recategorise           | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+POST   /api/v1/ratings/{rating_id}/decline                | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
+POST   /api/v1/ratings/{rating_id}/rework                 | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
+POST   /api/v1/tickets/{ticket_id}/rework                 | 401     | 403/404 | 403/404 | 403/404 | ok/404  | ok/404  | 403/404
+POST   /api/v1/polls/{poll_id}/close                      | 401     | 403     | 404     | 404     | ok/404  | 404     | ok/404
+POST   /api/v1/tickets/{ticket_id}/withdraw               | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
+POST   /api/v1/tickets/{ticket_id}/reject                 | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/close                  | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/merge                  | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+DELETE /api/v1/routing/rules/{rule_id}                    | 401     | 403     | 403     | 403     | 403     | 403/404 | ok/404
+DELETE /api/v1/calendar/overrides/{day}                   | 401     | 403     | 403     | 403     | 403     | 403     | ok/404
+DELETE /api/v1/me/wechat                                  | 401     | ok      | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/auth/logout                                | 401     | ok      | ok      | ok      | ok      | ok      | ok
+DELETE /api/v1/me                                         | 401     | ok/401  | 403     | 403     | 403     | 403     | 403
+"""
+
+
+@dataclass
+class World:
+    """Ids by name and scope, and the Authorization headers of each role."""
+
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def value(self, name: str, scope: str) -> Any:
+        return self.ids[name][scope]
+
+
+def _other_district() -> dict:
+    """The small tree again as district 990200, 0.1° east: no cell overlaps the first one."""
+    tree = small_tree()
+    for feature in tree["features"]:
+        props = feature["properties"]
+        props["code"] = props["code"].replace("990100", "990200", 1)
+        props["name"] = "另" + props["name"]
+        if props["parent_code"]:
+            props["parent_code"] = props["parent_code"].replace("990100", "990200", 1)
+        feature["geometry"] = mapping(translate(shape(feature["geometry"]), xoff=0.1))
+    return json.loads(json.dumps(tree))
+
+
+OWN_POINT = {"lng": 116.505, "lat": 35.405, "crs": "wgs84"}  # cell 990100001001001
+OTHER_POINT = {"lng": 116.605, "lat": 35.405, "crs": "wgs84"}  # cell 990200001001001
+
+
+async def _ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+async def build_world(client: httpx.AsyncClient) -> World:
+    from app.areas import service as areas_service
+    from app.areas.schemas import FeatureCollection
+    from app.notifications.models import Message, Outbox
+
+    await load_small_tree()
+    await areas_service.import_areas(collection=FeatureCollection.model_validate(_other_district()),
+                                     crs=None, actor=None)
+    areas_service.invalidate_index()
+    await make_category("9901", "井盖破损", auto_accept=True)
+    own_unit = await make_unit("市政设施维护中心", area_code="990100")
+    other_unit = await make_unit("另市政设施维护中心", area_code="990200")
+    await make_grid_team("990100001001")
+    own_rule = await make_rule(unit=own_unit, category_code="9901", area_code="990100")
+    other_rule = await make_rule(unit=other_unit, category_code="9901", area_code="990200")
+    worker_user, worker = await make_staff(Role.GRID_WORKER, area_code="990100001001")
+    other_user, _ = await make_staff(Role.GRID_WORKER, area_code="990200001001")
+    _, handler = await make_staff(Role.HANDLER, unit=own_unit)
+    _, community = await make_staff(Role.COMMUNITY_STAFF, area_code="990100001001")
+    _, dispatcher = await make_staff(Role.DISPATCHER, area_code="990100")
+    _, admin = await make_staff(Role.ADMIN, area_code="990100")
+    alice = await resident(client, "alice", "张阿姨")
+    bob = await resident(client, "bob", "李大爷")
+    world = World(headers={"anonymous": {}, "resident": alice, "grid_worker": worker,
+                           "handler": handler, "community_staff": community,
+                           "dispatcher": dispatcher, "admin": admin})
+
+    def report(point: dict, headers: dict) -> Any:
+        # Not public: who sees it is then a matter of scope alone.
+        return client.post("/api/v1/tickets", headers=headers, json={
+            "category_code": "9901", "description": "人行道上的井盖松动了", "location": point,
+            "address": "古槐路 12 号", "is_public": False})
+
+    own_ticket = await _ok(await report(OWN_POINT, alice))
+    other_ticket = await _ok(await report(OTHER_POINT, bob))
+    own_twin = await _ok(await report(OWN_POINT, alice))  # what a merge merges into
+    other_twin = await _ok(await report(OTHER_POINT, bob))
+    # A closed and rated ticket in each district, for the rating rows.
+    own_rated = await _ok(await report(OWN_POINT, alice))
+    other_rated = await _ok(await report(OTHER_POINT, bob))
+    _, other_handler = await make_staff(Role.HANDLER, unit=other_unit)
+    _, other_worker = await make_staff(Role.GRID_WORKER, area_code="990200001001")
+    for tid, by, verifier in ((own_rated["id"], handler, worker),
+                              (other_rated["id"], other_handler, other_worker)):
+        await _ok(await client.post(f"/api/v1/tasks/{tid}/claim", headers=by, json={}))
+        await _ok(await client.post(f"/api/v1/tasks/{tid}/handle", headers=by,
+                                    json={"note": "已更换井盖"}))
+        await _ok(await client.post(f"/api/v1/tickets/{tid}/verify", headers=verifier,
+                                    json={"passed": True}))
+    rating = {"result": "unsatisfied", "service": "unsatisfied", "comment": "没修好"}
+    own_rating = await _ok(await client.post(f"/api/v1/tickets/{own_rated['id']}/rating",
+                                             headers=alice, json=rating))
+    other_rating = await _ok(await client.post(f"/api/v1/tickets/{other_rated['id']}/rating",
+                                               headers=bob, json=rating))
+    # The handler asks for more time on its own ticket: an extension to approve or refuse.
+    await _ok(await client.post(f"/api/v1/tasks/{own_ticket['id']}/claim", headers=handler,
+                                json={}))
+    own_extension = await _ok(await client.post(
+        f"/api/v1/tasks/{own_ticket['id']}/extension", headers=handler,
+        json={"reason": "需要采购井盖", "extra_value": 2, "extra_unit": "work_days"}))
+    own_media = await _ok(await client.post("/api/v1/media/uploads", headers=alice,
+                                            json={"purpose": "report"}))
+    other_media = await _ok(await client.post("/api/v1/media/uploads", headers=bob,
+                                              json={"purpose": "report"}))
+    closes = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+
+    def poll(area: str) -> dict:
+        return {"area_code": area, "title": "小区停车", "closes_at": closes,
+                "questions": [{"kind": "single", "prompt": "同意吗",
+                               "options": [{"label": "同意"}, {"label": "不同意"}]}]}
+
+    own_poll = await _ok(await client.post("/api/v1/polls", headers=community,
+                                           json=poll("990100001001")))
+    _, other_staff = await make_staff(Role.COMMUNITY_STAFF, area_code="990200001001")
+    other_poll = await _ok(await client.post("/api/v1/polls", headers=other_staff,
+                                             json=poll("990200001001")))
+    alice_id = (await _ok(await client.get("/api/v1/me", headers=alice)))["id"]
+    own_message = await Message.filter(recipient_id=alice_id).first()
+    other_message = await Message.exclude(recipient_id=alice_id).first()
+    outbox = await Outbox.all().first()
+
+    def pair(own: Any, other: Any) -> dict[str, Any]:
+        return {"own": own, "other": other}
+
+    world.ids = {
+        "ticket_id": pair(own_ticket["id"], other_ticket["id"]),
+        "rated_ticket": pair(own_rated["id"], other_rated["id"]),
+        "twin_ticket": pair(own_twin["id"], other_twin["id"]),
+        "rating_id": pair(own_rating["id"], other_rating["id"]),
+        # No extension on the other district's ticket: "other" there is about the ticket.
+        "extension_id": pair(own_extension["id"], 999_999),
+        "media_id": pair(own_media["media_id"], other_media["media_id"]),
+        "poll_id": pair(own_poll["id"], other_poll["id"]),
+        "message_id": pair(own_message.id if own_message else 999_999,
+                           other_message.id if other_message else 999_999),
+        "outbox_id": pair(outbox.id if outbox else 999_999, outbox.id if outbox else 999_999),
+        "rule_id": pair(own_rule.id, other_rule.id),
+        "unit_id": pair(own_unit.id, other_unit.id),
+        "user_id": pair(worker_user.id, other_user.id),
+        "code": pair("990100001001", "990200001001"),
+        "area": pair("990100001001", "990200001001"),
+        "cell": pair("990100001001001", "990200001001001"),
+        "point": pair(OWN_POINT, OTHER_POINT),
+        "answer_id": pair(999_999, 999_999),
+    }
+    return world
+
+
+# --- what each endpoint is sent ---------------------------------------------------------------
+# A valid request for every endpoint that takes a body or a required query: the gate is judged
+# only once the input is valid (validation runs before the handler's permission check).
+Make = Callable[[World, str], Any]
+
+
+@dataclass(frozen=True)
+class Req:
+    body: Make | None = None
+    query: Make | None = None
+    params: dict[str, Make] = field(default_factory=dict)
+
+
+def _v(name: str) -> Make:
+    return lambda w, s: w.value(name, s)
+
+
+def _const(value: Any) -> Make:
+    return lambda w, s: value
+
+
+def _area_query(w: World, s: str) -> dict[str, Any]:
+    return {"area": w.value("area", s)}
+
+
+def _point_query(w: World, s: str) -> dict[str, Any]:
+    return dict(w.value("point", s))
+
+
+def _report(w: World, s: str) -> dict[str, Any]:
+    return {"category_code": "9901", "description": "路灯不亮了", "location": w.value("point", s)}
+
+
+_SERIAL = iter(range(1, 1_000_000))
+
+REQUESTS: dict[tuple[str, str], Req] = {
+    ("PATCH", "/api/v1/me"): Req(body=_const({"display_name": "新名字"})),
+    ("POST", "/api/v1/auth/logout"): Req(body=_const({"refresh_token": "x" * 40})),
+    ("POST", "/api/v1/auth/wechat"): Req(body=_const({"code": "0"})),
+    ("POST", "/api/v1/me/wechat"): Req(body=_const({"code": "0"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/info"): Req(body=_const({"note": "补充：在路口东侧"})),
+    ("POST", "/api/v1/auth/refresh"): Req(body=_const({"refresh_token": "x" * 40})),
+    ("POST", "/api/v1/auth/login"): Req(body=_const({"username": "nobody", "password": "x" * 12})),
+    ("POST", "/api/v1/auth/dev"): Req(body=_const({"openid": "carol"})),
+    ("POST", "/api/v1/users"): Req(body=lambda w, s: {
+        "username": f"new-{next(_SERIAL)}", "password": "correct-horse-battery",
+        "display_name": "新同事", "roles": [{"role": "grid_worker",
+                                           "area_code": w.value("area", s)}]}),
+    ("PATCH", "/api/v1/users/{user_id}"): Req(body=_const({"work_phone": "0537-1234567"})),
+    ("POST", "/api/v1/areas/import"): Req(body=_const({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "990300", "name": "新区", "kind": "district",
+                                           "parent_code": None},
+         "geometry": mapping(box(117.2, 35.2, 117.21, 35.21))}]})),
+    ("GET", "/api/v1/areas"): Req(query=lambda w, s: {"parent": w.value("area", s)}),
+    ("GET", "/api/v1/areas/locate"): Req(query=_point_query),
+    ("PATCH", "/api/v1/areas/{code}"): Req(body=_const({"office_phone": "0537-7654321"})),
+    ("POST", "/api/v1/media/uploads"): Req(body=_const({"purpose": "report"})),
+    ("POST", "/api/v1/categories"): Req(body=lambda w, s: {
+        "code": f"99{next(_SERIAL) % 90 + 10}", "name": "新小类", "parent_code": "99"}),
+    ("GET", "/api/v1/categories/{code}"): Req(params={"code": _const("9901")}),
+    ("PATCH", "/api/v1/categories/{code}"): Req(params={"code": _const("9901")},
+                                                body=_const({"sort": 3})),
+    ("POST", "/api/v1/units"): Req(body=lambda w, s: {
+        "name": f"新单位{next(_SERIAL)}", "kind": "department", "area_code": w.value("area", s)}),
+    ("PATCH", "/api/v1/units/{unit_id}"): Req(body=_const({"is_active": True})),
+    ("POST", "/api/v1/routing/rules"): Req(body=lambda w, s: {
+        "category_code": "9901", "area_code": w.value("area", s),
+        "unit_id": w.value("unit_id", s), "priority": next(_SERIAL) % 900}),
+    ("GET", "/api/v1/routing/rules"): Req(query=_area_query),
+    ("PATCH", "/api/v1/routing/rules/{rule_id}"): Req(body=_const({"note": "调整"})),
+    ("GET", "/api/v1/routing/preview"): Req(query=lambda w, s: {**w.value("point", s),
+                                                                "category": "9901"}),
+    ("PUT", "/api/v1/calendar/overrides/{day}"): Req(params={"day": _const("2027-01-04")},
+                                                     body=_const({"is_workday": False,
+                                                                  "note": "调休"})),
+    ("DELETE", "/api/v1/calendar/overrides/{day}"): Req(params={"day": _const("2027-01-04")}),
+    ("POST", "/api/v1/tasks/self-dispose"): Req(body=lambda w, s: {**_report(w, s),
+                                                                   "note": "已当场处理"}),
+    ("GET", "/api/v1/tickets/nearby"): Req(query=lambda w, s: {**w.value("point", s),
+                                                               "category": "9901"}),
+    ("GET", "/api/v1/tickets/public"): Req(query=_point_query),
+    ("POST", "/api/v1/tickets"): Req(body=_report),
+    ("GET", "/api/v1/tickets"): Req(query=_area_query),
+    ("POST", "/api/v1/tasks/patrol"): Req(body=_report),
+    ("GET", "/api/v1/stats/summary"): Req(query=_area_query),
+    ("GET", "/api/v1/stats/export.csv"): Req(query=_area_query),
+    ("GET", "/api/v1/stats/breakdown"): Req(query=_area_query),
+    ("POST", "/api/v1/polls"): Req(body=lambda w, s: {
+        "area_code": w.value("area", s), "title": "垃圾分类",
+        "closes_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+        "questions": [{"kind": "text", "prompt": "建议"}]}),
+    ("GET", "/api/v1/polls"): Req(query=_area_query),
+    ("POST", "/api/v1/polls/{poll_id}/close"): Req(body=_const({"reason": "提前结束"})),
+    ("POST", "/api/v1/polls/{poll_id}/responses"): Req(body=_const({"answers": []})),
+    ("POST", "/api/v1/messages/subscriptions"): Req(body=_const({"template_ids": ["tpl_1"],
+                                                                 "accepted": ["tpl_1"]})),
+    ("POST", "/api/v1/tasks/{ticket_id}/handle"): Req(body=_const({"note": "已更换井盖"})),
+    ("POST", "/api/v1/tasks/{ticket_id}/return"): Req(body=_const({"reason": "不归我们管"})),
+    ("POST", "/api/v1/tasks/{ticket_id}/extension"): Req(body=_const({
+        "reason": "等材料", "extra_value": 1, "extra_unit": "work_days"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/verify"): Req(body=_const({"passed": True})),
+    ("POST", "/api/v1/tickets/{ticket_id}/reject"): Req(body=_const({"reason": "重复"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/dispatch"): Req(
+        body=lambda w, s: {"unit_id": w.value("unit_id", s)}),
+    ("POST", "/api/v1/tickets/{ticket_id}/extensions/{extension_id}/refuse"): Req(
+        body=_const({"reason": "不需要"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/rework"): Req(body=_const({"reason": "没修好"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/merge"): Req(
+        body=lambda w, s: {"duplicate_of": w.value("twin_ticket", s)}),
+    ("POST", "/api/v1/tickets/{ticket_id}/recategorise"): Req(body=_const({"category_code":
+                                                                           "9901"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/rating"): Req(
+        params={"ticket_id": _v("rated_ticket")},
+        body=_const({"result": "satisfied", "service": "satisfied"})),
+    ("PATCH", "/api/v1/ratings/{rating_id}"): Req(body=_const({"comment": "修好了"})),
+    ("POST", "/api/v1/ratings/{rating_id}/rework"): Req(body=_const({"reason": "确实没修好"})),
+    ("POST", "/api/v1/ratings/{rating_id}/replies"): Req(body=_const({"body": "我们会跟进"})),
+    ("POST", "/api/v1/ratings/{rating_id}/decline"): Req(body=_const({"reason": "已解释"})),
+    ("GET", "/api/v1/tickets/{ticket_id}/ratings"): Req(params={"ticket_id": _v("rated_ticket")}),
+}
+
+
+# --- the table, the routes, the run -----------------------------------------------------------
+CLASSES = {"ok", "401", "403", "404"}
+
+
+def parse_matrix(text: str) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+    rows: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for line in text.strip().splitlines():
+        head, *cells = (part.strip() for part in line.split("|"))
+        method, path = head.split()
+        assert len(cells) == len(ROLES), f"{head}: {len(cells)} cells for {len(ROLES)} roles"
+        row: dict[str, tuple[str, str]] = {}
+        for role, cell in zip(ROLES, cells, strict=True):
+            own, _, other = cell.partition("/")
+            other = other or own
+            assert {own, other} <= CLASSES, f"{head} {role}: {cell!r}"
+            row[role] = (own, other)
+        assert (method, path) not in rows, f"two rows for {head}"
+        rows[(method, path)] = row
+    return rows
+
+
+MATRIX = parse_matrix(MATRIX_TABLE)
+
+
+def api_routes(app: Any) -> set[tuple[str, str]]:
+    """Every (method, path) the app routes under /api/, in the OpenAPI document's spelling."""
+    routes = set()
+    for route in app.router.routes:
+        path = "/" + route.path.lstrip("/")
+        if not path.startswith("/api/"):
+            continue
+        path = re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", path)
+        for method in route.methods:
+            if method not in {"HEAD", "OPTIONS"}:
+                routes.add((method, path))
+    return routes
+
+
+def answer_class(status: int) -> str:
+    """401/403/404 are the gate's answers; anything else but a crash came after the gate (502:
+    WeChat is not reachable from the tests, and the WeChat rows' gate is what is judged)."""
+    if status in (401, 403, 404):
+        return str(status)
+    assert status != 500, "server error 500"
+    return "ok"
+
+
+async def call(client: httpx.AsyncClient, world: World, method: str, path: str, role: str,
+               scope: str) -> httpx.Response:
+    req = REQUESTS.get((method, path), Req())
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        make = req.params.get(name, _v(name))
+        return str(make(world, scope))
+
+    url = re.sub(r"\{(\w+)\}", fill, path)
+    kwargs: dict[str, Any] = {"headers": world.headers[role]}
+    if req.query is not None:
+        kwargs["params"] = req.query(world, scope)
+    if req.body is not None:
+        kwargs["json"] = req.body(world, scope)
+    elif method in {"POST", "PUT", "PATCH"}:
+        kwargs["json"] = {}
+    return await client.request(method, url, **kwargs)
+
+
+def test_every_endpoint_has_a_row(app: Any) -> None:
+    routed = api_routes(app)
+    missing = sorted(routed - set(MATRIX) - NOT_IN_MATRIX)
+    stale = sorted((set(MATRIX) | NOT_IN_MATRIX) - routed)
+    assert not missing, "endpoints without a row in the permission matrix: " + ", ".join(
+        f"{m} {p}" for m, p in missing)
+    assert not stale, "rows for endpoints the app no longer routes: " + ", ".join(
+        f"{m} {p}" for m, p in stale)
+    assert set(REQUESTS) <= routed, sorted(set(REQUESTS) - routed)
+
+
+async def test_permission_matrix(app: Any, client: httpx.AsyncClient) -> None:
+    from app.core import ratelimit
+    from app.core import redis as redis_core
+
+    redis = redis_core.client()
+    world = await build_world(client)
+    observe = os.environ.get("MATRIX_OBSERVE") == "1"
+    order = list(MATRIX) if not observe else sorted(
+        api_routes(app) - NOT_IN_MATRIX, key=lambda mp: list(MATRIX).index(mp)
+        if mp in MATRIX else len(MATRIX))
+    wrong: list[str] = []
+    lines: list[str] = []
+    notes: list[str] = []
+    gaps: list[str] = []
+    for method, path in order:
+        cells = []
+        for role in ROLES:
+            got = []
+            for scope in SCOPES:
+                # Rate limits and the login lockout count every request of the run (in
+                # memory, or in Redis when configured): not what is tested here.
+                ratelimit.counters.memory = ratelimit.MemoryCounters()
+                if redis is not None:
+                    for pattern in ("rl:*", "login:fail:*"):
+                        keys = [key async for key in redis.scan_iter(match=pattern)]
+                        if keys:
+                            await redis.delete(*keys)
+                response = await call(client, world, method, path, role, scope)
+                klass = answer_class(response.status_code)
+                got.append(klass)
+                if observe and klass == "ok" and response.status_code >= 300:
+                    notes.append(f"  {method} {path} {role}/{scope}: {response.status_code} "
+                                 f"{response.text[:120]}")
+                want = MATRIX.get((method, path), {}).get(role, ("?", "?"))[SCOPES.index(scope)]
+                gap = KNOWN_GAPS.get((method, path, role, scope))
+                if not observe and gap is not None:
+                    if klass == want:
+                        wrong.append(f"{method} {path} as {role} ({scope}) now answers {want}: "
+                                     "remove it from KNOWN_GAPS")
+                    else:
+                        gaps.append(f"{method} {path} as {role} ({scope}): {response.status_code}"
+                                    f", should be {want} ({gap})")
+                elif not observe and klass != want:
+                    wrong.append(f"{method} {path} as {role} ({scope}): {response.status_code}, "
+                                 f"the table says {want}: {response.text[:160]}")
+            cells.append(got[0] if got[0] == got[1] else "/".join(got))
+        lines.append(f"{method:6} {path:50} | " + " | ".join(cells))
+    if observe:
+        print("\n" + "\n".join(lines) + "\nok, but not 2xx:\n" + "\n".join(notes))
+    if gaps:
+        print(f"\n{len(gaps)} known gaps in the permission matrix:\n" + "\n".join(gaps))
+    assert not wrong, f"{len(wrong)} cells differ from the table:\n" + "\n".join(wrong)
