@@ -140,7 +140,7 @@ async def get_ticket(request: Request, ticket_id: int) -> HTTPResponse:
 @bp.post("/tickets/<ticket_id:int>/follow")
 @IDEMPOTENCY
 @endpoint(summary="Me too: follow an open ticket instead of reporting it again", tag=TAG,
-          response=TicketOut, errors=(404, 409))
+          response=TicketOut, errors=(404, 409, 422))
 async def follow(request: Request, ticket_id: int) -> HTTPResponse:
     async def run() -> idempotency.Answer:
         ticket = await actions.follow(actor=request.ctx.user, ticket_id=ticket_id)
@@ -153,7 +153,7 @@ async def follow(request: Request, ticket_id: int) -> HTTPResponse:
 @bp.post("/tickets/<ticket_id:int>/release-content")
 @IDEMPOTENCY
 @endpoint(summary="Clear a description held by the content check (staff review)", tag=TAG,
-          response=TicketOut, errors=(404,))
+          response=TicketOut, errors=(404, 422))
 async def release_content(request: Request, ticket_id: int) -> HTTPResponse:
     async def run() -> idempotency.Answer:
         ticket = await actions.release_content(actor=request.ctx.user, ticket_id=ticket_id)

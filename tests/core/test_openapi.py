@@ -68,3 +68,14 @@ async def test_query_parameters_are_declared(client):
     assert set(params) == {"lng", "lat", "crs"}
     assert params["crs"]["schema"]["enum"] == ["wgs84", "gcj02"]
     assert all(p["required"] for p in params.values())
+
+
+async def test_operations_that_take_an_idempotency_key_document_its_422(client):
+    """A malformed or reused key is 422 (invalid_idempotency_key, idempotency_key_reused)."""
+    doc = await spec(client)
+    keyed = [(method, path, op) for path, ops in doc["paths"].items()
+             for method, op in ops.items()
+             if any(p.get("name") == "Idempotency-Key" for p in op.get("parameters", []))]
+    assert keyed
+    for method, path, op in keyed:
+        assert "422" in op["responses"], (method, path)
