@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.accounts.models import RefreshToken
 from app.core.periodic import PeriodicJob
+from app.core.retention import delete_oldest
 
 SESSION_RETENTION_DAYS = 30
 RETENTION_INTERVAL_S = 3600.0
@@ -20,10 +21,8 @@ BATCH = 1000
 async def prune(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """One round of `accounts.retention`: how many expired refresh tokens it deleted."""
     now = now or datetime.now(UTC)
-    ids = await RefreshToken.filter(
-        expires_at__lt=now - timedelta(days=SESSION_RETENTION_DAYS)
-    ).order_by("id").limit(batch).values_list("id", flat=True)
-    return await RefreshToken.filter(id__in=list(ids)).delete() if ids else 0
+    expired = RefreshToken.filter(expires_at__lt=now - timedelta(days=SESSION_RETENTION_DAYS))
+    return await delete_oldest(expired, batch=batch)
 
 
 async def retention() -> int:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 
 from app.core.periodic import PeriodicJob
+from app.core.retention import delete_oldest
 from app.notifications.models import Message, Outbox, OutboxStatus
 
 # In-app messages are kept this long, read or not: long enough for a case's whole life and its
@@ -26,20 +27,12 @@ BATCH = 1000
 async def prune(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """One round of `notifications.retention`: how many messages and outbox rows it deleted."""
     now = now or datetime.now(UTC)
-    old_messages = await Message.filter(
-        created_at__lt=now - timedelta(days=MESSAGE_RETENTION_DAYS)
-    ).order_by("id").limit(batch).values_list("id", flat=True)
+    old_messages = Message.filter(created_at__lt=now - timedelta(days=MESSAGE_RETENTION_DAYS))
     outbox_cutoff = now - timedelta(days=OUTBOX_RETENTION_DAYS)
-    old_rows = await Outbox.filter(
-        Q(status=OutboxStatus.SENT, sent_at__lt=outbox_cutoff)
-        | Q(status=OutboxStatus.PARKED, created_at__lt=outbox_cutoff)
-    ).order_by("id").limit(batch).values_list("id", flat=True)
-    deleted = 0
-    if old_messages:
-        deleted += await Message.filter(id__in=list(old_messages)).delete()
-    if old_rows:
-        deleted += await Outbox.filter(id__in=list(old_rows)).delete()
-    return deleted
+    old_rows = Outbox.filter(Q(status=OutboxStatus.SENT, sent_at__lt=outbox_cutoff)
+                             | Q(status=OutboxStatus.PARKED, created_at__lt=outbox_cutoff))
+    return (await delete_oldest(old_messages, batch=batch)
+            + await delete_oldest(old_rows, batch=batch))
 
 
 async def retention() -> int:
