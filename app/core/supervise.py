@@ -12,7 +12,8 @@ socket. Two gaps, both found by `kill -9`:
 - A worker, and the manager process Sanic starts for shared state, outlive a main process that
   was killed, and the worker holds the port. `served` wraps the app factory so that each worker
   asks Linux for SIGTERM when its parent dies (PR_SET_PDEATHSIG); `tie_state_manager` does the
-  same for the state manager. Elsewhere a thread watches `os.getppid()` instead.
+  same for the state manager. Elsewhere a thread watches `os.getppid()` instead; everywhere an
+  orphan still alive `ORPHAN_GRACE_S` after its parent died exits hard.
 
 `served` also opens the database connection before the worker serves (see `_open_database`),
 and `stopping()` is true once the server has begun to stop, so `/readyz` can say so.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import faulthandler
 import functools
 import logging
 import multiprocessing
@@ -49,6 +51,8 @@ MAIN_PID_ENV = "GONGZHI_SERVE_PID"
 POLL_S = 0.5
 MAX_RESTARTS = 5
 WINDOW_S = 60.0
+# An orphan's graceful stop gets Sanic's GRACEFUL_SHUTDOWN_TIMEOUT (15 s) and a little more.
+ORPHAN_GRACE_S = 20.0
 _PR_SET_PDEATHSIG = 1
 _SERVER_PREFIX = "Sanic-Server-"  # Sanic's names for server workers: Sanic-Server-<n>-<i>
 
@@ -66,23 +70,36 @@ def die_with_parent(parent_pid: int, sig: int = signal.SIGTERM) -> None:
     SIGTERM, not SIGKILL: the worker stops as on a normal shutdown (it closes its listening
     socket at once, then lets requests in flight finish), so the port is free for a restart.
     """
+    signalled = False
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+        signalled = libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+        if not signalled:
             log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
-            _watch_parent(parent_pid, sig)
-    else:
-        _watch_parent(parent_pid, sig)
+    _watch_parent(parent_pid, None if signalled else sig)
     # The parent may have died before the request was made: nobody would signal us then.
     if os.getppid() != parent_pid:
         os.kill(os.getpid(), sig)
 
 
-def _watch_parent(parent_pid: int, sig: int) -> None:
+def _watch_parent(parent_pid: int, sig: int | None) -> None:
+    """Once the parent is gone: send `sig` (None when the kernel already does), and if this
+    process is still alive `ORPHAN_GRACE_S` later, print every thread's stack and exit hard.
+
+    The graceful stop that SIGTERM starts hung once in CI (a replacement worker logged
+    "Stopping worker" and then held its resources for good); an orphan must not live on.
+    """
     def watch() -> None:
         while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os.kill(os.getpid(), sig)
+            time.sleep(POLL_S)
+        grace_s = ORPHAN_GRACE_S
+        if sig is not None:
+            os.kill(os.getpid(), sig)
+        time.sleep(grace_s)
+        log.error("parent %s is gone and this process [%s] has not stopped within %.0f s: "
+                  "exiting hard; its threads were:", parent_pid, os.getpid(), grace_s)
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 

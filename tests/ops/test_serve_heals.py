@@ -23,7 +23,7 @@ from tests.live import free_port
 ROOT = Path(__file__).resolve().parent.parent.parent
 START_S = 120.0  # generous: CI machines are shared, and a cold start imports everything
 HEAL_S = 90.0
-GONE_S = 30.0
+GONE_S = 45.0  # a hung graceful stop is cut off ORPHAN_GRACE_S (20 s) after the main died
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc; the server's PDEATHSIG is Linux-only")
@@ -211,3 +211,43 @@ def test_with_two_workers_the_survivor_answers_while_the_dead_one_is_replaced(se
     assert server.proc.wait(timeout=60) == 0
     assert wait_gone(tree) == set()
     assert server.output().count("starting a replacement") == 1
+
+
+ORPHAN = """
+import signal, subprocess, sys, time
+if sys.argv[1] == "parent":
+    child = subprocess.Popen([sys.executable, "-c", sys.argv[2], "child", sys.argv[3]])
+    print(child.pid, flush=True)
+    time.sleep(600)
+else:
+    import os
+    from app.core import supervise
+    supervise.ORPHAN_GRACE_S = 1.0
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a graceful stop that never ends
+    supervise.die_with_parent(os.getppid())
+    open(sys.argv[2], "w").write("tied")
+    time.sleep(600)
+"""
+
+
+def test_an_orphan_whose_graceful_stop_hangs_exits_hard_with_its_stacks(tmp_path):
+    tied = tmp_path / "tied"
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN, "parent", ORPHAN, str(tied)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        child = int(parent.stdout.readline())
+        deadline = time.monotonic() + START_S
+        while not tied.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert tied.exists(), "the child never tied itself to its parent"
+        parent.kill()
+        parent.wait(timeout=10)
+        assert wait_gone({child}, timeout=GONE_S) == set()
+        # It said why, with where every thread was (the child writes to the parent's stderr).
+        err = parent.stderr.read()
+        assert "has not stopped within 1 s: exiting hard" in err
+        assert "most recent call first" in err and "in <module>" in err  # the main thread
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(parent.pid, signal.SIGKILL)
