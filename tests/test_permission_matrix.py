@@ -74,11 +74,6 @@ KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
     # 422 invalid_duplicate: the merge target is judged before who may merge.
     **{("POST", "/api/v1/tickets/{ticket_id}/merge", role, "own"): _STATE_FIRST
        for role in ("resident", "grid_worker", "handler", "community_staff", "admin")},
-    # 409 home_area_required: a resident without a home community is told to pick one first.
-    **{("POST", path, "resident", scope): _STATE_FIRST
-       for path in ("/api/v1/polls/{poll_id}/close",
-                    "/api/v1/polls/{poll_id}/texts/{answer_id}/release")
-       for scope in ("own", "other")},
 }
 
 # method path | anonymous | resident | grid_worker | handler | community_staff | dispatcher | admin
@@ -115,7 +110,7 @@ GET    /api/v1/stats/export.csv                           | 401     | 403     | 
 GET    /api/v1/polls                                      | 401     | ok      | ok      | ok      | ok/404  | ok      | ok/404
 GET    /api/v1/polls/{poll_id}                            | 401     | ok      | 404     | 404     | ok/404  | 404     | ok/404
 GET    /api/v1/polls/{poll_id}/results                    | 401     | ok      | 404     | 404     | ok/404  | 404     | ok/404
-GET    /api/v1/polls/{poll_id}/results.csv                | 401     | ok      | 404     | 404     | ok/404  | 404     | ok/404
+GET    /api/v1/polls/{poll_id}/results.csv                | 401     | 404     | 404     | 404     | ok/404  | 404     | ok/404
 GET    /api/v1/messages                                   | 401     | ok      | ok      | ok      | ok      | ok      | ok
 GET    /api/v1/messages/unread-count                      | 401     | ok      | ok      | ok      | ok      | ok      | ok
 GET    /api/v1/messages/subscriptions                     | 401     | ok      | ok      | ok      | ok      | ok      | ok
@@ -145,7 +140,7 @@ PUT    /api/v1/calendar/overrides/{day}                   | 401     | 403     | 
 POST   /api/v1/admin/outbox/{outbox_id}/retry             | 401     | 403     | 403     | 403     | 403     | 403     | ok
 POST   /api/v1/polls                                      | 401     | 403     | 403     | 403     | ok/403  | 403     | ok/403
 POST   /api/v1/polls/{poll_id}/responses                  | 401     | ok      | 403     | 403     | 403     | 403     | 403
-POST   /api/v1/polls/{poll_id}/texts/{answer_id}/release  | 401     | 403     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/polls/{poll_id}/texts/{answer_id}/release  | 401     | 404     | 404     | 404     | 404     | 404     | 404
 POST   /api/v1/tickets                                    | 401     | ok      | ok      | ok      | ok      | ok      | ok
 POST   /api/v1/tasks/patrol                               | 401     | 403     | ok/403  | 403     | 403     | 403     | 403
 POST   /api/v1/tasks/self-dispose                         | 401     | 403     | ok/403  | 403     | 403     | 403     | 403
@@ -169,7 +164,7 @@ POST   /api/v1/tickets/{ticket_id}/recategorise           | 401     | 403/404 | 
 POST   /api/v1/ratings/{rating_id}/decline                | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
 POST   /api/v1/ratings/{rating_id}/rework                 | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
 POST   /api/v1/tickets/{ticket_id}/rework                 | 401     | 403/404 | 403/404 | 403/404 | ok/404  | ok/404  | 403/404
-POST   /api/v1/polls/{poll_id}/close                      | 401     | 403     | 404     | 404     | ok/404  | 404     | ok/404
+POST   /api/v1/polls/{poll_id}/close                      | 401     | 404     | 404     | 404     | ok/404  | 404     | ok/404
 POST   /api/v1/tickets/{ticket_id}/withdraw               | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
 POST   /api/v1/tickets/{ticket_id}/reject                 | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
 POST   /api/v1/tickets/{ticket_id}/close                  | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404

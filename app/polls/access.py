@@ -76,8 +76,13 @@ async def get_visible_or_raise(*, user: User, poll_id: int) -> tuple[Poll, Viewe
 
 
 async def staff_poll_or_raise(*, user: User, poll_id: int) -> Poll:
-    """The poll, for staff whose scope covers its area; 403 for others who may see it."""
-    poll, viewer = await get_visible_or_raise(user=user, poll_id=poll_id)
-    if not viewer.is_staff:
+    """The poll, for staff whose scope covers its area; 403 for others who may see it, 404 for
+    the rest. Who may act comes first: a resident without a home community is not asked to
+    pick one (409 home_area_required) before hearing that closing a poll is not theirs."""
+    poll = await get_or_raise(poll_id)
+    viewer = await viewer_of(user, poll)
+    if viewer.is_staff:
+        return poll
+    if viewer.is_eligible or viewer.has_voted:
         raise Forbidden("只有负责该区域的社区工作人员可以操作", code="staff_only")
-    return poll
+    raise not_found()
