@@ -136,7 +136,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         if await User.filter(username=args.username).exists():
             print(f"username {args.username} is taken", file=sys.stderr)
             return 1
-        async with in_transaction():
+        async with in_transaction("default"):
             user = await User.create(username=args.username, display_name=args.name,
                                      surname=args.name[:1],
                                      password_hash=await security.hash_password(password))

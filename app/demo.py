@@ -38,7 +38,7 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
     All of it in one transaction: a failed first run leaves nothing behind, so the next run
     starts again instead of finding half a demo.
     """
-    async with in_transaction():
+    async with in_transaction("default"):
         if await Area.filter(code=DISTRICT_CODE).exists():
             return None
         await seed_default_categories()

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     db_pool_max: int = 10
     # aiomysql has no read timeout: every database call is wrapped in this limit (seconds).
     db_timeout: float = 10.0
+    # A MySQL/MariaDB read replica for heavy reads (statistics); unset: everything on the
+    # primary. Used while replication runs and lags at most replica_max_lag_s (checked every
+    # replica_check_s); causal reads wait for the replica to catch up with the primary first.
+    database_replica_url: str = ""
+    replica_max_lag_s: float = 30.0
+    replica_check_s: float = 5.0
+    replica_causal_reads: bool = False
     redis_url: str = ""
     redis_timeout: float = 0.5
 
@@ -186,6 +193,15 @@ class Settings(BaseSettings):
     @property
     def dev_login_allowed(self) -> bool:
         return self.app_env in ("dev", "test") and not self.wechat_configured
+
+    @model_validator(mode="after")
+    def _replica_needs_mysql(self) -> Settings:
+        if self.database_replica_url and not (
+                self.database_url.startswith(("mysql://", "mariadb://"))
+                and self.database_replica_url.startswith(("mysql://", "mariadb://"))):
+            raise ValueError("DATABASE_REPLICA_URL needs a mysql:// DATABASE_URL and a "
+                             "mysql:// replica URL (SQLite has no replicas)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_prod(self) -> Settings:

@@ -68,7 +68,7 @@ async def _empty_all_tables() -> None:
             await conn.execute_script(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
         await conn.execute_script("PRAGMA foreign_keys = ON")
         return
-    async with in_transaction() as tx:  # one connection, so the session setting applies
+    async with in_transaction("default") as tx:  # one connection, so the session setting applies
         await tx.execute_script("SET FOREIGN_KEY_CHECKS = 0")
         for model in models:
             await tx.execute_script(f"DELETE FROM {model._meta.db_table}")  # noqa: S608

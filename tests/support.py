@@ -40,10 +40,24 @@ def _test_database_url() -> tuple[str, str | None]:
 DATABASE_URL, MYSQL_DB = _test_database_url()
 
 
+def _replica_url() -> str:
+    """The replica of the per-run database (app/core/replica.py), when DATABASE_REPLICA_URL is
+    set: the same database name on the replica server, which replication creates."""
+    url = os.environ.get("DATABASE_REPLICA_URL", "")
+    if not url or not MYSQL_DB:
+        return ""
+    return urlunparse(urlparse(url)._replace(path=f"/{MYSQL_DB}"))
+
+
+DATABASE_REPLICA_URL = _replica_url()
+ROOT_ENV["DATABASE_REPLICA_URL"] = DATABASE_REPLICA_URL  # subprocesses: this run's replica too
+
+
 def base_settings(**overrides: object) -> settings_module.Settings:
     values: dict[str, object] = {
         "app_env": "test",
         "database_url": DATABASE_URL,
+        "database_replica_url": DATABASE_REPLICA_URL,
         "redis_url": os.environ.get("REDIS_URL", ""),
         "var_dir": VAR_DIR,
         "jwt_secret": "test-secret-0123456789abcdef-0123456789",

@@ -135,3 +135,20 @@ def test_no_source_file_over_500_lines():
     long = sorted(f"{path.relative_to(APP.parent)}: {n} lines" for path in _sources()
                   if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES)
     assert not long, "split these by job:\n" + "\n".join(long)
+
+
+def unnamed_transactions(source: str) -> list[int]:
+    """Lines with `in_transaction()` that do not name their connection."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(
+                node.func, "attr", None)) == "in_transaction" and not node.args
+            and not node.keywords]
+
+
+def test_every_transaction_names_its_connection():
+    """With a read replica configured (DATABASE_REPLICA_URL) Tortoise has two connections and
+    refuses `in_transaction()` without a name: writes must say "default" (the primary)."""
+    found = [f"{path.relative_to(APP.parent)}:{line}" for path in sorted(APP.rglob("*.py"))
+             for line in unnamed_transactions(path.read_text(encoding="utf-8"))]
+    assert found == [], found
+    assert unnamed_transactions("async def f():\n    async with in_transaction():\n        pass\n")

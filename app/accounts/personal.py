@@ -75,7 +75,7 @@ async def delete_account(*, user: User) -> None:
     if user.username or await RoleGrant.filter(user_id=user.id).exists():
         raise Forbidden("工作人员账号请联系管理员停用", code="staff_account")
     now = datetime.now(UTC)
-    async with in_transaction():
+    async with in_transaction("default"):
         await User.filter(id=user.id).update(
             openid=None, unionid=None, wechat_openid=None, display_name=TOMBSTONE_NAME,
             surname="", work_phone="", home_area_id=None, is_active=False, deleted_at=now,

@@ -390,7 +390,7 @@ async def create_staff(*, actor: User, data: StaffCreate) -> User:
     resolved = [await _resolve_grant(scope, g) for g in data.roles]
     password_hash = await security.hash_password(data.password)
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             user = await User.create(
                 username=data.username, password_hash=password_hash,
                 display_name=data.display_name, surname=data.surname or data.display_name[:1],
@@ -412,7 +412,7 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
     values = changes.model_dump(exclude_none=True)
     for name, value in values.items():
         setattr(target, name, value)
-    async with in_transaction():
+    async with in_transaction("default"):
         # The edited fields only: another admin may be changing other fields of the same row.
         await target.save(update_fields=[*values, "updated_at"])
         if changes.is_active is not None:

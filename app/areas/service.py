@@ -95,7 +95,7 @@ async def update_area(*, actor: TreeEditor, code: str, changes: AreaUpdate) -> A
     values = changes.model_dump(exclude_none=True)
     for name, value in values.items():
         setattr(area, name, value)
-    async with in_transaction():
+    async with in_transaction("default"):
         # The edited fields only: an import may redraw this row's geometry meanwhile.
         await area.save(update_fields=[*values, "updated_at"])
         await config_cache.bump()  # names shown on tickets come from a per-process cache
@@ -166,7 +166,7 @@ async def import_areas(
 
     in_file = {r.code for r in rows}
     removed = [a for a in subtree if a.kind == AreaKind.GRID and a.code not in in_file]
-    async with in_transaction():
+    async with in_transaction("default"):
         # Imports run one at a time: two files checked against the same old cells could
         # otherwise both pass and overlap each other.
         locked = await GeometryRevision.all().select_for_update().first()

@@ -41,7 +41,7 @@ async def calendar_status(*, user: User) -> tuple[list[int], list[CalendarOverri
 
 async def set_override(*, user: User, day: date, is_workday: bool, note: str) -> CalendarOverride:
     _require_admin(user)
-    async with in_transaction():
+    async with in_transaction("default"):
         row, _ = await CalendarOverride.update_or_create(day=day, defaults={
             "is_workday": is_workday, "note": note})
         await config_cache.bump()
@@ -50,7 +50,7 @@ async def set_override(*, user: User, day: date, is_workday: bool, note: str) ->
 
 async def delete_override(*, user: User, day: date) -> None:
     _require_admin(user)
-    async with in_transaction():
+    async with in_transaction("default"):
         if not await CalendarOverride.filter(day=day).delete():
             raise NotFound("该日期没有调整", code="override_not_found")
         await config_cache.bump()

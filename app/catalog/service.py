@@ -86,7 +86,7 @@ async def seed_default_categories() -> int:
         return 0
     majors, leaves = _default_rows()
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             await Category.bulk_create([Category(**row) for row in majors])
             ids = dict(await Category.filter(depth=1).values_list("code", "id"))
             await Category.bulk_create([
@@ -231,7 +231,7 @@ async def create_category(*, actor: User, data: CategoryCreate) -> Category:
         raise Conflict("分类编码已存在", code="category_code_taken")
     values = data.model_dump(exclude={"parent_code", "kind"})
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             category = await Category.create(
                 **values, kind=kind, parent=parent, depth=parent.depth + 1 if parent else 1,
                 path=f"{parent.path if parent else '/'}{data.code}/",
@@ -250,7 +250,7 @@ async def update_category(*, actor: User, code: str, changes: CategoryUpdate) ->
     for name, value in values.items():
         setattr(category, name, value)
     if values:
-        async with in_transaction():
+        async with in_transaction("default"):
             await category.save(update_fields=[*values, "updated_at"])
             await config_cache.bump()
     return category

@@ -87,7 +87,7 @@ async def bump() -> None:
     updated = await ConfigRevision.filter(name=NAME).update(revision=F("revision") + 1)
     if not updated:
         try:
-            async with in_transaction():  # a savepoint inside the caller's transaction
+            async with in_transaction("default"):  # a savepoint inside the caller's transaction
                 await ConfigRevision.create(name=NAME, revision=1)
         except IntegrityError:  # created concurrently: count on theirs
             await ConfigRevision.filter(name=NAME).update(revision=F("revision") + 1)

@@ -28,11 +28,7 @@ MODEL_MODULES = [
 APP_LABEL = "models"
 
 
-def tortoise_config(settings: Settings) -> dict[str, Any]:
-    """The Tortoise config for these settings: SQLite by default, MySQL/MariaDB when configured."""
-    url = settings.effective_database_url
-    if url.startswith("sqlite://"):
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+def _connection(url: str, settings: Settings) -> dict[str, Any]:
     connection: dict[str, Any] = expand_db_url(url)
     if connection["engine"] == "tortoise.backends.mysql":
         # Our engine wraps every call in a time limit (aiomysql has no read timeout).
@@ -43,8 +39,22 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         creds.setdefault("connect_timeout", 5)
         creds.setdefault("pool_recycle", 3600)
         creds["query_timeout"] = settings.db_timeout
+    return connection
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The Tortoise config for these settings: SQLite by default, MySQL/MariaDB when configured."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite://"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    connections = {"default": _connection(url, settings)}
+    extra: dict[str, Any] = {}
+    if settings.database_replica_url:  # heavy reads (app/core/replica.py)
+        connections["replica"] = _connection(settings.database_replica_url, settings)
+        extra["routers"] = ["app.core.replica.HeavyReadRouter"]
     return {
-        "connections": {"default": connection},
+        **extra,
+        "connections": connections,
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

@@ -140,7 +140,7 @@ def due_for_update(*, now: datetime, limit: int) -> Any:
 async def claim(*, worker_id: str, limit: int, now: datetime, lease_s: float) -> list[Outbox]:
     """Lease up to `limit` due rows to this worker; no row is leased to two workers at once."""
     token = f"{worker_id[:54]}#{secrets.token_hex(4)}"
-    async with in_transaction():
+    async with in_transaction("default"):
         ids = [row.id for row in await due_for_update(now=now, limit=limit)]
         if not ids:
             return []
@@ -309,7 +309,7 @@ async def _decide_push(row: Outbox, *, now: datetime, config: DeliveryConfig,
     template_id = _template_id(row, config)
     if not config.wechat_enabled or not template_id or not reads.openids.get(row.recipient_id):
         return PushState.SKIPPED
-    async with in_transaction():
+    async with in_transaction("default"):
         taken = await SubscriptionQuota.filter(
             user_id=row.recipient_id, template_id=template_id, remaining__gt=0,
         ).update(remaining=F("remaining") - 1, updated_at=now)
@@ -368,7 +368,7 @@ async def _give_up_push(row: Outbox, *, now: datetime, config: DeliveryConfig, s
     """WeChat said no for good: the row is delivered (in-app); settle the consent count."""
     template_id = _template_id(row, config)
     log.info("outbox %s: wechat refused for good (%s); in-app only", row.id, error)
-    async with in_transaction():
+    async with in_transaction("default"):
         if template_id and row.recipient_id is not None:
             quota = SubscriptionQuota.filter(user_id=row.recipient_id, template_id=template_id)
             if state == PushState.REFUSED:

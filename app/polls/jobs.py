@@ -75,7 +75,7 @@ async def announce_closed(*, now: datetime | None = None, limit: int = ANNOUNCE_
                    .order_by("closes_at", "id").limit(limit))
     announced = 0
     for poll in polls:
-        async with in_transaction():
+        async with in_transaction("default"):
             marked = await Poll.filter(id=poll.id, closing_announced_at__isnull=True).update(
                 closing_announced_at=now)
             if marked and notice_due(poll):

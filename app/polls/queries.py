@@ -156,7 +156,7 @@ async def list_polls(*, user: User, query: PollQuery) -> PollPage:
 async def _read_counts(poll: Poll) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(respondents per home path, answers per question / choice / home path), one snapshot."""
     # One transaction, so live results never show more answers than respondents.
-    async with in_transaction():
+    async with in_transaction("default"):
         ballots = await (PollBallot.filter(poll_id=poll.id).annotate(n=Count("id"))
                          .group_by("area_path").values("area_path", "n"))
         # COUNT(question_id), not COUNT(id): the covering index holds question_id, and on

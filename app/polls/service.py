@@ -81,7 +81,7 @@ async def create_poll(*, actor: User, body: PollCreate) -> Poll:
     closes_at = body.closes_at.astimezone(UTC)
     check_period(opens_at=opens_at, closes_at=closes_at, now=now)
     questions = normalise_questions(body.questions)
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         poll = await Poll.create(
             area=area, area_path=area.path, title=body.title, description=body.description,
             opens_at=opens_at, closes_at=closes_at, is_anonymous=body.is_anonymous,
@@ -142,7 +142,7 @@ async def respond(*, user: User, poll_id: int, body: ResponseIn) -> ResponseRece
     rows = check_answers(questions, body.answers)
     held = await _held_texts(rows, user)
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             ballot = await PollBallot.create(poll_id=poll.id, user_id=user.id, area_path=home)
             await PollAnswer.bulk_create([
                 PollAnswer(poll_id=poll.id, question_id=r.question_id,

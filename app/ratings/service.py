@@ -135,7 +135,7 @@ async def reply(*, user: User, rating_id: int, body: str) -> Rating:
     """Staff answer a rating; the resident sees the reply on the ticket and gets a message."""
     rating, roles = await _staff_rating(user, rating_id)
     role = Role.COMMUNITY_STAFF if Role.COMMUNITY_STAFF in roles else sorted(roles)[0]
-    async with in_transaction():
+    async with in_transaction("default"):
         await RatingReply.create(rating=rating, author=user, author_role=role, body=body)
         if rating.replied_at is None:
             await Rating.filter(id=rating.id).update(replied_at=datetime.now(UTC), has_reply=True)

@@ -258,7 +258,7 @@ async def create_rule(*, actor: User, data: RuleCreate) -> RoutingRule:
     unit = await _usable_unit(scope, data.unit_id, area)
     await _refuse_twin(category_id=category.id if category else None,
                        area_id=area.id if area else None, priority=data.priority)
-    async with in_transaction():
+    async with in_transaction("default"):
         rule = await RoutingRule.create(category=category, area=area, unit=unit,
                                         priority=data.priority, note=data.note)
         await _record(rule, RuleChangeAction.CREATED, actor)
@@ -275,7 +275,7 @@ async def update_rule(*, actor: User, rule_id: int, changes: RuleUpdate) -> Rout
     unit = None
     if changes.unit_id is not None:
         unit = await _usable_unit(scope, changes.unit_id, rule.area)
-    async with in_transaction():
+    async with in_transaction("default"):
         # Re-read under a row lock: concurrent edits apply one after the other, and the
         # history snapshot is exactly the row that was written.
         rule = await RoutingRule.filter(id=rule_id).select_for_update().get()

@@ -151,7 +151,7 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
     """
     folded = 0
     for _ in range(max_batches):
-        async with in_transaction():
+        async with in_transaction("default"):
             # Model rows, not .values(): Tortoise drops FOR UPDATE from a values() query.
             rows = await StatsDelta.all().order_by("id").limit(batch).select_for_update()
             if not rows:
@@ -181,7 +181,7 @@ async def rebuild(*, batch: int = 20_000) -> int:
                      "handled_on_time", "closed_on_time")
     rollups = _Rollups(await catalog.categories_by_id())
     read, after = 0, 0
-    async with in_transaction():
+    async with in_transaction("default"):
         while True:
             rows = await Ticket.filter(id__gt=after).order_by("id").limit(batch).values(
                 *fields_needed)

@@ -19,6 +19,7 @@ from app.accounts.models import Role, User
 from app.accounts.service import scope_of, scoped_area_paths
 from app.areas.models import Area
 from app.catalog import service as catalog
+from app.core import replica
 from app.core.errors import Forbidden, Invalid
 from app.core.paths import under, under_any
 from app.ratings.models import Rating
@@ -184,6 +185,7 @@ def _as_dict(counts: metrics.TicketCounts) -> dict[str, int]:
     return {name: getattr(counts, name) for name in counts.__dataclass_fields__}
 
 
+@replica.heavy_read
 async def summary(*, viewer: User, query: StatsQuery) -> Summary:
     start, end = _period(query)
     tickets, ratings, paths, category_path = await _filtered(viewer, query)
@@ -299,7 +301,7 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
     if days is None or rollup is None:
         return await _scanned(tickets, start, end, key_field)
     first, stop = days
-    async with in_transaction():
+    async with in_transaction(replica.reading_from()):
         rows = await _rolled_up(rollup, paths, category_path, query, first, stop, key_field)
         for a, b in ((start, metrics.midnight(first, TZ)), (metrics.midnight(stop, TZ), end)):
             if a < b:
@@ -307,6 +309,7 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
     return rows
 
 
+@replica.heavy_read
 async def breakdown(*, viewer: User, query: Any) -> Breakdown:
     """The same counts per unit, or per grid cell / community / street."""
     start, end = _period(query)

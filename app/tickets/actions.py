@@ -357,7 +357,7 @@ async def follow(*, actor: User, ticket_id: int) -> Ticket:
     if ticket.reporter_id == actor.id:
         return ticket
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             await TicketFollower.create(ticket_id=ticket.id, user_id=actor.id)
             await Ticket.filter(id=ticket.id).update(follower_count=F("follower_count") + 1)
     except IntegrityError:

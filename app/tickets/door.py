@@ -114,7 +114,7 @@ async def transition(
     acting_as: str | None = None,
 ) -> Ticket:
     """Apply `action` to the ticket in its own transaction; returns the ticket as written."""
-    async with in_transaction():
+    async with in_transaction("default"):
         ticket = await _locked(ticket_id)
         if actor is None:
             roles = {SYSTEM}

@@ -84,7 +84,7 @@ async def once(*, actor: User, key: str | None, scope: str, body: Any,
     if (replay := await _stored(actor, key, fingerprint)) is not None:
         return replay
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             record = await IdempotencyRecord.create(user_id=actor.id, key=key,
                                                     request_hash=fingerprint)
             status, payload = await run()

@@ -99,7 +99,7 @@ async def _file(*, actor: User, body: ReportCreate, idempotency_key: str | None,
             steps.append(Step("dispatch", SYSTEM,
                               effect=dispatch_effect(route.unit_id, category)))
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             opened = await open_ticket(ticket, steps)
             if idempotency_key:  # unique per (user, key): a concurrent twin fails here
                 await IdempotencyRecord.create(user_id=actor.id, key=idempotency_key,
@@ -170,6 +170,6 @@ async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
                   change=Change(media=before, stage=MediaStage.REPORT)),
              Step("self_dispose", Role.GRID_WORKER, actor, note=body.note,
                   change=Change(fields=disposed, media=after, stage=MediaStage.HANDLING))]
-    async with in_transaction():
+    async with in_transaction("default"):
         opened = await open_ticket(ticket, steps)
     return opened.ticket

@@ -144,7 +144,7 @@ async def create_unit(*, actor: User, data: UnitCreate) -> Unit:
                           details={"area_code": data.area_code})
     if data.kind == UnitKind.GRID_TEAM and (area is None or area.kind not in GRID_TEAM_AREAS):
         raise Invalid("网格队必须属于某个社区或网格", code="invalid_grid_team_area")
-    async with in_transaction():
+    async with in_transaction("default"):
         unit = await Unit.create(name=data.name, kind=data.kind, area=area)
         await config_cache.bump()
     await unit.fetch_related("area")
@@ -160,7 +160,7 @@ async def update_unit(*, actor: User, unit_id: int, changes: UnitUpdate) -> Unit
     for name, value in values.items():
         setattr(unit, name, value)
     if values:
-        async with in_transaction():
+        async with in_transaction("default"):
             await unit.save(update_fields=list(values))
             await config_cache.bump()
     return unit

@@ -75,7 +75,7 @@ async def test_a_slow_query_inside_a_transaction_is_cut_off_too(client, monkeypa
     conn = mysql_connection()
     monkeypatch.setattr(conn, "query_timeout", 0.3)
     with pytest.raises(DBTimeout):
-        async with in_transaction() as tx:
+        async with in_transaction("default") as tx:
             await tx.execute_query("SELECT SLEEP(5)")
     assert (await conn.execute_query_dict("SELECT 1 AS one")) == [{"one": 1}]
 

@@ -91,7 +91,7 @@ async def test_skip_locked_passes_over_rows_another_claim_holds(client, city):
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def slow_claimer() -> None:  # its own task, so its own transaction and connection
-        async with in_transaction():  # the claim's locking read, held open
+        async with in_transaction("default"):  # the claim's locking read, held open
             first_five.extend(r.id for r in await due_for_update(now=utcnow(), limit=5))
             holding.set()
             await release.wait()
