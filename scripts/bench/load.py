@@ -17,8 +17,8 @@ loop and interleaved (mixed, bare, bare, mixed), the mix:
     10 % work:   the grid worker claims a dispatched 楼道堆物 task, then handles it
 
 against `GET /bench/bare-read/{id}` (one primary-key read: the floor of Sanic + Tortoise).
-Per phase: requests/s, p50/p95/p99, errors, and the CPU the server processes (main, workers,
-job process) and this client spent per answered request. With --profile-seconds it records the
+Per phase: requests/s, p50/p95/p99, errors, and the CPU the API server's processes (main,
+workers, Sanic's state manager; not the job process) and this client spent per answered request. With --profile-seconds it records the
 busiest worker with py-spy during a 32-client mixed phase and prints the top functions by own
 time and by total time. The database is dropped at the end, also on failure.
 See docs/benchmarks.md ("Mixed load").
@@ -266,8 +266,8 @@ def print_phases(phases: list[Phase], workers: int) -> dict[int, tuple[Phase, Ph
     header = (f"{'clients':>7} | {'phase':<10} | {'req/s':>7} | {'p50 ms':>7} | {'p95 ms':>7} | "
               f"{'p99 ms':>7} | {'requests':>8} | {'errors':>6} | {'server CPU ms/req':>17} | "
               f"{'client CPU ms/req':>17}")
-    print(f"\nClosed loop, {workers} API workers + 1 job process; CPU ms/req = CPU time of all "
-          "server processes (or of this client) per answered request")
+    print(f"\nClosed loop, {workers} API workers + 1 job process; CPU ms/req = CPU time of the API "
+          "server's processes (or of this client) per answered request")
     print(header)
     print("-" * len(header))
     for p in phases:
