@@ -18,9 +18,9 @@ loop and interleaved (mixed, bare, bare, mixed), the mix:
 
 against `GET /bench/bare-read/{id}` (one primary-key read: the floor of Sanic + Tortoise).
 Per phase: requests/s, p50/p95/p99, errors, and the CPU the API server's processes (main,
-workers, Sanic's state manager; not the job process) and this client spent per answered request. With --profile-seconds it records the
-busiest worker with py-spy during a 32-client mixed phase and prints the top functions by own
-time and by total time. The database is dropped at the end, also on failure.
+workers, Sanic's state manager; not the job process) and this client spent per answered
+request. With --profile-seconds it records the busiest worker with py-spy during a 32-client
+mixed phase and prints the top functions by own time and the project's by total time. The database is dropped at the end, also on failure.
 See docs/benchmarks.md ("Mixed load").
 """
 
