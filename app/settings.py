@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite://{self.var_dir / 'gongzhi.sqlite3'}"
 
     @property
+    def effective_replica_url(self) -> str:
+        """The read replica in use: none when the primary is SQLite (which has no replicas)."""
+        mysql_primary = self.database_url.startswith(("mysql://", "mariadb://"))
+        return self.database_replica_url if mysql_primary else ""
+
+    @property
     def wechat_configured(self) -> bool:
         return bool(self.wechat_appid)
 
@@ -195,12 +201,11 @@ class Settings(BaseSettings):
         return self.app_env in ("dev", "test") and not self.wechat_configured
 
     @model_validator(mode="after")
-    def _replica_needs_mysql(self) -> Settings:
-        if self.database_replica_url and not (
-                self.database_url.startswith(("mysql://", "mariadb://"))
-                and self.database_replica_url.startswith(("mysql://", "mariadb://"))):
-            raise ValueError("DATABASE_REPLICA_URL needs a mysql:// DATABASE_URL and a "
-                             "mysql:// replica URL (SQLite has no replicas)")
+    def _replica_is_mysql(self) -> Settings:
+        if self.effective_replica_url and not self.database_replica_url.startswith(
+                ("mysql://", "mariadb://")):
+            raise ValueError("DATABASE_REPLICA_URL must be a mysql:// URL (a read replica of "
+                             "the MySQL/MariaDB primary)")
         return self
 
     @model_validator(mode="after")
@@ -226,10 +231,13 @@ class Settings(BaseSettings):
 
     def deployment_warnings(self) -> list[str]:
         """What prod allows but should not run on: said loudly at start, not refused."""
+        warnings = []
         if self.app_env == "prod" and self.effective_database_url.startswith("sqlite"):
-            return ["DATABASE_URL is SQLite in prod: one process, no row locks, no second "
-                    "host; use MySQL/MariaDB (docs/deploy.md)"]
-        return []
+            warnings.append("DATABASE_URL is SQLite in prod: one process, no row locks, no "
+                            "second host; use MySQL/MariaDB (docs/deploy.md)")
+        if self.database_replica_url and not self.effective_replica_url:
+            warnings.append("DATABASE_REPLICA_URL is ignored: the primary is SQLite")
+        return warnings
 
 
 def refusal_lines(exc: ValidationError) -> list[str]:

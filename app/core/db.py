@@ -49,8 +49,8 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
     connections = {"default": _connection(url, settings)}
     extra: dict[str, Any] = {}
-    if settings.database_replica_url:  # heavy reads (app/core/replica.py)
-        connections["replica"] = _connection(settings.database_replica_url, settings)
+    if settings.effective_replica_url:  # heavy reads (app/core/replica.py)
+        connections["replica"] = _connection(settings.effective_replica_url, settings)
         extra["routers"] = ["app.core.replica.HeavyReadRouter"]
     return {
         **extra,

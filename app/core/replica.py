@@ -97,7 +97,7 @@ _health = _Health()
 
 
 def configured() -> bool:
-    return bool(current().database_replica_url)
+    return bool(current().effective_replica_url)
 
 
 async def _caught_up(timeout_s: float) -> bool:

@@ -95,15 +95,18 @@ async def test_without_causal_reads_a_stale_replica_answers_within_the_lag_bound
         base_settings()
 
 
-def test_a_replica_needs_a_mysql_primary():
-    with pytest.raises(ValueError, match="DATABASE_REPLICA_URL"):
-        settings_module.Settings(database_url="", database_replica_url="mysql://r@h/db")
+def test_a_replica_is_used_only_behind_a_mysql_primary():
     with pytest.raises(ValueError, match="DATABASE_REPLICA_URL"):
         settings_module.Settings(database_url="mysql://u@h/db",
                                  database_replica_url="sqlite:///tmp/x.sqlite3")
     ok = settings_module.Settings(database_url="mysql://u@h/db",
                                   database_replica_url="mysql://u@replica/db")
-    assert ok.database_replica_url.endswith("@replica/db")
+    assert ok.effective_replica_url.endswith("@replica/db")
+    # SQLite has no replicas: a leftover DATABASE_REPLICA_URL is ignored, and said so.
+    embedded = settings_module.Settings(database_url="", database_replica_url="mysql://r@h/db")
+    assert embedded.effective_replica_url == ""
+    assert "DATABASE_REPLICA_URL is ignored: the primary is SQLite" in \
+        embedded.deployment_warnings()
 
 
 def test_without_a_replica_heavy_reads_use_the_primary():
