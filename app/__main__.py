@@ -240,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--name", required=True, help="display name, e.g. 王芳")
     create.add_argument("--role", required=True,
-                        choices=["admin", "dispatcher", "community_staff", "grid_worker", "handler"])
+                        choices=["admin", "dispatcher", "supervisor", "community_staff",
+                                 "grid_worker", "handler"])
     create.add_argument("--area", help="area code the role covers (omit for a city-wide admin)")
     create.add_argument("--unit", type=int, help="unit id (handlers)")
     create.add_argument("--password", help="prefer --password-stdin or the prompt")

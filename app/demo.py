@@ -84,9 +84,12 @@ async def load_demo(*, progress: Callable[[int], None] | None = None) -> list[De
 
         await staff("admin", "张管理", Role.ADMIN, area=None)
         await staff("dispatcher", "李派遣", Role.DISPATCHER, area=district)
+        await staff("supervisor", "韩督办", Role.SUPERVISOR, area=district)  # 巡查督办员
         await staff("street_staff", "赵街道", Role.COMMUNITY_STAFF, area=streets[0])
         await staff("community_staff", "王社区", Role.COMMUNITY_STAFF, area=community)
         await staff("grid_worker", "刘网格", Role.GRID_WORKER, areas_=list(cells))
+        # A second worker of the same cells: who handled a task may not verify it (issue 15).
+        await staff("grid_worker2", "周网格", Role.GRID_WORKER, areas_=list(cells))
         await staff("handler", "陈处置", Role.HANDLER, unit=municipal)
         return accounts
 

@@ -32,11 +32,14 @@ from datetime import datetime
 from app.accounts import jobs as account_jobs
 from app.accounts import personal
 from app.core.periodic import PeriodicJob, run_periodic
+from app.integrations import jobs as integration_jobs
+from app.media import jobs as media_jobs
 from app.notifications import delivery, outbox
 from app.notifications import jobs as notification_jobs
 from app.notifications import personal as notification_personal
 from app.notifications.delivery import DeliveryConfig
 from app.notifications.outbox import NoticeKind
+from app.open311 import jobs as open311_jobs
 from app.polls import jobs as poll_jobs
 from app.polls import notices as poll_notices
 from app.polls import personal as poll_personal
@@ -44,6 +47,8 @@ from app.ratings import jobs as rating_jobs
 from app.ratings import notices as rating_notices
 from app.ratings import personal as rating_personal
 from app.stats import jobs as stats_jobs
+from app.supervision import jobs as supervision_jobs
+from app.supervision import notices as supervision_notices
 from app.tickets import jobs as ticket_jobs
 from app.tickets import notices as ticket_notices
 from app.tickets import personal as ticket_personal
@@ -57,15 +62,16 @@ IDLE_S = 1.0  # pause when the outbox is drained
 
 # Every notice kind, by domain.
 KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
-                                 *poll_notices.KINDS)
+                                 *poll_notices.KINDS, *supervision_notices.KINDS)
 
 # Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
 # at a time. Each round is bounded (a batch limit over indexed columns), so it stays short
 # whatever the table sizes; the jobs that write notices write each at most once
 # (`enqueue(once=True)` on a dedupe key).
 PERIODIC: tuple[PeriodicJob, ...] = (*ticket_jobs.JOBS, *rating_jobs.JOBS, *poll_jobs.JOBS,
-                                     *stats_jobs.JOBS, *account_jobs.JOBS,
-                                     *notification_jobs.JOBS)
+                                     *stats_jobs.JOBS, *account_jobs.JOBS, *supervision_jobs.JOBS,
+                                     *notification_jobs.JOBS, *integration_jobs.JOBS,
+                                     *media_jobs.JOBS, *open311_jobs.JOBS)
 
 _installed = False
 

@@ -28,13 +28,19 @@ from app.core import db, supervise
 from app.core import redis as redis_core
 from app.core.api import ErrorOut
 from app.core.errors import ServiceUnavailable, register_error_handlers
+from app.evaluation import routes as evaluation_routes
+from app.hotline import routes as hotline_routes
+from app.integrations import routes as integrations_routes
 from app.media import routes as media_routes
 from app.notifications import routes as notifications_routes
+from app.open311 import routes as open311_routes
 from app.polls import routes as polls_routes
 from app.ratings import routes as ratings_routes
 from app.routing import routes as routing_routes
+from app.screen import routes as screen_routes
 from app.settings import Settings, current
 from app.stats import routes as stats_routes
+from app.supervision import routes as supervision_routes
 from app.tickets import routes as tickets_routes
 from app.units import routes as units_routes
 
@@ -45,6 +51,11 @@ DOMAIN_BLUEPRINTS = (
     accounts_routes.bp, areas_routes.bp, media_routes.bp, catalog_routes.bp, units_routes.bp,
     routing_routes.bp, calendar_routes.bp, tickets_routes.bp, stats_routes.bp, ratings_routes.bp,
     polls_routes.bp, notifications_routes.bp,
+    supervision_routes.bp,
+    open311_routes.admin_bp,
+    integrations_routes.bp,
+    hotline_routes.bp,
+    evaluation_routes.bp,
 )
 
 
@@ -87,6 +98,9 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
         "Errors always come as {\"error\": {\"code\", \"message\", \"details\"}}.",
     )
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer", bearer_format="JWT")
+    app.ext.openapi.add_security_scheme(  # signed requests of integrations (app/integrations)
+        "signature", "apiKey", name="X-Gongzhi-Signature", location="header",
+        description="HMAC-SHA256 with an integration's key, see docs/integrations.md")
 
     blueprints = [*DOMAIN_BLUEPRINTS]
     if (dev := accounts_routes.dev_blueprint(settings)) is not None:
@@ -95,6 +109,8 @@ def create_app(settings: Settings | None = None, *, name: str | None = None) -> 
     app.blueprint(api)
     app.blueprint(_health_blueprint())
     app.blueprint(console_routes.bp)  # the browser console under /console (HTML, not the API)
+    app.blueprint(screen_routes.bp)  # the big screen through display links, /screen/<token>
+    app.blueprint(open311_routes.bp)  # Open311 GeoReport v2 under /open311/v2 (docs/open311.md)
     register_error_handlers(app)
     core_api.install_auth(app, load_user=accounts_service.load_user)
     app_jobs.install()  # the domains' notice kinds and wiring (app/jobs.py)

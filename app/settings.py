@@ -152,6 +152,22 @@ class Settings(BaseSettings):
     # Local content check (used when WeChat is not configured, and always before it):
     # comma-separated words that hold a text for staff review.
     content_blocklist: str = "法轮,赌博网站,代开发票"
+    # WeChat message push (小程序后台 → 开发管理 → 消息推送, plaintext or compatible mode,
+    # JSON): the Token there. With WeChat configured and this set, photos go through
+    # media_check_async and are held until its wxa_media_check verdict is pushed to
+    # /api/v1/wechat/push; without it, photos pass at once (docs/operations.md).
+    wechat_push_token: SecretStr = SecretStr("")
+    # A photo whose verdict has not come back after this long is sent to WeChat again.
+    media_check_resend_s: int = 3600
+    # Monthly evaluation (考核, docs/metrics.md): the staff's own time limits in natural
+    # minutes. 按时立案 counts from the report, 按时派遣 from when the ticket reached the
+    # dispatch queue, 按时核查 from the 核查 request (30 min: eGova's 核实/核查 limit).
+    evaluation_accept_minutes: int = 30
+    evaluation_dispatch_minutes: int = 30
+    evaluation_verify_minutes: int = 30
+    # Separation of duties (issue 15): whoever handled a ticket may not verify or close it;
+    # the 核查 falls to another grid worker of the cell, the collector or a dispatcher.
+    separate_verification: bool = True
     # Periodic jobs (overdue marking) inside the API process; turn off when a separate job
     # process runs them (production with several API processes).
     jobs_in_process: bool = True
@@ -167,8 +183,25 @@ class Settings(BaseSettings):
     # (等保 2.0 idle timeout), and in any case this long after sign-in.
     console_idle_timeout_s: int = 30 * 60
     console_session_max_s: int = 12 * 3600
+    # The big screen (/screen): its figures are computed at most once per scope in this many
+    # seconds (shared through Redis when configured), and pushed to screens this often; an
+    # event stream ends after SCREEN_SSE_MAX_S and the browser reconnects (proxies, restarts).
+    screen_cache_s: float = 5.0
+    screen_refresh_s: float = 5.0
+    screen_sse_max_s: float = 600.0
     rate_login_per_minute: int = 10
     rate_writes_per_minute: int = 60
+    # The case-event feed (docs/integrations.md) serves events at least this old, so that a
+    # transaction still writing a lower event id commits before a reader passes that id.
+    feed_settle_s: float = 10.0
+    # Open311 GeoReport v2 (/open311/v2/, docs/open311.md): discovery's contact and key
+    # service, and the jurisdiction_id a client may send (any other one is 404).
+    open311_jurisdiction_id: str = ""
+    open311_contact: str = "请联系平台管理员"
+    open311_key_service: str = "向平台管理员申请 API key（/api/v1/admin/open311/clients）"
+    open311_max_requests: int = 1000  # GET requests answers at most this many
+    # Contact details a client app sent are blanked this long after the case ended.
+    open311_contact_retention_days: int = 180
 
     @property
     def media_dir(self) -> Path:
@@ -237,6 +270,10 @@ class Settings(BaseSettings):
                             "second host; use MySQL/MariaDB (docs/deploy.md)")
         if self.database_replica_url and not self.effective_replica_url:
             warnings.append("DATABASE_REPLICA_URL is ignored: the primary is SQLite")
+        if (self.app_env == "prod" and self.wechat_configured
+                and not self.wechat_push_token.get_secret_value()):
+            warnings.append("WECHAT_PUSH_TOKEN is empty: photos are not checked by WeChat "
+                            "(media_check_async needs the message push; docs/operations.md)")
         return warnings
 
 

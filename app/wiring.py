@@ -8,11 +8,26 @@ beside `main.py`, is the one place that knows both. `create_app` and the job pro
 
 from __future__ import annotations
 
+from app.hotline import push as hotline_push
+from app.integrations import feed as integration_feed
+from app.media import moderation as media_moderation
+from app.notifications import delivery
 from app.stats import service as stats
+from app.supervision import service as supervision
 from app.tickets import door
+from app.tickets import queries as ticket_queries
 
 
 def wire() -> None:
     """Register the door's change listeners (idempotent)."""
     # Daily statistics deltas, written in the transaction of the change.
     door.on_change(stats.record)
+    # Open 督办 close with their ticket.
+    door.on_change(supervision.close_with_ticket)
+    # Who may hide a photo is decided by the ticket it is on (app.media imports no tickets).
+    media_moderation.guard = ticket_queries.photo_moderator
+    # Status changes of a 12345 order go back to the platform through the outbox.
+    door.on_change(hotline_push.on_ticket_change)
+    delivery.register_sender(hotline_push.STATUS_PUSH.name, hotline_push.send)
+    # The case-event feed pushed page by page to feed integrations (app/integrations/feed.py).
+    delivery.register_sender(integration_feed.FEED_PUSH.name, integration_feed.send_page)

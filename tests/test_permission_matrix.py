@@ -59,6 +59,9 @@ NOT_IN_MATRIX = {
     ("GET", "/api/v1/media/files/{key}"),
     # Verified by the Qiniu signature, not by a role (tests/media).
     ("POST", "/api/v1/media/qiniu/callback"),
+    # WeChat's message push: verified by WeChat's signature, not by a role (tests/media).
+    ("GET", "/api/v1/wechat/push"),
+    ("POST", "/api/v1/wechat/push"),
 }
 
 # Cells the table states as they should be, where the app answers otherwise today: each one is
@@ -172,6 +175,12 @@ POST   /api/v1/tickets/{ticket_id}/merge                  | 401     | 403/404 | 
 DELETE /api/v1/routing/rules/{rule_id}                    | 401     | 403     | 403     | 403     | 403     | 403/404 | ok/404
 DELETE /api/v1/calendar/overrides/{day}                   | 401     | 403     | 403     | 403     | 403     | 403     | ok/404
 DELETE /api/v1/me/wechat                                  | 401     | ok      | ok      | ok      | ok      | ok      | ok
+GET    /api/v1/admin/open311/clients                      | 401     | 403     | 403     | 403     | 403     | 403     | 403
+POST   /api/v1/admin/open311/clients                      | 401     | 403     | 403     | 403     | 403     | 403     | 403
+POST   /api/v1/admin/open311/clients/{code}/deactivate    | 401     | 403     | 403     | 403     | 403     | 403     | 403
+GET    /api/v1/open311/tickets/{ticket_id}/contact        | 401     | 404     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/media/{media_id}/hide                      | 401     | 404     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/media/{media_id}/restore                   | 401     | 404     | 404     | 404     | 404     | 404     | 404
 POST   /api/v1/auth/logout                                | 401     | ok      | ok      | ok      | ok      | ok      | ok
 DELETE /api/v1/me                                         | 401     | ok/401  | 403     | 403     | 403     | 403     | 403
 """
@@ -355,6 +364,9 @@ _SERIAL = iter(range(1, 1_000_000))
 
 REQUESTS: dict[tuple[str, str], Req] = {
     ("PATCH", "/api/v1/me"): Req(body=_const({"display_name": "新名字"})),
+    # Open311 client apps are a city-wide admin's (the matrix's admin is a district's): 403.
+    ("POST", "/api/v1/admin/open311/clients"): Req(body=lambda w, s: {
+        "code": f"matrix-{next(_SERIAL)}", "name": "矩阵测试应用"}),
     ("POST", "/api/v1/auth/logout"): Req(body=_const({"refresh_token": "x" * 40})),
     ("POST", "/api/v1/auth/wechat"): Req(body=_const({"code": "0"})),
     ("POST", "/api/v1/me/wechat"): Req(body=_const({"code": "0"})),
@@ -375,6 +387,10 @@ REQUESTS: dict[tuple[str, str], Req] = {
     ("GET", "/api/v1/areas/locate"): Req(query=_point_query),
     ("PATCH", "/api/v1/areas/{code}"): Req(body=_const({"office_phone": "0537-7654321"})),
     ("POST", "/api/v1/media/uploads"): Req(body=_const({"purpose": "report"})),
+    # The world's photos are uploads on no ticket: 404 for all (tests/media/test_moderation.py
+    # covers who may hide a photo on a ticket).
+    ("POST", "/api/v1/media/{media_id}/hide"): Req(body=_const({"reason": "含他人面部"})),
+    ("POST", "/api/v1/media/{media_id}/restore"): Req(body=_const({"reason": "已核实"})),
     ("POST", "/api/v1/categories"): Req(body=lambda w, s: {
         "code": f"99{next(_SERIAL) % 90 + 10}", "name": "新小类", "parent_code": "99"}),
     ("GET", "/api/v1/categories/{code}"): Req(params={"code": _const("9901")}),
@@ -439,6 +455,81 @@ REQUESTS: dict[tuple[str, str], Req] = {
     ("GET", "/api/v1/tickets/{ticket_id}/ratings"): Req(params={"ticket_id": _v("rated_ticket")}),
 }
 
+
+# Integrations (issue 14, app/integrations): the admin API, city-wide like the catalogue; the
+# hooks answer only a signed request (docs/integrations.md), so every bearer token gets 401.
+# These rows run after DELETE /api/v1/me, so the resident's token no longer works (401); the
+# other non-admin roles show the 403. The world's tickets are residents' reports, none a hotline
+# case, so a case's caller details are not found for anyone (tests/integrations/test_hotline.py
+# covers who sees them on a real one).
+MATRIX_TABLE += """\
+GET    /api/v1/admin/integrations                         | 401     | 401     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/admin/integrations                         | 401     | 401     | 403     | 403     | 403     | 403     | ok
+PATCH  /api/v1/admin/integrations/{code}                  | 401     | 401     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/admin/integrations/{code}/keys             | 401     | 401     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/hooks/ping                                 | 401     | 401     | 401     | 401     | 401     | 401     | 401
+POST   /api/v1/hooks/hotline12345/orders                  | 401     | 401     | 401     | 401     | 401     | 401     | 401
+POST   /api/v1/hotline/cases                              | 401     | 401     | 403     | 403     | 403     | ok/403  | 403
+GET    /api/v1/hotline/cases/{ticket_id}                  | 401     | 401     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/hotline/cases/{ticket_id}/callback         | 401     | 401     | 404     | 404     | 404     | 404     | 404
+GET    /api/v1/feed/events                                | 401     | 401     | 403     | 403     | 403     | 403     | ok
+"""
+REQUESTS.update({
+    # The admin's first call makes it, the second is a 409 (after the gate); the rows after
+    # it edit the integration so made.
+    ("POST", "/api/v1/admin/integrations"): Req(body=_const({
+        "code": "matrix-hook", "name": "矩阵测试", "kind": "hotline12345"})),
+    ("PATCH", "/api/v1/admin/integrations/{code}"): Req(params={"code": _const("matrix-hook")},
+                                                        body=_const({"rate_per_minute": 60})),
+    ("POST", "/api/v1/admin/integrations/{code}/keys"): Req(
+        params={"code": _const("matrix-hook")}, body=_const({"overlap_minutes": 5})),
+    ("POST", "/api/v1/hooks/ping"): Req(body=_const({"hello": "共治"})),
+    ("POST", "/api/v1/hooks/hotline12345/orders"): Req(body=lambda w, s: {
+        "order_number": f"M{next(_SERIAL)}", "category_code": "9901", "description": "来电",
+        "location": w.value("point", s), "caller_phone": "13900000000"}),
+    ("POST", "/api/v1/hotline/cases"): Req(body=lambda w, s: {
+        "category_code": "9901", "description": "来电反映井盖松动", "location": w.value("point", s),
+        "caller_name": "刘先生", "caller_phone": "13900000000"}),
+    ("POST", "/api/v1/hotline/cases/{ticket_id}/callback"): Req(body=_const({
+        "result": "satisfied"})),
+})
+
+
+# 督办 (issue 15, app/supervision): raised by dispatchers (and supervisors, a role without a
+# column here: tests/supervision covers it) on a ticket in their area; read by staff who see the
+# ticket; the ledger by dispatchers, supervisors and the unit's handlers. These rows run after
+# DELETE /api/v1/me, so the resident's token no longer works (401).
+MATRIX_TABLE += """\
+POST   /api/v1/tickets/{ticket_id}/supervisions           | 401     | 401     | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+GET    /api/v1/tickets/{ticket_id}/supervisions           | 401     | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
+GET    /api/v1/supervisions                               | 401     | 401     | 403     | ok      | 403     | ok      | 403
+"""
+REQUESTS.update({
+    ("POST", "/api/v1/tickets/{ticket_id}/supervisions"): Req(body=lambda w, s: {
+        "level": "normal", "note": "请加快办理",
+        "deadline_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}),
+})
+
+
+# 考核 (issue 15 item 6, app/evaluation): read like the stats (staff of an area, 404 for an area
+# outside it); the grade thresholds are read by the same staff and set by admins only. These
+# rows run after DELETE /api/v1/me, so the resident's token no longer works (401).
+MATRIX_TABLE += """\
+GET    /api/v1/evaluation/units                           | 401     | 401     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/evaluation/units.csv                       | 401     | 401     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/evaluation/dispatchers                     | 401     | 401     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/evaluation/dispatchers.csv                 | 401     | 401     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/evaluation/workers                         | 401     | 401     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/evaluation/workers.csv                     | 401     | 401     | 403     | 403     | ok/404  | ok/404  | ok/404
+GET    /api/v1/evaluation/grades                          | 401     | 401     | 403     | 403     | ok      | ok      | ok
+PUT    /api/v1/evaluation/grades/{kind}                   | 401     | 401     | 403     | 403     | 403     | 403     | ok
+"""
+REQUESTS.update({
+    **{("GET", f"/api/v1/evaluation/{table}"): Req(query=_area_query) for table in (
+        "units", "units.csv", "dispatchers", "dispatchers.csv", "workers", "workers.csv")},
+    ("PUT", "/api/v1/evaluation/grades/{kind}"): Req(params={"kind": _const("unit")}, body=_const(
+        {"rate": "handled_on_time_rate", "excellent": 0.9, "good": 0.75, "passing": 0.6})),
+})
 
 # --- the table, the routes, the run -----------------------------------------------------------
 CLASSES = {"ok", "401", "403", "404"}
@@ -570,3 +661,4 @@ async def test_permission_matrix(app: Any, client: httpx.AsyncClient) -> None:
     if gaps:
         print(f"\n{len(gaps)} known gaps in the permission matrix:\n" + "\n".join(gaps))
     assert not wrong, f"{len(wrong)} cells differ from the table:\n" + "\n".join(wrong)
+

@@ -21,6 +21,7 @@ class Role(StrEnum):
     COMMUNITY_STAFF = "community_staff"
     DISPATCHER = "dispatcher"
     ADMIN = "admin"
+    SUPERVISOR = "supervisor"  # 巡查督办员: raises 督办 on open tickets in their area
 
 
 STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
@@ -32,6 +33,7 @@ ROLE_LABELS = {
     Role.COMMUNITY_STAFF: "社区工作人员",
     Role.DISPATCHER: "派遣员",
     Role.ADMIN: "管理员",
+    Role.SUPERVISOR: "巡查督办员",
 }
 
 

@@ -419,6 +419,10 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
             await config_cache.bump()  # who hears of a unit's tasks may have changed
     if changes.is_active is False:
         await RefreshToken.filter(user_id=target.id).update(revoked_at=datetime.now(UTC))
+        # A deactivated account's bound WeChat is unbound, so no task or deadline message
+        # reaches the person any more (they bind again if the account is reactivated).
+        await User.filter(id=target.id).update(wechat_openid=None)
+        target.wechat_openid = None
     return await _load(target)
 
 

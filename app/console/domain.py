@@ -30,6 +30,11 @@ from app.core.errors import (
     Unauthorized,
 )
 from app.core.paths import under, under_any
+from app.screen import routes as screen_pages
+from app.screen import service as screen
+from app.stats import metrics as stats_metrics
+from app.stats import service as stats
+from app.stats.schemas import BreakdownQuery, StatsQuery
 from app.tickets import actions as ticket_actions
 from app.tickets import queries as ticket_queries
 from app.tickets import workflow
@@ -45,7 +50,8 @@ __all__ = [
     "ROLE_LABELS", "STAFF_ROLES", "AppError", "Area", "AreaKind", "Category", "Conflict",
     "ExtensionRequest", "ExtensionStatus", "Forbidden", "Invalid", "NotFound", "Role", "Scope", "Status", "Ticket",
     "TicketDetail", "TicketOut", "TicketSource", "TooManyRequests", "Unauthorized", "Unit",
-    "User", "get_visible_or_raise", "scope_of", "ticket_roles", "under", "workflow",
+    "BreakdownQuery", "StatsQuery", "User", "get_visible_or_raise", "scope_of", "screen",
+    "screen_pages", "stats", "stats_metrics", "ticket_roles", "under", "workflow",
 ]
 
 
@@ -241,3 +247,11 @@ async def ticket_id_of(*, reference: str) -> int | None:
         found = await Ticket.filter(number=reference).first()
         return found.id if found is not None else None
     return int(reference)
+
+
+async def stats_areas(*, user: User) -> list[Area]:
+    """The district, streets and communities a user may read statistics of (the dashboard's
+    area choices): the stats API's viewers' scope."""
+    paths = scope_of(user).paths(Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.ADMIN)
+    return list(await Area.filter(under_any("path", paths), kind__in=[
+        AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY]).order_by("path").limit(2000))

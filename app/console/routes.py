@@ -15,7 +15,9 @@ from sanic import Request
 from sanic.request import RequestParameters
 from sanic.response import HTTPResponse, redirect
 
+from app.console import dashboard as _dashboard  # noqa: F401  (registers /console/dashboard*)
 from app.console import domain, queues, sessions
+from app.console import screen as _screen  # noqa: F401  (registers /console/screen*)
 from app.console.web import (
     PREFIX,
     bp,

@@ -19,11 +19,17 @@ MODEL_MODULES = [
     "app.routing.models",
     "app.calendar.models",
     "app.tickets.models",
+    "app.supervision.models",
     "app.notifications.models",
     "app.ratings.models",
     "app.stats.models",
     "app.polls.models",
     "app.console.models",
+    "app.screen.models",
+    "app.open311.models",
+    "app.integrations.models",
+    "app.hotline.models",
+    "app.evaluation.models",
 ]
 APP_LABEL = "models"
 

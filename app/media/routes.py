@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, file
-from sanic_ext.extensions.openapi import openapi
-from sanic_ext.extensions.openapi.definitions import Component, Response
+from typing import Any
 
-from app.core import storage
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, file, text
+from sanic_ext.extensions.openapi import openapi
+from sanic_ext.extensions.openapi.definitions import Component, Parameter, Response
+
+from app.core import contentsafety, storage
 from app.core.api import ErrorOut, endpoint
-from app.core.errors import Forbidden, NotFound
-from app.media import service
-from app.media.schemas import MediaOut, QiniuCallbackOut, UploadStart, UploadTicket
+from app.core.errors import Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from app.media import moderation, service
+from app.media.schemas import (
+    MediaHideIn,
+    MediaOut,
+    MediaRestoreIn,
+    QiniuCallbackOut,
+    UploadStart,
+    UploadTicket,
+)
 
 bp = Blueprint("media")
 TAG = "media"
@@ -70,8 +79,8 @@ async def get_media(request: Request, media_id: int) -> MediaOut:
 @bp.get("/media/files/<key:path>")
 @openapi.definition(
     summary="A stored photo, through a signed URL from the API (local storage only)", tag=TAG,
-    parameter=[{"name": "e", "in": "query", "required": True, "schema": {"type": "string"}},
-               {"name": "sig", "in": "query", "required": True, "schema": {"type": "string"}}],
+    parameter=[Parameter("e", str, "query", required=True),
+               Parameter("sig", str, "query", required=True)],
     response=[Response({"image/jpeg": {"type": "string", "format": "binary"}}, status=200,
                        description="The JPEG"),
               Response({"application/json": Component(ErrorOut)}, status=403,
@@ -92,3 +101,71 @@ async def read_file(request: Request, key: str) -> HTTPResponse:
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300",
         "Content-Disposition": "inline",
     })
+
+
+@bp.post("/media/<media_id:int>/hide")
+@endpoint(summary="Staff hide a photo on a ticket in their scope, with a reason its owner reads",
+          tag=TAG, body=MediaHideIn, response=MediaOut, errors=(403, 404, 409))
+async def hide_media(request: Request, media_id: int, body: MediaHideIn) -> MediaOut:
+    media = await moderation.hide(user=request.ctx.user, media_id=media_id, reason=body.reason)
+    return service.media_out(media)
+
+
+@bp.post("/media/<media_id:int>/restore")
+@endpoint(summary="Staff show a hidden photo again, or release one WeChat left for review",
+          tag=TAG, body=MediaRestoreIn, response=MediaOut, errors=(403, 404, 409))
+async def restore_media(request: Request, media_id: int, body: MediaRestoreIn) -> MediaOut:
+    media = await moderation.restore(user=request.ctx.user, media_id=media_id,
+                                     reason=body.reason)
+    return service.media_out(media)
+
+
+_PUSH_PARAMS: list[dict[str, Any] | Parameter | str] = [
+    Parameter(n, str, "query", required=True) for n in ("signature", "timestamp", "nonce")]
+_PUSH_ERRORS = [Response({"application/json": Component(ErrorOut)}, status=401,
+                         description="Signature invalid"),
+                Response({"application/json": Component(ErrorOut)}, status=404,
+                         description="Message push not configured")]
+
+
+def _verified_push(request: Request) -> None:
+    if not contentsafety.image_check_available():
+        raise NotFound("未启用微信消息推送", code="push_not_configured")
+    if not contentsafety.push_signature_ok(signature=request.args.get("signature", ""),
+                                           timestamp=request.args.get("timestamp", ""),
+                                           nonce=request.args.get("nonce", "")):
+        raise Unauthorized("消息推送签名无效", code="invalid_push_signature")
+
+
+@bp.get("/wechat/push")
+@openapi.definition(
+    summary="WeChat message push: the server-address check (answers echostr)", tag=TAG,
+    parameter=[*_PUSH_PARAMS, Parameter("echostr", str, "query", required=True)],
+    response=[Response({"text/plain": {"type": "string"}}, status=200, description="echostr"),
+              *_PUSH_ERRORS],
+)
+async def wechat_push_check(request: Request) -> HTTPResponse:
+    _verified_push(request)
+    return text(request.args.get("echostr", ""))
+
+
+@bp.post("/wechat/push")
+@openapi.definition(
+    summary="WeChat message push (JSON, plaintext mode): wxa_media_check verdicts", tag=TAG,
+    parameter=[*_PUSH_PARAMS],
+    body={"application/json": {"type": "object"}},
+    response=[Response({"text/plain": {"type": "string"}}, status=200, description="success"),
+              Response({"application/json": Component(ErrorOut)}, status=413,
+                       description="Body too large"),
+              Response({"application/json": Component(ErrorOut)}, status=415,
+                       description="XML: configure the push's data format as JSON"),
+              Response({"application/json": Component(ErrorOut)}, status=422,
+                       description="Not a JSON event"),
+              *_PUSH_ERRORS],
+)
+async def wechat_push(request: Request) -> HTTPResponse:
+    _verified_push(request)
+    if "xml" in request.headers.get("content-type", "").lower():
+        raise UnsupportedMediaType("仅支持 JSON 数据格式的消息推送", code="unsupported_media_type")
+    await moderation.receive_push(request.body)
+    return text("success")

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.core.api import Input
-from app.media.models import MediaPurpose, MediaStatus
+from app.media.models import MediaCheck, MediaPurpose, MediaStatus
 
 
 class UploadStart(Input):
@@ -40,6 +40,19 @@ class MediaOut(BaseModel):
     url: str | None = Field(default=None, description="Short-lived signed URL")
     thumb_url: str | None = None
     created_at: datetime
+    check: MediaCheck = Field(default=MediaCheck.PASSED, description=(
+        "Content check: only passed photos that are not hidden are shown to other people"))
+    hidden: bool = Field(default=False, description="Hidden by staff (with held_reason)")
+    held_reason: str | None = Field(default=None, description=(
+        "Why other people do not see this photo (shown to its owner); null when they do"))
+
+
+class MediaHideIn(Input):
+    reason: str = Field(min_length=1, max_length=200, description="隐藏原因（图片上传者可见）")
+
+
+class MediaRestoreIn(Input):
+    reason: str = Field(default="", max_length=200)
 
 
 class QiniuCallbackOut(BaseModel):

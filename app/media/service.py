@@ -18,7 +18,7 @@ from app.core.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from app.media import workers
+from app.media import moderation, workers
 from app.media.images import ImageRejected, check_upload
 from app.media.models import Media, MediaPurpose, MediaStatus
 from app.media.schemas import MediaOut, UploadTicket
@@ -102,10 +102,13 @@ async def receive_local_file(*, owner: User, media_id: int, data: bytes) -> Medi
     updated = await Media.filter(id=media.id, status=MediaStatus.PENDING).update(
         status=MediaStatus.READY, thumb_key=thumb_key, mime=image.mime, size=image.size,
         width=image.width, height=image.height, sha256=image.sha256, ready_at=datetime.now(UTC),
+        check=moderation.check_on_ready(owner),
     )
     if not updated:
         raise Conflict("该图片已上传", code="already_uploaded")
-    return await Media.get(id=media.id)
+    media = await Media.get(id=media.id)
+    await moderation.submit(media, owner)
+    return media
 
 
 async def receive_qiniu_callback(
@@ -131,17 +134,21 @@ async def receive_qiniu_callback(
     size = _stored_int(form.get("fsize", "")) or 0
     if not 0 < size <= settings.media_max_bytes:
         raise PayloadTooLarge(code="too_large")
-    await Media.filter(id=media.id, status=MediaStatus.PENDING).update(
+    owner = await User.get(id=media.owner_id)
+    updated = await Media.filter(id=media.id, status=MediaStatus.PENDING).update(
         status=MediaStatus.READY, mime=mime, size=size, sha256=None,
         width=_stored_int(form.get("w", "")), height=_stored_int(form.get("h", "")),
-        ready_at=datetime.now(UTC),
+        ready_at=datetime.now(UTC), check=moderation.check_on_ready(owner),
     )
-    return await Media.get(id=media.id)
+    media = await Media.get(id=media.id)
+    if updated:
+        await moderation.submit(media, owner)
+    return media
 
 
-def media_out(media: Media) -> MediaOut:
+def media_out(media: Media, *, with_url: bool = True) -> MediaOut:
     url = thumb_url = None
-    if media.status == MediaStatus.READY:
+    if media.status == MediaStatus.READY and with_url:
         if media.storage == "qiniu":
             url, thumb_url = storage.qiniu_url(media.key), storage.qiniu_url(media.key, thumb=True)
         else:
@@ -150,7 +157,8 @@ def media_out(media: Media) -> MediaOut:
     return MediaOut(
         id=media.id, purpose=media.purpose, status=media.status, mime=media.mime,
         size=media.size, width=media.width, height=media.height, url=url, thumb_url=thumb_url,
-        created_at=media.created_at,
+        created_at=media.created_at, check=media.check, hidden=media.hidden_at is not None,
+        held_reason=moderation.held_reason(media) if media.status == MediaStatus.READY else None,
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,6 +113,21 @@ def wechat_send(body: dict[str, Any]) -> Mapping[str, Any]:
     return wechat.client().post("message/subscribe/send", data=body)
 
 
+class DeliveryFailed(Exception):
+    """A registered sender could not deliver: retried with backoff, parked after max_attempts."""
+
+
+# Kinds delivered by another domain's sender instead of as a message (e.g. an HTTP push to an
+# outside system, app/hotline/push.py), registered by the composition root (app/wiring.py).
+ExternalSender = Callable[[Outbox], Awaitable[None]]
+_senders: dict[str, ExternalSender] = {}
+
+
+def register_sender(kind: str, send: ExternalSender) -> None:
+    """Have rows of `kind` delivered by `send`, which raises DeliveryFailed to be retried."""
+    _senders[kind] = send
+
+
 class LeaseLost(Exception):
     """Another worker took the row over (our lease expired): leave it to them."""
 
@@ -182,6 +197,10 @@ async def deliver_one(row: Outbox, *, now: datetime, config: DeliveryConfig,
                       reads: BatchReads | None = None) -> None:
     """Deliver one claimed row and record the outcome (raises LeaseLost if no longer ours)."""
     try:
+        if (send := _senders.get(row.kind)) is not None:
+            await send(row)
+            await _finish(row, now=now, push_state=PushState.SKIPPED)
+            return
         if row.recipient_id is None:
             await _fan_out(row, now=now, config=config)
             return
@@ -213,6 +232,8 @@ async def deliver_one(row: Outbox, *, now: datetime, config: DeliveryConfig,
                                 error=error)
         else:
             await _retry_later(row, now=now, config=config, error=error)
+    except DeliveryFailed as exc:
+        await _retry_later(row, now=now, config=config, error=str(exc))
     except requests.RequestException as exc:
         await _retry_later(row, now=now, config=config, error=f"wechat unreachable: {exc}")
     except Exception as exc:

@@ -4,7 +4,8 @@ Closed tickets have no index on `closed_at`, but every close writes a `TicketEve
 ids grow with time. So the job reads the timeline in id order (primary key, `limit` rows a
 round) from where it stopped (a `JobCursor`), stopping at the first event that is not yet
 `rating_remind_after_hours` old. For each close it finds, it asks who may still rate: the
-reporter (a WeChat user, as `service.rate` requires) and the followers, while the ticket is
+reporter (a WeChat user, as `service.rate` requires) and the followers `service.rate` would
+let rate (followed before the close, live or reported nearby), while the ticket is
 still closed and inside `rating_window_days`, minus those who have rated.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.accounts.models import User
+from app.areas.models import Area
 from app.core.periodic import PeriodicJob
 from app.notifications.outbox import enqueue, notice
 from app.notifications.service import cursor_position, save_cursor
@@ -75,7 +78,7 @@ async def _remind(ticket_ids: Collection[int], *, due_by: datetime,
     # later, its new close event comes round in its turn.
     rows = await (Ticket.filter(id__in=list(ticket_ids), status=Status.CLOSED,
                                 closed_at__lte=due_by, closed_at__gt=window_from)
-                  .values("id", "number", "reporter_id"))
+                  .values("id", "number", "reporter_id", "area_path", "cell_id", "closed_at"))
     if not rows:
         return 0
     ids = [r["id"] for r in rows]
@@ -83,8 +86,7 @@ async def _remind(ticket_ids: Collection[int], *, due_by: datetime,
     residents = set(await User.filter(id__in=list(reporters), openid__not_isnull=True)
                     .values_list("id", flat=True)) if reporters else set()
     may_rate: dict[int, set[int]] = {r["id"]: ({r["reporter_id"]} & residents) for r in rows}
-    for tid, uid in await TicketFollower.filter(ticket_id__in=ids).values_list("ticket_id",
-                                                                                "user_id"):
+    for tid, uid in await _followers_who_may_rate(rows):
         may_rate[tid].add(uid)
     for tid, uid in await Rating.filter(ticket_id__in=ids).values_list("ticket_id", "user_id"):
         may_rate[tid].discard(uid)
@@ -94,6 +96,37 @@ async def _remind(ticket_ids: Collection[int], *, due_by: datetime,
                payload={"number": r["number"], "status": Status.CLOSED.value},
                available_at=available_at, dedupe_key=reminder_key(r["id"], uid))
         for r in rows for uid in sorted(may_rate[r["id"]])], once=True)
+
+
+async def _followers_who_may_rate(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """(ticket id, user id) of the followers `service.rate` would let rate, in a fixed number of
+    queries: a resident (openid) who followed before the close and lives in the area the
+    ticket lies in, or reported in its cell. Anyone else would only be told "you may not".
+    """
+    tickets = {r["id"]: r for r in rows}
+    follows = [f for f in await TicketFollower.filter(ticket_id__in=list(tickets)).values(
+        "ticket_id", "user_id", "created_at")
+        if tickets[f["ticket_id"]]["area_path"]
+        and f["created_at"] <= tickets[f["ticket_id"]]["closed_at"]]
+    if not follows:
+        return []
+    user_ids = list({f["user_id"] for f in follows})
+    homes = dict(await User.filter(id__in=user_ids, openid__not_isnull=True, is_active=True)
+                 .values_list("id", "home_area_id"))
+    paths = dict(await Area.filter(id__in=[h for h in homes.values() if h]).values_list(
+        "id", "path"))
+    cells = {r["cell_id"] for r in rows if r["cell_id"]}
+    reported = set(await Ticket.filter(reporter_id__in=list(homes), cell_id__in=list(cells))
+                   .values_list("reporter_id", "cell_id")) if cells and homes else set()
+    allowed = []
+    for f in follows:
+        uid, ticket = f["user_id"], tickets[f["ticket_id"]]
+        if uid not in homes:
+            continue  # staff, deactivated or deleted: never rates
+        home = paths.get(homes[uid]) if homes[uid] else None
+        if (home and ticket["area_path"].startswith(home)) or (uid, ticket["cell_id"]) in reported:
+            allowed.append((ticket["id"], uid))
+    return allowed
 
 
 async def _remind_to_rate() -> int:

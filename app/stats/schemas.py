@@ -20,7 +20,8 @@ class StatsQuery(Input):
 
 
 class BreakdownQuery(StatsQuery):
-    by: Literal["unit", "grid", "community", "street"] = "unit"
+    by: Literal["unit", "grid", "community", "street", "source"] = Field(
+        default="unit", description="source: by intake channel (群众上报, 热线工单 …)")
 
 
 class RateOut(BaseModel):

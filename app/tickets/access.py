@@ -10,7 +10,9 @@ from app.accounts.models import Role, User
 from app.accounts.scope import Scope, scope_of
 from app.core.errors import Forbidden, NotFound
 from app.core.paths import under_any
+from app.settings import current as current_settings
 from app.tickets.models import Ticket, TicketFollower
+from app.tickets.workflow import SEPARATED_FROM_HANDLING, Status
 from app.units import service as unit_service
 from app.units.models import UnitKind
 
@@ -36,6 +38,8 @@ def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[
         roles.add(Role.ADMIN)
     if path and scope.covers(path, Role.GRID_WORKER):
         roles.add(Role.GRID_WORKER)
+    if path and scope.covers(path, Role.SUPERVISOR):
+        roles.add(Role.SUPERVISOR)
     if ticket.unit_id is not None and ticket.unit_id in scope.unit_ids.get(Role.HANDLER, ()):
         roles.add(Role.HANDLER)
     if ticket.reporter_id == user.id:
@@ -82,3 +86,28 @@ async def require_on_duty(user: User, ticket: Ticket) -> None:
 def in_scope(scope: Scope, roles: Sequence[Role]) -> Q:
     """The tickets under the areas where `scope` holds any of `roles` (a list's filter)."""
     return under_any("area_path", scope.paths(*roles))
+
+
+def checks_own_handling(user: User, ticket: Ticket) -> bool:
+    """Whether `user` handled the work on `ticket` now waiting to be checked (issue 15).
+
+    For lists and buttons: while a ticket is handled or verifying its assignee is the worker
+    who handled it. The door itself asks the timeline (`door._require_separation`).
+    """
+    return (current_settings().separate_verification
+            and ticket.status in (Status.HANDLED, Status.VERIFYING)
+            and ticket.assignee_id == user.id)
+
+
+def without_own_checks(user: User, ticket: Ticket, actions: list[str]) -> list[str]:
+    """`actions` less 核查 and close when `user` would check their own handling."""
+    if not checks_own_handling(user, ticket):
+        return actions
+    return [a for a in actions if a not in SEPARATED_FROM_HANDLING]
+
+
+def not_handled_by(user: User) -> Q:
+    """The 核查 queue's filter: tickets whose handling under check is not `user`'s."""
+    if not current_settings().separate_verification:
+        return Q()
+    return Q(assignee_id__isnull=True) | Q(assignee_id__not=user.id)

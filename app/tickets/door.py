@@ -26,6 +26,7 @@ from app.core.errors import AppError, Conflict, Invalid, NotFound
 from app.media.models import Media
 from app.notifications.models import Outbox
 from app.notifications.outbox import NoticeKind, enqueue, notice
+from app.settings import current as current_settings
 from app.tickets import workflow
 from app.tickets.access import ticket_roles
 from app.tickets.models import MediaStage, Ticket, TicketEvent, TicketFollower, TicketMedia
@@ -41,7 +42,8 @@ class TicketError(AppError):
     """A workflow refusal rendered in the envelope (status set per code)."""
 
 
-_TRANSITION_STATUS = {"unknown_action": 400, "role_not_allowed": 403, "invalid_transition": 409}
+_TRANSITION_STATUS = {"unknown_action": 400, "role_not_allowed": 403, "invalid_transition": 409,
+                      workflow.SEPARATION_CODE: 403}
 
 
 def _refusal(error: workflow.TransitionError) -> AppError:
@@ -211,6 +213,8 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
             rule = workflow.resolve(action=step.action, status=status, roles=held)
         except workflow.TransitionError as exc:
             raise _refusal(exc) from None
+        if roles is not None and step.actor is not None:
+            await _require_separation(ticket, rule.action, step.actor)
         if expected_version is not None and expected_version != ticket.version:
             raise Conflict("案件已被他人更新，请刷新后重试", code="stale_version",
                            details={"version": ticket.version})
@@ -261,6 +265,19 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
     return after, events
 
 
+async def _require_separation(ticket: Ticket, action: str, actor: User) -> None:
+    """403 `own_handling` when `actor` handled the work they would verify or close."""
+    if action not in workflow.SEPARATED_FROM_HANDLING or not current_settings().separate_verification:
+        return
+    # The handling under check is the latest one (a rework cycle is checked on its own work).
+    latest = await (TicketEvent.filter(ticket_id=ticket.id, action="handle")
+                    .order_by("-id").limit(1).values_list("actor_id", flat=True))
+    handled_by = cast(int | None, latest[0]) if latest else None
+    refusal = workflow.separation_refusal(action=action, actor_id=actor.id, handled_by=handled_by)
+    if refusal is not None:
+        raise _refusal(refusal)
+
+
 def _require_inputs(rule: workflow.Transition, step: Step) -> None:
     """The inputs the table requires of an action.
 
@@ -276,8 +293,8 @@ def _require_inputs(rule: workflow.Transition, step: Step) -> None:
 
 
 def _acting_role(allowed: frozenset[str], held: set[str]) -> str:
-    for role in (SYSTEM, Role.DISPATCHER, Role.HANDLER, Role.GRID_WORKER, Role.COMMUNITY_STAFF,
-                 Role.ADMIN, Role.RESIDENT):
+    for role in (SYSTEM, Role.DISPATCHER, Role.SUPERVISOR, Role.HANDLER, Role.GRID_WORKER,
+                 Role.COMMUNITY_STAFF, Role.ADMIN, Role.RESIDENT):
         if role in allowed and role in held:
             return role
     return next(iter(held))

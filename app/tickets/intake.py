@@ -1,4 +1,5 @@
-"""New tickets: a resident's report, a grid worker's patrol report or self-disposal.
+"""New tickets: a resident's report, a grid worker's patrol report or self-disposal, and a
+case filed for a caller (hotline: by a dispatcher, or pushed by the 12345 platform).
 
 A request is validated and routed here, then enters through `door.open_ticket` with the
 actions it takes on its way in (submit, then maybe auto-accept and dispatch). A retried
@@ -7,6 +8,7 @@ actions it takes on its way in (submit, then maybe auto-accept and dispatch). A 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,4 +174,53 @@ async def self_dispose(*, actor: User, body: SelfDisposeCreate) -> Ticket:
                   change=Change(fields=disposed, media=after, stage=MediaStage.HANDLING))]
     async with in_transaction("default"):
         opened = await open_ticket(ticket, steps)
+    return opened.ticket
+
+
+# Run in the new ticket's transaction with the ticket as written (e.g. the caller's details);
+# an IntegrityError it raises rolls the ticket back too.
+Attach = Callable[[Ticket], Awaitable[None]]
+
+
+async def file_for_caller(*, body: ReportCreate, source: TicketSource, actor: User | None,
+                          attach: Attach) -> Ticket:
+    """A case filed on someone's behalf: by a dispatcher who took the call, or by an outside
+    platform (`actor` None). No reporter account (the caller is not a user, so no notice goes
+    to anyone as its reporter); the filer is the actor of its first events.
+
+    A dispatcher's case is 立案 (accepted) at once by them, then routed; a platform's is
+    submitted and auto-accepted only where its category is. Callers send no photos, so a
+    category's photo rule does not apply. The caller's details are the caller's: `attach`
+    keeps them outside the ticket, in the same transaction.
+    """
+    category = await catalog.get_active_leaf_or_raise(code=body.category_code)
+    cell = await _cell_at(body.location)
+    if cell is None:
+        raise Invalid("该位置不在本平台服务范围内", code="outside_service_area")
+    if actor is not None and not scope_of(actor).covers(cell.path, Role.DISPATCHER):
+        raise Forbidden("只能为自己负责区域内的来电立案", code="outside_my_area")
+    route = await routing.decide_route(category=category, cell=cell)
+    verdict = await check_text(body.description, openid=None, scene=Scene.FORUM)
+    lng, lat = _wgs84(body.location)
+    ticket = Ticket(
+        source=source, reporter_id=None, category_id=category.id,
+        description=body.description, lng=lng, lat=lat, original_lng=body.location.lng,
+        original_lat=body.location.lat, original_crs=body.location.crs,
+        location_accuracy=body.location.accuracy, address=body.address, cell_id=cell.id,
+        area_path=cell.path, unit_id=route.unit_id, routed_by=route.routed_by,
+        routing_rule_id=route.rule_id, urgency=body.urgency, is_public=body.is_public,
+        content_held=verdict == Verdict.HOLD,
+    )
+    if actor is not None:
+        steps = [Step("submit", Role.DISPATCHER, actor), Step("accept", Role.DISPATCHER, actor)]
+    else:
+        steps = [Step("submit", SYSTEM)]
+    if actor is not None or category.auto_accept:
+        if actor is None:
+            steps.append(Step("auto_accept", SYSTEM))
+        if route.unit_id is not None:
+            steps.append(Step("dispatch", SYSTEM, effect=dispatch_effect(route.unit_id, category)))
+    async with in_transaction("default"):
+        opened = await open_ticket(ticket, steps)
+        await attach(opened.ticket)
     return opened.ticket

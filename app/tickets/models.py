@@ -17,6 +17,7 @@ class TicketSource(StrEnum):
     HOTLINE = "hotline"
     CAMERA = "camera"
     STAFF = "staff"
+    OPEN311 = "open311"  # an Open311 GeoReport v2 client app (app/open311)
 
 
 class Urgency(StrEnum):

@@ -25,16 +25,19 @@ from app.catalog.models import Category
 from app.core.errors import Forbidden, NotFound
 from app.core.paging import BY_NEWEST, Ordering, keyset_page
 from app.core.paths import under, under_any
+from app.media import moderation
 from app.media import service as media_service
-from app.media.models import Media
+from app.media.models import Media, MediaCheck, MediaModeration, ModerationAction
 from app.tickets import workflow
 from app.tickets.access import (
     DUTY_ACTIONS,
     FOLLOWER,
     get_visible_or_raise,
     in_scope,
+    not_handled_by,
     on_duty,
     ticket_roles,
+    without_own_checks,
 )
 from app.tickets.deadlines import calendar_overrides, deadline_colour
 from app.tickets.door import SYSTEM, Opened
@@ -78,6 +81,12 @@ RESIDENT_STEPS = frozenset({
 # Photos a resident who is not the reporter sees: before and after, not the 核查 evidence.
 PUBLIC_STAGES = frozenset({MediaStage.REPORT, MediaStage.HANDLING})
 STAFF, REPORTER, PUBLIC = "staff", "reporter", "public"
+# Who may hide a photo on a ticket (and restore it): the ticket's community staff and
+# dispatchers, in their scope.
+PHOTO_MODERATORS = (Role.COMMUNITY_STAFF, Role.DISPATCHER)
+MODERATION_LABELS = {ModerationAction.HIDE: "隐藏图片", ModerationAction.RESTORE: "恢复图片",
+                     ModerationAction.CHECK_RISKY: "图片未通过内容安全检测",
+                     ModerationAction.CHECK_REVIEW: "图片待人工审核"}
 
 
 def view_of(roles: set[str]) -> str:
@@ -114,9 +123,12 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
         roles = ticket_roles(user, t, scope)
         staff_view = bool(roles - {Role.RESIDENT})
         unit = units.get(t.unit_id) if t.unit_id else None
-        actions = workflow.allowed_actions(t.status, roles - {Role.RESIDENT})
+        # The reporter's own moves (撤回 before 立案, 补充信息 while open) are listed too, so
+        # the mini-program shows those buttons only when the door would take them.
+        actions = workflow.allowed_actions(t.status, roles)
         if not on_duty(t, scope, unit.kind if unit is not None else None):
             actions = [a for a in actions if a not in DUTY_ACTIONS]
+        actions = without_own_checks(user, t, actions)
         assignee = assignees.get(t.assignee_id) if t.assignee_id else None
         out.append(TicketOut(
             id=t.id, number=t.number, status=t.status, status_label=workflow.status_label(t.status),
@@ -152,15 +164,42 @@ def _staff_label(user: User | None, role: str) -> str:
     return staff_label(user, role) if user is not None else ""
 
 
+async def photo_moderator(user: User, media: Media) -> tuple[int, str]:
+    """The ticket on which `user` may hide or restore `media`, and the role they act in.
+
+    Registered as `app.media.moderation.guard` (app/wiring.py). 404 when the photo is on no
+    ticket the user may see, 403 when they see it but are not its community staff or dispatcher.
+    """
+    links = await TicketMedia.filter(media_id=media.id).order_by("id")
+    tickets = await Ticket.filter(id__in=[link.ticket_id for link in links]) if links else []
+    scope = scope_of(user)
+    seen = False
+    for ticket in tickets:
+        roles = ticket_roles(user, ticket, scope)
+        acting = [r for r in PHOTO_MODERATORS if r in roles]
+        if acting:
+            return ticket.id, acting[0]
+        seen = seen or bool(roles) or (ticket.is_public and not ticket.content_held)
+    if seen:
+        raise Forbidden("只有本辖区的社区工作人员和派遣员可以隐藏或恢复图片")
+    raise NotFound("找不到该图片", code="media_not_found")
+
+
 async def detail(*, user: User, ticket_id: int) -> TicketDetail:
     ticket, roles = await get_visible_or_raise(user=user, ticket_id=ticket_id)
     [out] = await ticket_outs(user, [ticket])
     events = await TicketEvent.filter(ticket_id=ticket.id).order_by("id")
-    actors = {u.id: u for u in await User.filter(id__in=[e.actor_id for e in events if e.actor_id])}
     links = await TicketMedia.filter(ticket_id=ticket.id).order_by("id")
     media = {m.id: m for m in await Media.filter(id__in=[link.media_id for link in links])}
     photos = [(link.event_id, link.stage, media[link.media_id]) for link in links]
-    return _detail_out(out, events, actors, photos, view=view_of(roles))
+    records = await MediaModeration.filter(
+        Q(ticket_id=ticket.id) | Q(ticket_id=None, media_id__in=list(media) or [0])
+    ).order_by("id")
+    actor_ids = {e.actor_id for e in events if e.actor_id} | {r.actor_id for r in records
+                                                               if r.actor_id}
+    actors = {u.id: u for u in await User.filter(id__in=list(actor_ids))}
+    return _detail_out(out, events, actors, photos, view=view_of(roles), viewer_id=user.id,
+                       records=[(r, media[r.media_id]) for r in records if r.media_id in media])
 
 
 async def fresh_detail(user: User, opened: Opened) -> TicketDetail:
@@ -170,11 +209,42 @@ async def fresh_detail(user: User, opened: Opened) -> TicketDetail:
               for event, event_step in zip(opened.events, opened.steps, strict=True)
               for m in event_step.change.media]
     return _detail_out(out, opened.events, {user.id: user}, photos,
-                       view=view_of(ticket_roles(user, opened.ticket)))
+                       view=view_of(ticket_roles(user, opened.ticket)), viewer_id=user.id)
+
+
+def _photo_out(medium: Media, stage: Any, *, view: str, viewer_id: int) -> TicketMediaOut | None:
+    """A photo as `view` may see it: staff see all; others see photos that passed the check
+    and are not hidden; the owner also sees their held ones (no image once hidden or risky)."""
+    if view == STAFF or moderation.shown_to_others(medium):
+        return TicketMediaOut(**media_service.media_out(medium).model_dump(), stage=stage)
+    if medium.owner_id != viewer_id:
+        return None
+    with_url = medium.hidden_at is None and medium.check != MediaCheck.RISKY
+    return TicketMediaOut(**media_service.media_out(medium, with_url=with_url).model_dump(),
+                          stage=stage)
+
+
+def _moderation_events(records: Sequence[tuple[MediaModeration, Media]], actors: dict[int, User],
+                       *, view: str, viewer_id: int) -> list[EventOut]:
+    """Hides, restores and check verdicts as timeline steps: staff read all, an owner reads
+    those about their own photos, the public none."""
+    out = []
+    for record, medium in records:
+        if view == PUBLIC or (view != STAFF and medium.owner_id != viewer_id):
+            continue
+        photo = _photo_out(medium, "", view=view, viewer_id=viewer_id)
+        out.append(EventOut(
+            action=f"photo_{record.action}", action_label=MODERATION_LABELS[record.action],
+            actor_label="系统" if record.actor_id is None else _staff_label(
+                actors.get(record.actor_id), record.actor_role),
+            from_status=None, to_status=None, note=record.reason,
+            media=[photo] if photo is not None else [], created_at=record.created_at))
+    return out
 
 
 def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int, User],
-                photos: Sequence[tuple[int | None, Any, Media]], *, view: str) -> TicketDetail:
+                photos: Sequence[tuple[int | None, Any, Media]], *, view: str, viewer_id: int,
+                records: Sequence[tuple[MediaModeration, Media]] = ()) -> TicketDetail:
     """The detail: the ticket, its photos and its timeline, as `view` may read it.
 
     Staff read everything (staff as role + surname). The reporter reads the resident-facing
@@ -191,7 +261,9 @@ def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int,
     if view == PUBLIC:
         photos = [p for p in photos if p[1] in PUBLIC_STAGES]
     for event_id, stage, medium in photos:
-        item = TicketMediaOut(**media_service.media_out(medium).model_dump(), stage=stage)
+        item = _photo_out(medium, stage, view=view, viewer_id=viewer_id)
+        if item is None:
+            continue
         by_event.setdefault(event_id, []).append(item)
         all_media.append(item)
     timeline = []
@@ -210,6 +282,10 @@ def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int,
             note="" if view == PUBLIC else e.note,
             media=by_event.get(e.id, []) if e.id is not None else [], created_at=e.created_at,
         ))
+    if records:  # stable: a step and a moderation at the same instant keep their order
+        timeline = sorted([*timeline, *_moderation_events(records, actors, view=view,
+                                                          viewer_id=viewer_id)],
+                          key=lambda step: step.created_at)
     return TicketDetail(**out.model_dump(), media=all_media, timeline=timeline)
 
 
@@ -275,7 +351,8 @@ async def list_tasks(*, user: User, scope_name: str, limit: int, cursor: str | N
         return await _page(user, qs, limit, cursor)
     if scope_name == "verify":
         in_cells = in_scope(scope, [Role.GRID_WORKER])
-        return await _page(user, Ticket.filter(in_cells, status=Status.VERIFYING), limit, cursor)
+        qs = Ticket.filter(in_cells, not_handled_by(user), status=Status.VERIFYING)
+        return await _page(user, qs, limit, cursor)
     pool = Q(id=0)
     unit_ids = list(scope.unit_ids.get(Role.HANDLER, ()))
     if unit_ids:

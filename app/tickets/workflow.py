@@ -20,6 +20,7 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
     submitted | accepted | returned | dispatched ──merge──▶ merged      (final)
     (new) ──self_dispose──▶ closed                                       (自行处置)
     any open status ──add_info──▶ (kept)                 (补充信息: the reporter adds a note/photos)
+    any open status ──supervise──▶ (kept)                (督办: a supervisor presses the holder)
 
 `handled` and `verifying` are both kept on purpose: `handled` means the unit reported the work
 done; `verifying` means a 核查 task is out to the cell's grid worker. The system issues
@@ -89,9 +90,10 @@ HANDLER = "handler"
 COMMUNITY_STAFF = "community_staff"
 DISPATCHER = "dispatcher"
 ADMIN = "admin"
+SUPERVISOR = "supervisor"  # 巡查督办员 (issue 15)
 SYSTEM = "system"  # automatic steps: auto-accept, auto-routing, verification requests
 ROLES: frozenset[str] = frozenset(
-    {RESIDENT, GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER, ADMIN, SYSTEM}
+    {RESIDENT, GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER, ADMIN, SUPERVISOR, SYSTEM}
 )
 
 
@@ -197,6 +199,10 @@ _TABLE: tuple[Transition, ...] = (
        [RESIDENT], "撤回"),
     _t("add_info",           sorted(OPEN_STATUSES),                 None,
        [RESIDENT], "补充信息"),
+    # 督办 (app/supervision): a supervisor or dispatcher presses on an open ticket; the
+    # system raises one when a ticket passes its deadline. The status is kept.
+    _t("supervise",          sorted(OPEN_STATUSES),                 None,
+       [SUPERVISOR, DISPATCHER, SYSTEM], "督办", requires_note=True),
 )
 # fmt: on
 
@@ -250,3 +256,22 @@ def allowed_actions(status: str | None, roles: Iterable[str]) -> list[str]:
     """Actions that `roles` may take on a ticket in `status`, in table order (for UIs)."""
     held = frozenset(roles)
     return [t.action for t in _TABLE if status in t.from_states and not t.roles.isdisjoint(held)]
+
+
+# Separation of duties (issue 15): whoever handled the work under check may not check it —
+# neither 核查 it nor close it without a check. The check falls to another grid worker of
+# the cell, the staff collector who patrol-reported it (a grid worker of the cell) or a
+# dispatcher. SEPARATE_VERIFICATION=false turns it off for a district that must.
+SEPARATED_FROM_HANDLING: frozenset[str] = frozenset({"verify_pass", "verify_fail", "close"})
+SEPARATION_CODE = "own_handling"
+SEPARATION_MESSAGE = "您处置了该案件，不能由您核查或结案，请由本网格其他网格员、上报的采集员或派遣员核查"
+
+
+def separation_refusal(*, action: str, actor_id: int | None,
+                       handled_by: int | None) -> TransitionError | None:
+    """The refusal when `actor_id` would check their own handling (`handled_by`), else None."""
+    if action not in SEPARATED_FROM_HANDLING or actor_id is None or handled_by is None:
+        return None
+    if actor_id != handled_by:
+        return None
+    return TransitionError(SEPARATION_CODE, SEPARATION_MESSAGE, action=action, status=None)

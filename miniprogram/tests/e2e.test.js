@@ -183,8 +183,13 @@ test('the grid worker handles it with an after-photo and a note; verification fo
   story.version = handled.version
 })
 
-test('it is verified on site with a photo and closed', async () => {
+test('it is verified on site with a photo and closed, by another grid worker of the cell', async () => {
+  // Whoever handled it may not check it (issue 15): the cell's second grid worker does the 核查.
   as('worker')
+  const own = await api.verifyTicket(story.ticket.id, { passed: true, version: story.version }).catch((e) => e)
+  expect(own).toMatchObject({ status: 403, code: 'own_handling' })
+  as('checker')
+  await api.loginStaff('grid_worker2', demoPassword('grid_worker2'))
   const media = await api.uploadPhoto(photoFile('check', [90, 90, 200]), 'verification')
   const closed = await api.verifyTicket(story.ticket.id, { passed: true, note: '现场已清理干净', media_ids: [media.id], version: story.version })
   expect(closed.status).toBe('closed')
@@ -194,6 +199,29 @@ test('it is verified on site with a photo and closed', async () => {
   expect(seen.status).toBe('closed')
   expect(seen.media.map((m) => m.stage)).toEqual(expect.arrayContaining(['report', 'handling']))
   expect(seen.timeline.map((e) => e.action)).toEqual(expect.arrayContaining(['submit', 'claim', 'handle', 'verify_pass']))
+})
+
+test('a grid worker disposes of a problem on the spot; the retry after a lost answer files one ticket', async () => {
+  const wx = as('worker')
+  const before = await api.uploadPhoto(photoFile('spot-before', [200, 40, 40]), 'report')
+  const after = await api.uploadPhoto(photoFile('spot-after', [40, 200, 40]), 'handling')
+  const description = `楼道口有一袋垃圾（自行处置 ${Date.now()}）`
+  const body = {
+    category_code: CATEGORY, description, address: '3 号楼门口',
+    location: { lng: story.point.lng, lat: story.point.lat, crs: 'gcj02' },
+    media_ids: [before.id], note: '已当场清走', after_media_ids: [after.id],
+  }
+  const key = api.keyFor(story, ['self_dispose', description])
+  wx.dropNextAnswer('POST', '/api/v1/tasks/self-dispose')
+  const lost = await api.selfDispose(body, key).catch((e) => e)
+  expect(lost).toMatchObject({ retryable: true })
+  const done = await api.selfDispose(body, api.keyFor(story, ['self_dispose', description]))
+  expect(done.status).toBe('closed')
+  const posts = wx.sent.filter((r) => r.method === 'POST' && r.path === '/api/v1/tasks/self-dispose')
+  expect(posts.length).toBeGreaterThanOrEqual(2)
+  expect(new Set(posts.map((r) => r.headers['Idempotency-Key'])).size).toBe(1)
+  const mine = await api.myTickets()
+  expect(mine.items.filter((t) => t.description === description)).toHaveLength(1)
 })
 
 test('an access token the server no longer accepts is refreshed once and the call retried', async () => {

@@ -99,3 +99,21 @@ async def test_binding_needs_wechat_configured(client):
     response = await bind(client, headers, "any-code")
     assert response.status_code == 422
     assert error_code(response) == "wechat_not_configured"
+
+
+async def test_deactivating_a_staff_account_unbinds_its_wechat(client, wechat):
+    worker, headers = await make_staff(Role.GRID_WORKER, area_code=None, name="钱网格")
+    _, admin = await make_staff(Role.ADMIN, name="管理员")
+    assert (await bind(client, headers, wechat.code_for("o-leaving"))).status_code == 200
+    row = await Outbox.create(kind=ticket_notices.TASK_ASSIGNED.name, recipient_id=worker.id,
+                              available_at=worker.created_at)
+    config = DeliveryConfig(wechat_enabled=True, templates={ticket_notices.TASK: "tmpl-task"})
+    assert (await read_for([row], config=config)).openids[worker.id] == "o-leaving"
+
+    off = await client.patch(f"/api/v1/users/{worker.id}", json={"is_active": False},
+                             headers=admin)
+    assert off.status_code == 200, off.text
+    assert off.json()["wechat_bound"] is False
+    assert (await User.get(id=worker.id)).wechat_openid is None
+    # No subscribe message can reach the person any more.
+    assert (await read_for([row], config=config)).openids.get(worker.id) is None

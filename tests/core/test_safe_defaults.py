@@ -15,7 +15,7 @@ from tests.factories import resident
 GOOD = "q7Vx2mLp9RtZ4cWn8BfKj3HsYd6GaE1u"
 PROD = {"app_env": "prod", "database_url": "mysql://a:b@h/db", "jwt_secret": GOOD,
         "wechat_appid": "wx1", "wechat_secret": "x" * 32,
-        "public_base_url": "https://api.gongzhi.example.gov.cn"}
+        "public_base_url": "https://api.gongzhi.example.gov.cn", "wechat_push_token": "t" * 32}
 
 
 @pytest.mark.parametrize("secret", ["k" * 40, " " * 32, "change-me" * 4, "CHANGE-ME" * 4,
@@ -50,6 +50,11 @@ def test_sqlite_in_prod_is_warned_about_not_refused():
     assert settings_module.Settings(**PROD).deployment_warnings() == []
     with pytest.raises(ValueError, match="DATABASE_URL"):  # unset (the SQLite default) is refused
         settings_module.Settings(**{**PROD, "database_url": ""})
+
+
+def test_photos_left_unchecked_in_prod_are_warned_about():
+    unchecked = settings_module.Settings(**{**PROD, "wechat_push_token": ""})
+    assert any("WECHAT_PUSH_TOKEN" in w for w in unchecked.deployment_warnings())
 
 
 def test_a_refusal_is_one_line_per_problem_without_a_traceback():

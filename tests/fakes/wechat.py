@@ -6,9 +6,11 @@ URL building, query parameters, JSON decoding, errcode handling.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ ERRORS = {
 }
 SEND_PATH = "/cgi-bin/message/subscribe/send"
 SEC_CHECK_PATH = "/wxa/msg_sec_check"
+MEDIA_CHECK_PATH = "/wxa/media_check_async"
 _HANZI = re.compile(r"^[\u3400-\u9fff]*$")
 
 
@@ -97,6 +100,30 @@ class FakeWeChat:
         return {"errcode": 0, "errmsg": "ok", "result": {"suggest": suggest, "label": label},
                 "detail": detail, "trace_id": f"trace-{len(self.sec_checks)}"}
 
+    # media_check_async v2 request bodies received, in order; their trace ids are
+    # "trace-media-<n>". `media_check_errcode` makes the next calls fail (0 = accept).
+    media_checks: list[dict] = field(default_factory=list)
+    media_check_errcode: int = 0
+
+    def media_check(self, query: dict[str, str], body: dict) -> dict:
+        """POST /wxa/media_check_async (v2) as WeChat answers it: a trace_id, the verdict later.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/mediaCheckAsync.html
+        """
+        if query.get("access_token") != "fake-access-token":
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        if self.media_check_errcode:
+            return {"errcode": self.media_check_errcode,
+                    "errmsg": ERRORS.get(self.media_check_errcode, "error")}
+        if body.get("version") != 2 or not body.get("openid") or body.get("media_type") != 2 \
+                or body.get("scene") not in (1, 2, 3, 4) \
+                or not str(body.get("media_url", "")).startswith(("http://", "https://")):
+            return {"errcode": 47001, "errmsg": "data format error"}
+        with self.lock:
+            self.media_checks.append(body)
+            trace_id = f"trace-media-{len(self.media_checks)}"
+        return {"errcode": 0, "errmsg": "ok", "trace_id": trace_id}
+
     def sends_to(self, openid: str) -> list[dict]:
         return [body for body in self.sent if body.get("touser") == openid]
 
@@ -156,6 +183,27 @@ class FakeWeChat:
         return {"errcode": 404, "errmsg": "unknown api"}
 
 
+def media_check_event(*, appid: str, openid: str, trace_id: str, suggest: str) -> dict:
+    """The wxa_media_check push event as WeChat sends it (JSON, plaintext mode).
+
+    https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/mediaCheckAsync.html
+    """
+    label = 100 if suggest == "pass" else 20002
+    return {"ToUserName": "gh_fake", "FromUserName": openid, "CreateTime": int(time.time()),
+            "MsgType": "event", "Event": "wxa_media_check", "appid": appid,
+            "trace_id": trace_id, "version": 2,
+            "result": {"suggest": suggest, "label": label},
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": suggest,
+                        "label": label, "prob": 90}]}
+
+
+def push_query(token: str, *, timestamp: str | None = None, nonce: str = "1514711492") -> dict:
+    """The query WeChat signs a message push with: sha1 of sorted token, timestamp, nonce."""
+    timestamp = timestamp or str(int(time.time()))
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+
+
 def start(fake: FakeWeChat) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, answer: dict) -> None:
@@ -188,6 +236,8 @@ def start(fake: FakeWeChat) -> ThreadingHTTPServer:
                 self._reply(fake.send(query, body))
             elif parsed.path == SEC_CHECK_PATH:
                 self._reply(fake.sec_check(query, body))
+            elif parsed.path == MEDIA_CHECK_PATH:
+                self._reply(fake.media_check(query, body))
             else:
                 self._reply({"errcode": 404, "errmsg": "unknown api"})
 

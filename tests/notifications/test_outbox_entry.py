@@ -85,4 +85,6 @@ def test_the_job_process_collects_every_domains_jobs():
     names = [job.name for job in jobs.PERIODIC]
     assert len(names) == len(set(names))
     assert {name.partition(".")[0] for name in names} == {"tickets", "ratings", "polls", "stats",
-                                                          "accounts", "notifications"}
+                                                          "accounts", "notifications",
+                                                          "supervision", "integrations", "media",
+                                                          "open311"}

@@ -9,6 +9,12 @@ from tests.notifications.helpers import deliver_all, messages
 from tests.tickets.helpers import report
 
 TITLE = "请评价处理结果"
+COMMUNITY = "990100001001"  # where the city's tickets lie
+
+
+async def lives_nearby(client, headers) -> None:
+    moved = await client.patch("/api/v1/me", json={"home_area_code": COMMUNITY}, headers=headers)
+    assert moved.status_code == 200, moved.text
 
 
 async def asked(client, headers) -> list[int]:
@@ -20,9 +26,11 @@ def later(**delta) -> datetime:
     return datetime.now(UTC) + timedelta(**delta)
 
 
-async def closed_ticket(client, city, *, follower=None) -> int:
+async def closed_ticket(client, city, *, follower=None, nearby=True) -> int:
     tid = (await report(client, city.resident, "9904"))["id"]
     if follower is not None:
+        if nearby:
+            await lives_nearby(client, follower)
         followed = await client.post(f"/api/v1/tickets/{tid}/follow", headers=follower)
         assert followed.status_code == 200, followed.text
     for path, headers, body in ((f"/api/v1/tasks/{tid}/claim", city.worker, {}),
@@ -80,3 +88,16 @@ async def test_a_round_reads_a_bounded_slice_of_the_timeline(client, city):
     assert sum(rounds) == 2 and max(rounds) == 1
     await deliver_all()
     assert sorted(await asked(client, city.resident)) == tids
+
+
+async def test_followers_who_may_not_rate_are_not_asked(client, city):
+    """Only who `POST /rating` would accept is asked: a follower from elsewhere is not."""
+    far = await closed_ticket(client, city, follower=city.other_resident, nearby=False)
+    assert await remind_to_rate(now=later(hours=25)) == 1  # the reporter only
+    await deliver_all()
+    assert await asked(client, city.resident) == [far]
+    assert await asked(client, city.other_resident) == []
+    refused = await client.post(f"/api/v1/tickets/{far}/rating", headers=city.other_resident,
+                                json={"result": "satisfied", "service": "satisfied"})
+    assert refused.status_code == 403  # the reminder would have led to this
+

@@ -43,6 +43,9 @@ EXPECTED = {
     "withdraw": ({"submitted"}, "rejected", {"resident"}),
     "add_info": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
                   "returned", "reopened"}, None, {"resident"}),
+    # 督办 (issue 15): presses the holder, keeps the status.
+    "supervise": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
+                   "returned", "reopened"}, None, {"supervisor", "dispatcher", "system"}),
 }  # fmt: skip
 
 HAPPY_PATHS = [
@@ -188,14 +191,15 @@ def test_inputs_required_by_each_action():
     assert reasons == {
         "reject", "return", "verify_fail", "rate_rework", "request_extension", "refuse_extension",
     }  # fmt: skip
-    assert {a for a, t in TRANSITIONS.items() if t.requires_note} == {"handle", "self_dispose"}
+    assert {a for a, t in TRANSITIONS.items() if t.requires_note} == {"handle", "self_dispose",
+                                                                      "supervise"}
     assert {a for a, t in TRANSITIONS.items() if t.requires_duplicate_of} == {"merge"}
 
 
 def test_status_keeping_actions_are_marked_and_cannot_create():
     kept = {a for a, t in TRANSITIONS.items() if not t.changes_status}
     assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise",
-                    "add_info"}
+                    "add_info", "supervise"}
     assert TRANSITIONS["approve_extension"].next_status("claimed") == "claimed"
     with pytest.raises(ValueError):
         TRANSITIONS["recategorise"].next_status(None)
@@ -257,3 +261,15 @@ def test_transitions_are_frozen():
     with pytest.raises(AttributeError):
         TRANSITIONS["claim"].to_state = "closed"  # type: ignore[misc]
     assert isinstance(TRANSITIONS["claim"], Transition)
+
+
+def test_whoever_handled_may_not_check_their_own_handling():
+    from app.tickets.workflow import SEPARATED_FROM_HANDLING, separation_refusal
+
+    assert SEPARATED_FROM_HANDLING == {"verify_pass", "verify_fail", "close"}
+    for action in SEPARATED_FROM_HANDLING:
+        refusal = separation_refusal(action=action, actor_id=7, handled_by=7)
+        assert refusal is not None and refusal.code == "own_handling"
+        assert separation_refusal(action=action, actor_id=8, handled_by=7) is None
+        assert separation_refusal(action=action, actor_id=7, handled_by=None) is None
+    assert separation_refusal(action="handle", actor_id=7, handled_by=7) is None

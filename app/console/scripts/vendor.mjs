@@ -10,6 +10,8 @@ const vendor = join(here, "static", "vendor");
 rmSync(vendor, { recursive: true, force: true });
 mkdirSync(join(vendor, "leaflet"), { recursive: true });
 cpSync(join(modules, "htmx.org", "dist", "htmx.min.js"), join(vendor, "htmx.min.js"));
+// The big screen's charts (one self-contained UMD file, its colour helper bundled in).
+cpSync(join(modules, "chart.js", "dist", "chart.umd.min.js"), join(vendor, "chart.umd.min.js"));
 // leaflet.css finds its images relative to itself: keep images/ beside it.
 for (const name of ["leaflet.js", "leaflet.css", "images"]) {
   cpSync(join(modules, "leaflet", "dist", name), join(vendor, "leaflet", name), { recursive: true });

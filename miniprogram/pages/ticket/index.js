@@ -3,6 +3,10 @@
 // handler jumps to the action they may take, or navigates to the case. When a resident sees a
 // status change on a ticket of theirs, "有新进展时提醒我" is offered again: one subscribe consent
 // buys one message, so a single consent at report time would carry only the first step.
+// The reporter withdraws a report nobody has accepted yet (撤回, with a reason) and adds a note
+// and photos to an open one (补充说明): each button shows only when the ticket's
+// `allowed_actions` lists it. A photo other people cannot see (being checked, failed the
+// content check, hidden by staff) is shown to its owner with the reason (`held_reason`).
 const api = require('../../services/api')
 const format = require('../../utils/format')
 const nav = require('../../utils/nav')
@@ -20,11 +24,18 @@ const WORK_ACTIONS = [
   { action: 'verify_pass', label: '核查', mode: 'verify' },
 ]
 
+// My photos other people do not see, each with why (the server sends held_reason to the owner).
+function heldPhotos(media) {
+  return (media || []).filter((m) => m.held_reason).map((m) => ({
+    id: m.id, reason: m.held_reason, url: m.thumb_url || m.url || '',
+  }))
+}
+
 function photosByStage(media) {
   const groups = {}
   ;(media || []).forEach((m) => {
     const url = m.thumb_url || m.url
-    if (!url) return
+    if (!url || m.held_reason) return
     if (!groups[m.stage]) groups[m.stage] = { stage: m.stage, title: STAGE_TITLE[m.stage] || '照片', urls: [], full: [] }
     groups[m.stage].urls.push(url)
     groups[m.stage].full.push(m.url || url)
@@ -78,6 +89,13 @@ Component({
     starList: [1, 2, 3, 4, 5],
     sending: false,
     errorText: '',
+    heldPhotos: [],
+    canWithdraw: false,
+    canAddInfo: false,
+    panel: '', // 'withdraw' | 'info': the reporter's form that is open
+    withdrawReason: '',
+    infoNote: '',
+    infoPhotos: [],
   },
 
   methods: {
@@ -101,6 +119,9 @@ Component({
             isPublic: t.is_public,
           }),
           photoGroups: photosByStage(t.media),
+          heldPhotos: heldPhotos(t.media),
+          canWithdraw: (t.allowed_actions || []).indexOf('withdraw') >= 0,
+          canAddInfo: (t.allowed_actions || []).indexOf('add_info') >= 0,
           timeline: (t.timeline || []).map((e, i) => ({
             key: i,
             label: e.action_label,
@@ -199,6 +220,74 @@ Component({
         return
       }
       wx.navigateTo({ url: `/pages/task/index?id=${this.data.id}&mode=${mode}` })
+    },
+
+    // --- the reporter's own moves: 撤回 and 补充说明 ---
+    onOpenPanel(e) {
+      const panel = e.currentTarget.dataset.panel
+      this.setData({ panel: this.data.panel === panel ? '' : panel })
+    },
+
+    onWithdrawReason(e) {
+      this.setData({ withdrawReason: e.detail.value })
+    },
+
+    onInfoNote(e) {
+      this.setData({ infoNote: e.detail.value })
+    },
+
+    onAddInfoPhotos(e) {
+      photos.addPhotos(this, 'infoPhotos', e.detail.paths)
+    },
+
+    onRemoveInfoPhoto(e) {
+      photos.removePhoto(this, 'infoPhotos', e.detail.index)
+    },
+
+    async onWithdraw() {
+      if (this.data.sending) return
+      const reason = this.data.withdrawReason.trim()
+      const confirmed = await new Promise((resolve) => wx.showModal({
+        title: '撤回上报', content: '撤回后这件事不再办理，确定撤回吗？', confirmText: '撤回',
+        success: (r) => resolve(!!r.confirm), fail: () => resolve(false),
+      }))
+      if (!confirmed) return
+      this.setData({ sending: true })
+      try {
+        // One key per intent: a retry after a lost answer withdraws once.
+        const key = api.keyFor(this, ['withdraw', this.data.id, this.version, reason])
+        await api.withdrawTicket(this.data.id, { reason, version: this.version }, key)
+        ui.toast('已撤回', 'success')
+        this.setData({ panel: '', withdrawReason: '' })
+        await this.load()
+      } catch (err) {
+        ui.showError(err)
+        if (err.status === 409) await this.load() // accepted meanwhile: the button goes away
+      }
+      this.setData({ sending: false })
+    },
+
+    async onSubmitInfo() {
+      if (this.data.sending) return
+      const note = this.data.infoNote.trim()
+      if (!note && !this.data.infoPhotos.length) {
+        ui.toast('请填写补充说明或添加照片')
+        return
+      }
+      this.setData({ sending: true })
+      try {
+        const mediaIds = await photos.uploadPhotos(this, 'infoPhotos', 'report')
+        const body = { note, media_ids: mediaIds, version: this.version }
+        const key = api.keyFor(this, ['add_info', this.data.id, note, mediaIds])
+        await api.addTicketInfo(this.data.id, body, key)
+        ui.toast('已补充', 'success')
+        this.setData({ panel: '', infoNote: '', infoPhotos: [] })
+        await this.load()
+      } catch (err) {
+        ui.showError(err)
+        if (err.status === 409) await this.load()
+      }
+      this.setData({ sending: false })
     },
 
     // --- rating ---

@@ -1,6 +1,6 @@
 const { loadPage, flush, tap, input, fire, text } = require('../support/page')
 const { signIn, apiError } = require('../support/wx')
-const { detail, ticket, rating, page, me } = require('../support/fixtures')
+const { detail, ticket, rating, page, me, photo: fixturePhoto } = require('../support/fixtures')
 const coords = require('../../utils/coords')
 const config = require('../../config')
 const session = require('../../utils/session')
@@ -254,4 +254,108 @@ describe('提醒我 again after a status change', () => {
     await tap(p, '#follow')
     expect(text(p)).toContain('有新进展时提醒我')
   })
+})
+
+// --- the reporter's own moves: 撤回 and 补充说明; photos held from others --------------------------
+
+const WAITING = detail({ id: 21, status: 'submitted', status_label: '待受理', is_mine: true, version: 1, allowed_actions: ['withdraw', 'add_info'] })
+
+test('the reporter withdraws a report nobody has accepted, with a reason, once', async () => {
+  signIn(wx)
+  let current = WAITING
+  wx.route('GET', '/api/v1/tickets/21', () => [200, current])
+  wx.route('GET', '/api/v1/tickets/21/ratings', () => [200, page([])])
+  let attempts = 0
+  wx.route('POST', '/api/v1/tickets/21/withdraw', () => {
+    attempts += 1
+    if (attempts === 1) return 'fail' // the answer is lost
+    current = detail({ id: 21, status: 'rejected', status_label: '不予立案', is_mine: true, version: 2, allowed_actions: [] })
+    return [200, current]
+  })
+  const p = await open(21)
+  expect(p.data.canWithdraw).toBe(true)
+  expect(p.data.canAddInfo).toBe(true)
+  await tap(p, '#open-withdraw')
+  await input(p, '#withdraw-reason', ' 已自行解决 ')
+  await tap(p, '#submit-withdraw')
+  await tap(p, '#submit-withdraw')
+  await flush()
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '撤回上报' }))
+  const calls = wx.__calls.filter((c) => c.path === '/api/v1/tickets/21/withdraw')
+  expect(calls.map((c) => c.data)).toEqual([{ reason: '已自行解决', version: 1 }, { reason: '已自行解决', version: 1 }])
+  // the retry carries the same Idempotency-Key: the server withdraws once
+  expect(calls[0].header['Idempotency-Key']).toBeTruthy()
+  expect(calls[1].header['Idempotency-Key']).toBe(calls[0].header['Idempotency-Key'])
+  expect(p.data.canWithdraw).toBe(false)
+  expect(p.data.canAddInfo).toBe(false)
+  expect(p.data.ticket.statusLabel).toBe('不予立案')
+})
+
+test('withdraw and add-info are offered only when the ticket says they are allowed', async () => {
+  signIn(wx)
+  wx.route('GET', '/api/v1/tickets/22', () => [200, detail({ id: 22, is_mine: true, allowed_actions: ['add_info'] })])
+  wx.route('GET', '/api/v1/tickets/22/ratings', () => [200, page([])])
+  const accepted = await open(22)
+  expect(accepted.data.canWithdraw).toBe(false)
+  expect(text(accepted)).toContain('补充说明')
+  expect(text(accepted)).not.toContain('撤回上报')
+  wx.route('GET', '/api/v1/tickets/9', () => [200, CLOSED])
+  wx.route('GET', '/api/v1/tickets/9/ratings', () => [200, page([])])
+  const closed = await open(9)
+  expect(closed.data.ticket.statusLabel).toBe('已结案')
+  expect(text(closed)).not.toContain('补充说明')
+  expect(text(closed)).not.toContain('撤回上报')
+})
+
+test('a withdrawal the server refuses (accepted meanwhile) says so and hides the button', async () => {
+  signIn(wx)
+  let current = WAITING
+  wx.route('GET', '/api/v1/tickets/21', () => [200, current])
+  wx.route('GET', '/api/v1/tickets/21/ratings', () => [200, page([])])
+  wx.route('POST', '/api/v1/tickets/21/withdraw', () => {
+    current = detail({ id: 21, status: 'accepted', status_label: '已立案', is_mine: true, version: 2, allowed_actions: ['add_info'] })
+    return apiError(409, 'invalid_transition', '当前状态不能撤回')
+  })
+  const p = await open(21)
+  await tap(p, '#open-withdraw')
+  await tap(p, '#submit-withdraw')
+  await flush()
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '当前状态不能撤回' }))
+  expect(p.data.canWithdraw).toBe(false)
+})
+
+test('the reporter adds a note and a photo to an open report', async () => {
+  signIn(wx)
+  wx.route('GET', '/api/v1/tickets/21', () => [200, WAITING])
+  wx.route('GET', '/api/v1/tickets/21/ratings', () => [200, page([])])
+  wx.route('POST', '/api/v1/media/uploads', () => [201, { media_id: 56, method: 'local', upload_url: 'http://127.0.0.1:8000/api/v1/media/uploads/56/file', key: 'k', form: {} }])
+  wx.route('POST', '/api/v1/media/uploads/56/file', () => [201, { id: 56, status: 'ready' }])
+  wx.route('POST', '/api/v1/tickets/21/info', () => [200, WAITING])
+  const p = await open(21)
+  await tap(p, '#open-info')
+  await tap(p, '#submit-info')
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '请填写补充说明或添加照片' }))
+  await input(p, '#info-note', '晚上路灯也不亮')
+  await fire(p, '#info-photos', 'add', { paths: ['wxfile://tmp/i.jpg'] })
+  await tap(p, '#submit-info')
+  await flush()
+  const upload = wx.__calls.find((c) => c.path === '/api/v1/media/uploads')
+  expect(upload.data).toEqual({ purpose: 'report' })
+  const call = wx.__calls.find((c) => c.path === '/api/v1/tickets/21/info')
+  expect(call.data).toEqual({ note: '晚上路灯也不亮', media_ids: [56], version: 1 })
+  expect(call.header['Idempotency-Key']).toBeTruthy()
+  expect(p.data.panel).toBe('')
+  expect(p.data.infoPhotos).toEqual([])
+})
+
+test('my photo held from others is shown to me with the reason, not among the public photos', async () => {
+  signIn(wx)
+  const held = Object.assign(fixturePhoto(7, 'report'), { check: 'risky', url: null, thumb_url: null, held_reason: '图片未通过内容安全检测，仅您和工作人员可见' })
+  const checking = Object.assign(fixturePhoto(8, 'report'), { check: 'checking', held_reason: '图片审核中，通过后他人可见' })
+  wx.route('GET', '/api/v1/tickets/23', () => [200, detail({ id: 23, is_mine: true, media: [fixturePhoto(6, 'report'), held, checking] })])
+  wx.route('GET', '/api/v1/tickets/23/ratings', () => [200, page([])])
+  const p = await open(23)
+  expect(p.data.photoGroups[0].urls).toEqual(['https://x/6-t.jpg'])
+  expect(p.data.heldPhotos.map((h) => h.reason)).toEqual(['图片未通过内容安全检测，仅您和工作人员可见', '图片审核中，通过后他人可见'])
+  expect(text(p)).toContain('图片未通过内容安全检测')
 })

@@ -44,7 +44,7 @@ function photo(id, stage) {
   return {
     id, purpose: stage === 'handling' ? 'handling' : 'report', status: 'ready', mime: 'image/jpeg', size: 1000,
     width: 800, height: 600, url: `https://x/${id}.jpg`, thumb_url: `https://x/${id}-t.jpg`, stage,
-    created_at: '2026-11-25T01:00:00Z',
+    created_at: '2026-11-25T01:00:00Z', check: 'passed', hidden: false, held_reason: null,
   }
 }
 
@@ -165,7 +165,14 @@ const RESPONSES = {
   getArea: [() => area(), () => community()],
   listCellWorkers: [() => gridInfo(), () => gridInfo({ grid_workers: [] })],
   listCategories: [residentCategories, staffCategories],
-  getTicket: [() => detail({ media: [photo(1, 'report')] })],
+  getTicket: [
+    () => detail({ media: [photo(1, 'report')] }),
+    // the reporter's view: their own moves offered, a photo of theirs held from others
+    () => detail({ status: 'submitted', is_mine: true, allowed_actions: ['withdraw', 'add_info'], media: [
+      Object.assign(photo(2, 'report'), { check: 'checking', held_reason: '图片审核中，通过后他人可见' })] }),
+  ],
+  withdrawTicket: [() => detail({ status: 'rejected', status_label: '不予立案', is_mine: true })],
+  addTicketInfo: [() => detail({ status: 'submitted', is_mine: true, allowed_actions: ['withdraw', 'add_info'] })],
   myTickets: [() => page([ticket()], '5')],
   listTasks: [() => page([ticket({ status: 'claimed', status_label: '已认领' })], '1.5')],
   publicTickets: [() => ({ items: [publicTicket()] })],
