@@ -32,6 +32,8 @@ from datetime import datetime
 from app.accounts import jobs as account_jobs
 from app.accounts import personal
 from app.core.periodic import PeriodicJob, run_periodic
+from app.devices import jobs as device_jobs
+from app.devices import notices as device_notices
 from app.integrations import jobs as integration_jobs
 from app.media import jobs as media_jobs
 from app.notifications import delivery, outbox
@@ -62,7 +64,8 @@ IDLE_S = 1.0  # pause when the outbox is drained
 
 # Every notice kind, by domain.
 KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
-                                 *poll_notices.KINDS, *supervision_notices.KINDS)
+                                 *poll_notices.KINDS, *supervision_notices.KINDS,
+                                 *device_notices.KINDS)
 
 # Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
 # at a time. Each round is bounded (a batch limit over indexed columns), so it stays short
@@ -71,7 +74,7 @@ KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
 PERIODIC: tuple[PeriodicJob, ...] = (*ticket_jobs.JOBS, *rating_jobs.JOBS, *poll_jobs.JOBS,
                                      *stats_jobs.JOBS, *account_jobs.JOBS, *supervision_jobs.JOBS,
                                      *notification_jobs.JOBS, *integration_jobs.JOBS,
-                                     *media_jobs.JOBS, *open311_jobs.JOBS)
+                                     *media_jobs.JOBS, *open311_jobs.JOBS, *device_jobs.JOBS)
 
 _installed = False
 

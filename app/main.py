@@ -28,6 +28,7 @@ from app.core import db, supervise
 from app.core import redis as redis_core
 from app.core.api import ErrorOut
 from app.core.errors import ServiceUnavailable, register_error_handlers
+from app.devices import routes as devices_routes
 from app.evaluation import routes as evaluation_routes
 from app.hotline import routes as hotline_routes
 from app.integrations import routes as integrations_routes
@@ -56,6 +57,7 @@ DOMAIN_BLUEPRINTS = (
     integrations_routes.bp,
     hotline_routes.bp,
     evaluation_routes.bp,
+    devices_routes.bp,
 )
 
 

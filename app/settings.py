@@ -202,6 +202,10 @@ class Settings(BaseSettings):
     open311_max_requests: int = 1000  # GET requests answers at most this many
     # Contact details a client app sent are blanked this long after the case ended.
     open311_contact_retention_days: int = 180
+    # Cameras and sensors (docs/integrations.md): events of one device and type this close
+    # together join one case; a device unheard this long is reported to the admins once.
+    device_event_window_s: int = 1800
+    device_silent_after_s: int = 86400
 
     @property
     def media_dir(self) -> Path:

@@ -531,6 +531,50 @@ REQUESTS.update({
         {"rate": "handled_on_time_rate", "excellent": 0.9, "good": 0.75, "passing": 0.6})),
 })
 
+# Cameras and sensors (issue 14 item 2, app/devices): the registry and the event-type table are
+# admins' (devices in their areas: one in another district is 403 to register; an import lists
+# such a row as a problem in its 422, after the gate). The world has no camera integration, so no
+# device exists and one is not found even by its admin (tests/devices cover the registry). The
+# review list is the dispatchers'; the world has no device event, so confirming one is not
+# found. The hooks answer only a signed request. These rows run after DELETE /api/v1/me.
+MATRIX_TABLE += """\
+GET    /api/v1/admin/devices                              | 401     | 401     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/admin/devices                              | 401     | 401     | 403     | 403     | 403     | 403     | ok/403
+POST   /api/v1/admin/devices/import                       | 401     | 401     | 403     | 403     | 403     | 403     | ok
+GET    /api/v1/admin/devices/{device_code}                | 401     | 401     | 403     | 403     | 403     | 403     | 404
+PATCH  /api/v1/admin/devices/{device_code}                | 401     | 401     | 403     | 403     | 403     | 403     | 404
+GET    /api/v1/admin/device-event-types                   | 401     | 401     | 403     | 403     | 403     | 403     | ok
+PUT    /api/v1/admin/device-event-types/{event_type}      | 401     | 401     | 403     | 403     | 403     | 403     | ok
+POST   /api/v1/hooks/devices/events                       | 401     | 401     | 401     | 401     | 401     | 401     | 401
+POST   /api/v1/hooks/devices/heartbeats                   | 401     | 401     | 401     | 401     | 401     | 401     | 401
+GET    /api/v1/devices/events/review                      | 401     | 401     | 403     | 403     | 403     | ok      | 403
+POST   /api/v1/devices/events/{event_id}/confirm          | 401     | 401     | 403     | 403     | 403     | 404     | 403
+POST   /api/v1/devices/events/{event_id}/discard          | 401     | 401     | 403     | 403     | 403     | 404     | 403
+"""
+REQUESTS.update({
+    ("POST", "/api/v1/admin/devices"): Req(body=lambda w, s: {
+        "code": f"M-{next(_SERIAL)}", "name": "矩阵摄像头", "kind": "camera",
+        "location": w.value("point", s), "integration": "matrix-hook"}),
+    ("POST", "/api/v1/admin/devices/import"): Req(body=lambda w, s: {
+        "format": "csv", "content": "code,name,kind,lng,lat,integration\n"
+        f"M-{next(_SERIAL)},矩阵,camera,{w.value('point', s)['lng']},"
+        f"{w.value('point', s)['lat']},matrix-hook\n"}),
+    **{(method, "/api/v1/admin/devices/{device_code}"): Req(
+        params={"device_code": _const("M-NONE")}, body=_const({"name": "新名字"}))
+       for method in ("GET", "PATCH")},
+    ("PUT", "/api/v1/admin/device-event-types/{event_type}"): Req(
+        params={"event_type": _const("smoke")}, body=_const({
+            "label": "烟雾", "category_code": "9901", "urgency": "urgent",
+            "min_confidence": 0.8})),
+    ("POST", "/api/v1/hooks/devices/events"): Req(body=_const({
+        "event_id": "matrix-1", "device_code": "M-NONE", "event_type": "smoke",
+        "occurred_at": "2026-12-05T08:00:00+08:00", "confidence": 0.9})),
+    ("POST", "/api/v1/hooks/devices/heartbeats"): Req(body=_const({"devices": ["M-NONE"]})),
+    **{("POST", f"/api/v1/devices/events/{{event_id}}/{verb}"): Req(
+        params={"event_id": _const(1)}, body=_const({}) if verb == "discard" else None)
+       for verb in ("confirm", "discard")},
+})
+
 # --- the table, the routes, the run -----------------------------------------------------------
 CLASSES = {"ok", "401", "403", "404"}
 

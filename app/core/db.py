@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "app.integrations.models",
     "app.hotline.models",
     "app.evaluation.models",
+    "app.devices.models",
 ]
 APP_LABEL = "models"
 

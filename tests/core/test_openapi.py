@@ -8,6 +8,7 @@ BODYLESS = {
     "/api/v1/messages/{message_id}/read", "/api/v1/messages/read-all",
     "/api/v1/admin/outbox/{outbox_id}/retry",
     "/api/v1/polls/{poll_id}/texts/{answer_id}/release",
+    "/api/v1/devices/events/{event_id}/confirm",
 }
 
 

@@ -87,4 +87,4 @@ def test_the_job_process_collects_every_domains_jobs():
     assert {name.partition(".")[0] for name in names} == {"tickets", "ratings", "polls", "stats",
                                                           "accounts", "notifications",
                                                           "supervision", "integrations", "media",
-                                                          "open311"}
+                                                          "open311", "devices"}
