@@ -31,6 +31,7 @@ from datetime import datetime
 
 from app.accounts import jobs as account_jobs
 from app.accounts import personal
+from app.approvals import notices as approval_notices
 from app.core.periodic import PeriodicJob, run_periodic
 from app.devices import jobs as device_jobs
 from app.devices import notices as device_notices
@@ -65,7 +66,8 @@ IDLE_S = 1.0  # pause when the outbox is drained
 # Every notice kind, by domain.
 KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
                                  *poll_notices.KINDS, *supervision_notices.KINDS,
-                                 *device_notices.KINDS)
+                                 *device_notices.KINDS,
+                                 *approval_notices.KINDS)
 
 # Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
 # at a time. Each round is bounded (a batch limit over indexed columns), so it stays short

@@ -19,6 +19,7 @@ from tortoise import connections
 from app import jobs as app_jobs
 from app.accounts import routes as accounts_routes
 from app.accounts import service as accounts_service
+from app.approvals import routes as approvals_routes
 from app.areas import routes as areas_routes
 from app.calendar import routes as calendar_routes
 from app.catalog import routes as catalog_routes
@@ -57,6 +58,7 @@ DOMAIN_BLUEPRINTS = (
     integrations_routes.bp,
     hotline_routes.bp,
     evaluation_routes.bp,
+    approvals_routes.bp,
     devices_routes.bp,
 )
 

@@ -8,12 +8,14 @@ beside `main.py`, is the one place that knows both. `create_app` and the job pro
 
 from __future__ import annotations
 
+from app.approvals import service as approvals
 from app.hotline import push as hotline_push
 from app.integrations import feed as integration_feed
 from app.media import moderation as media_moderation
 from app.notifications import delivery
 from app.stats import service as stats
 from app.supervision import service as supervision
+from app.tickets import actions as ticket_actions
 from app.tickets import door
 from app.tickets import queries as ticket_queries
 
@@ -24,6 +26,11 @@ def wire() -> None:
     door.on_change(stats.record)
     # Open 督办 close with their ticket.
     door.on_change(supervision.close_with_ticket)
+    # Pending 挂账/延期/回退/作废 requests lapse when their ticket moves on; the register
+    # mirrors every 延期 request and decision (app/approvals).
+    door.on_change(approvals.lapse_with_ticket)
+    if approvals.on_extension not in ticket_actions.extension_hooks:
+        ticket_actions.extension_hooks.append(approvals.on_extension)
     # Who may hide a photo is decided by the ticket it is on (app.media imports no tickets).
     media_moderation.guard = ticket_queries.photo_moderator
     # Status changes of a 12345 order go back to the platform through the outbox.

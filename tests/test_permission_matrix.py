@@ -531,6 +531,48 @@ REQUESTS.update({
         {"rate": "handled_on_time_rate", "excellent": 0.9, "good": 0.75, "passing": 0.6})),
 })
 
+# 挂账/延期/回退/作废 requests (issue 15 item 4, app/approvals): asked on a ticket by the worker
+# holding it or a dispatcher, decided by a supervisor (a role without a column here:
+# tests/approvals covers it) or, for 延期 and 回退, a dispatcher; the register is read by
+# supervisors and dispatchers of the area, the unit's handlers and the requester. The world's
+# pending extension is mirrored in the register ("own"); "other" is a request in the other
+# district. These rows run after DELETE /api/v1/me, so the resident's token no longer works.
+MATRIX_TABLE += """\
+POST   /api/v1/tickets/{ticket_id}/approvals              | 401     | 401     | ok/404  | ok/404  | 403/404 | ok/404  | 403/404
+GET    /api/v1/approvals                                  | 401     | 401     | ok      | ok      | 403     | ok      | 403
+GET    /api/v1/approvals/export.csv                       | 401     | 401     | ok      | ok      | 403     | ok      | 403
+GET    /api/v1/approvals/rates                            | 401     | 401     | 403     | 403     | ok      | ok      | ok
+GET    /api/v1/approvals/{approval_id}                    | 401     | 401     | 404     | ok/404  | 404     | ok/404  | 404
+POST   /api/v1/approvals/{approval_id}/approve            | 401     | 401     | 404     | 403/404 | 404     | ok/404  | 404
+POST   /api/v1/approvals/{approval_id}/deny               | 401     | 401     | 404     | 403/404 | 404     | ok/404  | 404
+POST   /api/v1/tickets/{ticket_id}/resume                 | 401     | 401     | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+"""
+REQUESTS.update({
+    ("POST", "/api/v1/tickets/{ticket_id}/approvals"): Req(body=_const({
+        "kind": "send_back", "reason": "需多部门联合处置"})),
+    ("GET", "/api/v1/approvals/rates"): Req(query=lambda w, s: {
+        "from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(days=1)).isoformat()}),
+    ("POST", "/api/v1/approvals/{approval_id}/deny"): Req(body=_const({"note": "不同意"})),
+})
+_world_without_requests = build_world
+
+
+async def build_world(client: httpx.AsyncClient) -> World:  # the world above, with requests
+    from app.approvals.models import ApprovalRequest
+    from app.tickets.models import Ticket
+
+    world = await _world_without_requests(client)
+    own = await ApprovalRequest.get(extension_id=world.value("extension_id", "own"))
+    other_ticket = await Ticket.get(id=world.value("ticket_id", "other"))
+    other = await ApprovalRequest.create(
+        ticket_id=other_ticket.id, kind="void", area_path=other_ticket.area_path,
+        unit_id=other_ticket.unit_id, requested_by_id=other_ticket.reporter_id,
+        requester_role="dispatcher", reason="另区的申请", pending_key=f"{other_ticket.id}:void")
+    world.ids["approval_id"] = {"own": own.id, "other": other.id}
+    return world
+
+
 # Cameras and sensors (issue 14 item 2, app/devices): the registry and the event-type table are
 # admins' (devices in their areas: one in another district is 403 to register; an import lists
 # such a row as a problem in its 422, after the gate). The world has no camera integration, so no

@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "app.calendar.models",
     "app.tickets.models",
     "app.supervision.models",
+    "app.approvals.models",
     "app.notifications.models",
     "app.ratings.models",
     "app.stats.models",

@@ -21,7 +21,10 @@ FOLLOWER = "follower"  # not a role: a resident who follows someone else's ticke
 # handlers work a unit's task, the cell's grid workers a grid-team task. A grid worker whose
 # cell holds a department's task still sees it (and verifies it, which is their duty), but may
 # not claim, handle, return, release it or ask for more time on it.
-DUTY_ACTIONS = frozenset({"claim", "handle", "release", "return", "request_extension"})
+# 挂账 and 回退 requests (app/approvals) are asked by whoever holds the task as well; a
+# dispatcher's 回退 request passes the door without the duty, but lists filter by this set.
+DUTY_ACTIONS = frozenset({"claim", "handle", "release", "return", "request_extension",
+                          "request_suspend", "request_send_back"})
 
 
 def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[str]:

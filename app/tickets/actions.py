@@ -7,7 +7,7 @@ workflow table and writes. New tickets come in through `intake`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -268,6 +268,12 @@ async def _redispatch_same_unit(ticket: Ticket) -> Ticket:
                             effect=dispatch_effect(ticket.unit_id, await _category_of(ticket)))
 
 
+# Told in the transaction of each 延期 request and decision, with the request as written: the
+# register of requests (app/approvals, wired in app.wiring) keeps its row in step with it.
+ExtensionHook = Callable[[Ticket, ExtensionRequest, User], Awaitable[None]]
+extension_hooks: list[ExtensionHook] = []
+
+
 async def request_extension(*, actor: User, ticket_id: int, reason: str, extra_value: int,
                             extra_unit: str, version: int | None) -> ExtensionRequest:
     created: list[ExtensionRequest] = []
@@ -281,6 +287,8 @@ async def request_extension(*, actor: User, ticket_id: int, reason: str, extra_v
             ticket_id=ticket.id, requested_by=actor, reason=reason, extra_value=extra_value,
             extra_unit=extra_unit))
         change.data.update(extra_value=extra_value, extra_unit=extra_unit)
+        for hook in extension_hooks:
+            await hook(ticket, created[0], actor)
 
     await transition(ticket_id=ticket_id, action="request_extension", actor=actor, note=reason,
                      expected_version=version, effect=effect)
@@ -300,6 +308,8 @@ async def decide_extension(*, actor: User, ticket_id: int, extension_id: int, ap
         request.decided_by = actor
         request.decided_at = datetime.now(UTC)
         await request.save(update_fields=["status", "decided_by_id", "decided_at"])
+        for hook in extension_hooks:
+            await hook(ticket, request, actor)
         change.data["extension_id"] = request.id
         if approve and ticket.deadline_at is not None:
             new_deadline = await compute_deadline(ticket.deadline_at, value=request.extra_value,
@@ -380,3 +390,74 @@ async def mark_overdue(*, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     return await Ticket.filter(status__in=list(workflow.ON_THE_CLOCK), deadline_at__lt=now,
                                is_overdue=False).update(is_overdue=True)
+
+
+# --- 挂账, 回退, 作废 (issue 15 item 4): requests are the register's (app/approvals), which
+# passes its own row's write as `also`, so the request and its effect commit together.
+
+async def record_request(*, actor: User, ticket_id: int, action: str, note: str,
+                         acting_as: str | None, also: Effect) -> Ticket:
+    """申请挂账/回退/作废 on the timeline (status kept); a worker must hold the task."""
+    async def effect(ticket: Ticket, change: Change) -> None:
+        if acting_as in (Role.GRID_WORKER, Role.HANDLER):
+            await _only_assignee(actor)(ticket, change)
+        await also(ticket, change)
+
+    return await transition(ticket_id=ticket_id, action=action, actor=actor, note=note,
+                            acting_as=acting_as, effect=effect)
+
+
+async def refuse_request(*, actor: User, ticket_id: int, note: str, also: Effect) -> Ticket:
+    return await transition(ticket_id=ticket_id, action="refuse_request", actor=actor,
+                            note=note, effect=also)
+
+
+async def suspend(*, actor: User, ticket_id: int, note: str, also: Effect) -> Ticket:
+    """挂账 approved: the ticket waits, off the clock, until it is resumed."""
+    async def effect(ticket: Ticket, change: Change) -> None:
+        await also(ticket, change)
+        change.fields.update(suspended_at=datetime.now(UTC),
+                             suspend_count=ticket.suspend_count + 1)
+
+    return await transition(ticket_id=ticket_id, action="suspend", actor=actor, note=note,
+                            effect=effect)
+
+
+async def resume(*, actor: User | None, ticket_id: int, note: str = "",
+                 version: int | None = None) -> Ticket:
+    """恢复办理: back to the unit's task pool; the deadline moves by the time suspended."""
+    async def effect(ticket: Ticket, change: Change) -> None:
+        now = datetime.now(UTC)
+        paused = now - (ticket.suspended_at or now)
+        change.fields.update(suspended_at=None, assignee_id=None, claimed_at=None)
+        if ticket.deadline_at is not None:
+            change.fields["deadline_at"] = ticket.deadline_at + paused
+            change.data["deadline_at"] = (ticket.deadline_at + paused).isoformat()
+        change.data["paused_seconds"] = int(paused.total_seconds())
+        if ticket.unit_id is not None:
+            members = await unit_service.handlers_of(ticket.unit_id)
+            change.notify += [(notices.TASK_ASSIGNED, uid) for uid in members]
+
+    return await transition(ticket_id=ticket_id, action="resume", actor=actor, note=note,
+                            expected_version=version, effect=effect)
+
+
+async def send_back(*, actor: User, ticket_id: int, note: str, also: Effect) -> Ticket:
+    """回退 approved: off the unit, back in the dispatchers' queue (the deadline is kept)."""
+    async def effect(ticket: Ticket, change: Change) -> None:
+        await also(ticket, change)
+        change.data["sent_back_from_unit"] = ticket.unit_id
+        change.fields.update(assignee_id=None, unit_id=None, claimed_at=None)
+
+    return await transition(ticket_id=ticket_id, action="send_back", actor=actor, note=note,
+                            effect=effect)
+
+
+async def void(*, actor: User, ticket_id: int, note: str, also: Effect) -> Ticket:
+    """作废 approved: the ticket ends, out of the rates (docs/metrics.md)."""
+    async def effect(ticket: Ticket, change: Change) -> None:
+        await also(ticket, change)
+        change.fields.update(suspended_at=None)
+
+    return await transition(ticket_id=ticket_id, action="void", actor=actor, note=note,
+                            effect=effect)

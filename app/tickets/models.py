@@ -80,6 +80,10 @@ class Ticket(Model):
     rework_count = fields.IntField(default=0)
     return_count = fields.IntField(default=0)
     extension_count = fields.IntField(default=0)
+    # 挂账 (issue 15 item 4): since when the ticket waits, off the clock (None: not suspended),
+    # and how often it was.
+    suspended_at = fields.DatetimeField(null=True)
+    suspend_count = fields.IntField(default=0)
     handled_on_time = fields.BooleanField(null=True)
     closed_on_time = fields.BooleanField(null=True)
     is_self_disposed = fields.BooleanField(default=False)
@@ -165,6 +169,7 @@ class ExtensionStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REFUSED = "refused"
+    LAPSED = "lapsed"  # the ticket moved on (handled, suspended, voided …) before a decision
 
 
 class ExtensionRequest(Model):

@@ -21,12 +21,19 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
     (new) ──self_dispose──▶ closed                                       (自行处置)
     any open status ──add_info──▶ (kept)                 (补充信息: the reporter adds a note/photos)
     any open status ──supervise──▶ (kept)                (督办: a supervisor presses the holder)
+    dispatched | claimed ──suspend──▶ suspended ──resume──▶ dispatched  (挂账/缓办, approved)
+    dispatched | claimed ──send_back──▶ returned                        (回退, approved)
+    accepted | returned | dispatched | claimed | reopened | suspended ──void──▶ voided (作废)
 
 `handled` and `verifying` are both kept on purpose: `handled` means the unit reported the work
 done; `verifying` means a 核查 task is out to the cell's grid worker. The system issues
 `request_verification` right after `handle` when verification is wanted; a dispatcher may instead
 `close` straight from `handled` (e.g. the reporter confirmed by phone). Extension requests (延期)
 move a deadline, never the status, so their `to_state` is None.
+
+挂账, 回退 and 作废 (issue 15 item 4) are requests a supervisor decides (app/approvals): the
+`request_*` rows record the request on the timeline and keep the status; `suspend`,
+`send_back` and `void` are the approved effects; `refuse_request` records a refusal.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class Status(StrEnum):
     RETURNED = "returned"  # 退回: the unit says "not ours"; back in the dispatch queue
     REOPENED = "reopened"  # 返工/重办: failed verification or unsatisfied rating
     MERGED = "merged"  # 已合并: a duplicate of another ticket
+    SUSPENDED = "suspended"  # 挂账/缓办: approved to wait; the deadline clock is paused
+    VOIDED = "voided"  # 已作废: approved as void; out of the rates
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -64,14 +73,17 @@ STATUS_LABELS: dict[str, str] = {
     Status.RETURNED: "已退回",
     Status.REOPENED: "返工重办",
     Status.MERGED: "已合并",
+    Status.SUSPENDED: "已挂账",
+    Status.VOIDED: "已作废",
 }
 
 INITIAL_STATUS = Status.SUBMITTED
-# No action leads out of rejected or merged; closed only via rate_rework (重办).
-FINAL_STATUSES: frozenset[str] = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
+# No action leads out of rejected, merged or voided; closed only via rate_rework (重办).
+FINAL_STATUSES: frozenset[str] = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED,
+                                            Status.VOIDED})
 OPEN_STATUSES: frozenset[str] = frozenset(Status) - FINAL_STATUSES
 # Ended without being worked: off the public map, and never the original of a merge.
-DROPPED_STATUSES: frozenset[str] = frozenset({Status.REJECTED, Status.MERGED})
+DROPPED_STATUSES: frozenset[str] = frozenset({Status.REJECTED, Status.MERGED, Status.VOIDED})
 # What waits in a dispatcher's queue (with accepted tickets that routing found no unit for,
 # and tickets with a pending extension request, which are not a status).
 WAITING_FOR_DISPATCHER: frozenset[str] = frozenset(
@@ -80,7 +92,8 @@ WAITING_FOR_DISPATCHER: frozenset[str] = frozenset(
 # Someone holds the ticket: the unit it was dispatched to, or the worker who claimed it.
 WORKED_STATUSES: frozenset[str] = frozenset({Status.DISPATCHED, Status.CLAIMED})
 # The deadline clock runs: dispatched at least once and not yet handled (a returned or
-# reopened ticket waits for a dispatcher on the same clock), so it may turn overdue.
+# reopened ticket waits for a dispatcher on the same clock), so it may turn overdue. A
+# suspended ticket (挂账) is off the clock: its deadline moves on when it resumes.
 ON_THE_CLOCK: frozenset[str] = WORKED_STATUSES | {Status.RETURNED, Status.REOPENED}
 
 # Role names match app.accounts.models.Role (not imported: this module stays free of the ORM).
@@ -144,6 +157,11 @@ def _t(
 
 S = Status
 NEW = None  # pseudo-state before the ticket exists
+# Where the requests of issue 15 item 4 apply (the request and its approved effect alike).
+SUSPENDABLE: tuple[str, ...] = (S.DISPATCHED, S.CLAIMED)  # 挂账: while the unit holds it
+SENDABLE_BACK: tuple[str, ...] = (S.DISPATCHED, S.CLAIMED)  # 回退: before the unit reports it done
+VOIDABLE: tuple[str, ...] = (S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.CLAIMED, S.REOPENED,
+                             S.SUSPENDED)  # 作废: accepted (立案) and not yet handled
 
 # THE table. Order is the order UIs list buttons in. Admins (city IT) manage configuration,
 # not cases, so they appear nowhere here; give a person the dispatcher role to work cases.
@@ -186,9 +204,9 @@ _TABLE: tuple[Transition, ...] = (
     _t("request_extension",  [S.DISPATCHED, S.CLAIMED],             None,
        [GRID_WORKER, HANDLER], "申请延期", requires_reason=True),
     _t("approve_extension",  [S.DISPATCHED, S.CLAIMED],             None,
-       [DISPATCHER], "批准延期"),
+       [DISPATCHER, SUPERVISOR], "批准延期"),
     _t("refuse_extension",   [S.DISPATCHED, S.CLAIMED],             None,
-       [DISPATCHER], "驳回延期", requires_reason=True),
+       [DISPATCHER, SUPERVISOR], "驳回延期", requires_reason=True),
     _t("recategorise",       [S.SUBMITTED, S.ACCEPTED, S.RETURNED], None,
        [DISPATCHER], "重新分类"),
     _t("merge",              [S.SUBMITTED, S.ACCEPTED, S.RETURNED, S.DISPATCHED], S.MERGED,
@@ -203,6 +221,26 @@ _TABLE: tuple[Transition, ...] = (
     # system raises one when a ticket passes its deadline. The status is kept.
     _t("supervise",          sorted(OPEN_STATUSES),                 None,
        [SUPERVISOR, DISPATCHER, SYSTEM], "督办", requires_note=True),
+    # Requests a supervisor decides (app/approvals, issue 15 item 4). Asking keeps the status;
+    # who may ask for what on which ticket (on duty, one pending per kind) is the service's.
+    _t("request_suspend",    SUSPENDABLE,                           None,
+       [GRID_WORKER, HANDLER], "申请挂账", requires_reason=True),
+    _t("request_send_back",  SENDABLE_BACK,                         None,
+       [GRID_WORKER, HANDLER, DISPATCHER], "申请回退", requires_reason=True),
+    _t("request_void",       VOIDABLE,                              None,
+       [DISPATCHER], "申请作废", requires_reason=True),
+    _t("refuse_request",     sorted(OPEN_STATUSES),                 None,
+       [SUPERVISOR, DISPATCHER], "驳回申请", requires_reason=True),
+    # The approved effects. 挂账 and 作废 only a supervisor grants; 回退 lands in the
+    # dispatchers' own queue, so a dispatcher (not the one who asked) may grant it too.
+    _t("suspend",            SUSPENDABLE,                           S.SUSPENDED,
+       [SUPERVISOR], "批准挂账"),
+    _t("resume",             [S.SUSPENDED],                         S.DISPATCHED,
+       [SUPERVISOR, DISPATCHER, SYSTEM], "恢复办理"),
+    _t("send_back",          SENDABLE_BACK,                         S.RETURNED,
+       [SUPERVISOR, DISPATCHER], "批准回退"),
+    _t("void",               VOIDABLE,                              S.VOIDED,
+       [SUPERVISOR], "批准作废"),
 )
 # fmt: on
 

@@ -36,16 +36,28 @@ EXPECTED = {
     "release": ({"claimed"}, "dispatched", {"grid_worker", "handler"}),
     "return": ({"dispatched", "claimed"}, "returned", {"grid_worker", "handler"}),
     "request_extension": ({"dispatched", "claimed"}, None, {"grid_worker", "handler"}),
-    "approve_extension": ({"dispatched", "claimed"}, None, {"dispatcher"}),
-    "refuse_extension": ({"dispatched", "claimed"}, None, {"dispatcher"}),
+    "approve_extension": ({"dispatched", "claimed"}, None, {"dispatcher", "supervisor"}),
+    "refuse_extension": ({"dispatched", "claimed"}, None, {"dispatcher", "supervisor"}),
     "recategorise": ({"submitted", "accepted", "returned"}, None, {"dispatcher"}),
     "merge": ({"submitted", "accepted", "returned", "dispatched"}, "merged", {"dispatcher"}),
     "withdraw": ({"submitted"}, "rejected", {"resident"}),
     "add_info": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
-                  "returned", "reopened"}, None, {"resident"}),
+                  "returned", "reopened", "suspended"}, None, {"resident"}),
     # 督办 (issue 15): presses the holder, keeps the status.
     "supervise": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
-                   "returned", "reopened"}, None, {"supervisor", "dispatcher", "system"}),
+                   "returned", "reopened", "suspended"}, None, {"supervisor", "dispatcher", "system"}),
+    # 挂账, 回退, 作废 (issue 15 item 4): asked for (status kept), then granted or refused.
+    "request_suspend": ({"dispatched", "claimed"}, None, {"grid_worker", "handler"}),
+    "request_send_back": ({"dispatched", "claimed"}, None, {"grid_worker", "handler", "dispatcher"}),
+    "request_void": ({"accepted", "returned", "dispatched", "claimed", "reopened", "suspended"},
+                     None, {"dispatcher"}),
+    "refuse_request": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
+                        "returned", "reopened", "suspended"}, None, {"supervisor", "dispatcher"}),
+    "suspend": ({"dispatched", "claimed"}, "suspended", {"supervisor"}),
+    "resume": ({"suspended"}, "dispatched", {"supervisor", "dispatcher", "system"}),
+    "send_back": ({"dispatched", "claimed"}, "returned", {"supervisor", "dispatcher"}),
+    "void": ({"accepted", "returned", "dispatched", "claimed", "reopened", "suspended"}, "voided",
+             {"supervisor"}),
 }  # fmt: skip
 
 HAPPY_PATHS = [
@@ -141,8 +153,8 @@ def test_closed_is_terminal_except_for_rework_after_an_unsatisfied_rating():
     assert allowed_actions("closed", ROLES) == ["rate_rework"]
 
 
-@pytest.mark.parametrize("state", ["merged", "rejected"])
-def test_nothing_leads_out_of_merged_or_rejected(state):
+@pytest.mark.parametrize("state", ["merged", "rejected", "voided"])
+def test_nothing_leads_out_of_merged_rejected_or_voided(state):
     assert [t.action for t in TRANSITIONS.values() if state in t.from_states] == []
     assert allowed_actions(state, ROLES) == []
 
@@ -179,7 +191,7 @@ def test_every_from_state_and_role_is_known():
 
 def test_status_sets_and_labels():
     assert INITIAL_STATUS == "submitted"
-    assert FINAL_STATUSES == {"closed", "rejected", "merged"}
+    assert FINAL_STATUSES == {"closed", "rejected", "merged", "voided"}
     assert OPEN_STATUSES | FINAL_STATUSES == set(Status)
     assert not OPEN_STATUSES & FINAL_STATUSES
     assert set(STATUS_LABELS) == set(Status)
@@ -190,6 +202,7 @@ def test_inputs_required_by_each_action():
     reasons = {a for a, t in TRANSITIONS.items() if t.requires_reason}
     assert reasons == {
         "reject", "return", "verify_fail", "rate_rework", "request_extension", "refuse_extension",
+        "request_suspend", "request_send_back", "request_void", "refuse_request",
     }  # fmt: skip
     assert {a for a, t in TRANSITIONS.items() if t.requires_note} == {"handle", "self_dispose",
                                                                       "supervise"}
@@ -199,7 +212,8 @@ def test_inputs_required_by_each_action():
 def test_status_keeping_actions_are_marked_and_cannot_create():
     kept = {a for a, t in TRANSITIONS.items() if not t.changes_status}
     assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise",
-                    "add_info", "supervise"}
+                    "add_info", "supervise", "request_suspend", "request_send_back",
+                    "request_void", "refuse_request"}
     assert TRANSITIONS["approve_extension"].next_status("claimed") == "claimed"
     with pytest.raises(ValueError):
         TRANSITIONS["recategorise"].next_status(None)
@@ -273,3 +287,25 @@ def test_whoever_handled_may_not_check_their_own_handling():
         assert separation_refusal(action=action, actor_id=8, handled_by=7) is None
         assert separation_refusal(action=action, actor_id=7, handled_by=None) is None
     assert separation_refusal(action="handle", actor_id=7, handled_by=7) is None
+
+
+def test_a_suspended_ticket_is_off_the_clock_and_a_voided_one_ends_off_the_map():
+    from app.tickets.workflow import DROPPED_STATUSES, ON_THE_CLOCK
+
+    assert "suspended" in OPEN_STATUSES and "suspended" not in ON_THE_CLOCK
+    assert "voided" in FINAL_STATUSES and "voided" in DROPPED_STATUSES
+    assert STATUS_LABELS["suspended"] == "已挂账" and STATUS_LABELS["voided"] == "已作废"
+
+
+def test_a_ticket_suspended_resumed_sent_back_and_voided():
+    steps = [
+        ("submit", "resident"), ("auto_accept", "system"), ("dispatch", "system"),
+        ("claim", "handler"), ("request_suspend", "handler"), ("suspend", "supervisor"),
+        ("resume", "dispatcher"), ("claim", "handler"), ("request_send_back", "handler"),
+        ("send_back", "dispatcher"), ("dispatch", "dispatcher"), ("request_void", "dispatcher"),
+        ("void", "supervisor"),
+    ]
+    status: str | None = None
+    for action, role in steps:
+        status = resolve(action=action, status=status, roles=[role]).next_status(status)
+    assert status == "voided"
