@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
 from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.definitions import Component
 
@@ -18,17 +19,25 @@ from app.hotline.schemas import (
 from app.integrations import service as integrations
 from app.integrations.models import IntegrationKind
 from app.integrations.routes import SIGNED
+from app.tickets.routes import IDEMPOTENCY
 
 bp = Blueprint("hotline")
 TAG = "hotline"
 
 
 @bp.post("/hotline/cases")
+@IDEMPOTENCY
 @endpoint(summary="热线工单: file a caller's problem (dispatchers); 立案 at once and routed",
           tag=TAG, body=HotlineCaseCreate, response=HotlineCaseOut, status=201,
           errors=(403, 404))
-async def file_case(request: Request, body: HotlineCaseCreate) -> HotlineCaseOut:
-    return await service.file_case(actor=request.ctx.user, body=body)
+async def file_case(request: Request, body: HotlineCaseCreate) -> HTTPResponse:
+    # A call taken twice (a retried submit, a double click) is one case.
+    answer = await service.file_case_once(actor=request.ctx.user, body=body,
+                                          key=request.headers.get("idempotency-key"))
+    response = json(answer.body, status=answer.status)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get("/hotline/cases/<ticket_id:int>")

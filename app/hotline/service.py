@@ -22,7 +22,7 @@ from app.hotline.schemas import (
 )
 from app.integrations import service as integrations
 from app.integrations.models import Integration
-from app.tickets import intake
+from app.tickets import idempotency, intake
 from app.tickets.access import ticket_roles
 from app.tickets.models import Ticket, TicketSource
 from app.tickets.workflow import Status
@@ -56,6 +56,16 @@ async def file_case(*, actor: User, body: HotlineCaseCreate) -> HotlineCaseOut:
     ticket = await intake.file_for_caller(body=body.report(), source=TicketSource.HOTLINE,
                                           actor=actor, attach=attach)
     return await _out(made[0], ticket)
+
+
+async def file_case_once(*, actor: User, body: HotlineCaseCreate,
+                         key: str | None) -> idempotency.Replayable:
+    """`file_case` under an Idempotency-Key (the API and the console's form): once per key."""
+    async def run() -> idempotency.Answer:
+        return 201, (await file_case(actor=actor, body=body)).model_dump(mode="json")
+
+    return await idempotency.once(actor=actor, key=key, scope="POST /hotline/cases",
+                                  body=body.model_dump(mode="json"), run=run)
 
 
 async def _order(integration_id: int, order_number: str) -> HotlineCase | None:

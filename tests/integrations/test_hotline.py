@@ -222,3 +222,21 @@ async def test_the_callback_is_recorded_once_after_the_case_closed(client, city)
     assert done.json()["callback_at"]
     twice = await client.post(path, headers=city.dispatcher, json={"result": "unsatisfied"})
     assert twice.status_code == 409 and error_code(twice) == "callback_recorded"
+
+
+async def test_a_call_filed_twice_with_one_key_is_one_case(client, city):
+    headers = {**city.dispatcher, "Idempotency-Key": "call-2026-12-05-0001"}
+    first, twin = await asyncio.gather(
+        client.post("/api/v1/hotline/cases", headers=headers, json=call()),
+        client.post("/api/v1/hotline/cases", headers=headers, json=call()))
+    answers = sorted([first, twin], key=lambda a: a.headers.get("Idempotent-Replayed", ""))
+    # The twin waits for the first and replays it, or hears "in progress" and may retry.
+    assert answers[0].status_code == 201, answers[0].text
+    assert answers[1].status_code in (201, 409), answers[1].text
+    retry = await client.post("/api/v1/hotline/cases", headers=headers, json=call())
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json()["ticket_id"] == answers[0].json()["ticket_id"]
+    assert await Ticket.filter(source="hotline").count() == 1
+    other = await client.post("/api/v1/hotline/cases", headers=headers,
+                              json=call(description="另一通来电：路灯不亮"))
+    assert other.status_code == 422 and error_code(other) == "idempotency_key_reused"
