@@ -30,11 +30,15 @@ from app.core.errors import (
     Unauthorized,
 )
 from app.core.paths import under, under_any
+from app.hotline import service as hotline
+from app.hotline.schemas import HotlineCaseCreate, HotlineCaseOut
 from app.screen import routes as screen_pages
 from app.screen import service as screen
 from app.stats import metrics as stats_metrics
 from app.stats import service as stats
 from app.stats.schemas import BreakdownQuery, StatsQuery
+from app.supervision import service as supervision
+from app.supervision.schemas import LEVEL_LABELS, SupervisionIn, SupervisionLevel, SupervisionOut
 from app.tickets import actions as ticket_actions
 from app.tickets import queries as ticket_queries
 from app.tickets import workflow
@@ -52,6 +56,7 @@ __all__ = [
     "TicketDetail", "TicketOut", "TicketSource", "TooManyRequests", "Unauthorized", "Unit",
     "BreakdownQuery", "StatsQuery", "User", "get_visible_or_raise", "scope_of", "screen",
     "screen_pages", "stats", "stats_metrics", "ticket_roles", "under", "workflow",
+    "HotlineCaseCreate", "LEVEL_LABELS", "SupervisionIn", "SupervisionLevel",
 ]
 
 
@@ -255,3 +260,34 @@ async def stats_areas(*, user: User) -> list[Area]:
     paths = scope_of(user).paths(Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.ADMIN)
     return list(await Area.filter(under_any("path", paths), kind__in=[
         AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY]).order_by("path").limit(2000))
+
+
+# --- hotline and 督办 (issues 14 and 15) -------------------------------------------------------
+
+
+async def file_hotline_case(*, actor: User, body: HotlineCaseCreate,
+                            key: str | None) -> int:
+    """File a caller's case once per form (the form's key): the new ticket's id."""
+    answer = await hotline.file_case_once(actor=actor, body=body, key=key)
+    return int(answer.body["ticket_id"])
+
+
+async def hotline_caller(*, user: User, ticket: TicketDetail) -> HotlineCaseOut | None:
+    """The caller's details of a hotline case, for the staff who may see them (else None)."""
+    if ticket.source != TicketSource.HOTLINE:
+        return None
+    try:
+        return await hotline.get_case(viewer=user, ticket_id=ticket.id)
+    except (Forbidden, NotFound):
+        return None
+
+
+async def ticket_supervisions(*, user: User, ticket_id: int) -> list[SupervisionOut]:
+    """The case's 督办, newest first (the console shows the first 50)."""
+    page = await supervision.list_for_ticket(user=user, ticket_id=ticket_id, limit=50,
+                                             cursor=None)
+    return page.items
+
+
+async def raise_supervision(*, actor: User, ticket_id: int, body: SupervisionIn) -> None:
+    await supervision.raise_supervision(actor=actor, ticket_id=ticket_id, body=body)

@@ -11,12 +11,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from sanic import Request
 from sanic.request import RequestParameters
 from sanic.response import HTTPResponse, redirect
 
 from app.console import dashboard as _dashboard  # noqa: F401  (registers /console/dashboard*)
 from app.console import domain, queues, sessions
+from app.console import hotline as _hotline  # noqa: F401  (registers /console/hotline*)
 from app.console import screen as _screen  # noqa: F401  (registers /console/screen*)
 from app.console.web import (
     PREFIX,
@@ -27,6 +29,7 @@ from app.console.web import (
     page,
     render,
 )
+from app.core.workcalendar import SHANGHAI
 from app.settings import current
 
 __all__ = ["bp"]
@@ -181,7 +184,14 @@ async def _case_context(request: Request, ticket_id: int) -> dict[str, Any]:
         if extension is None:  # the table allows deciding; there is nothing to decide
             actions = [a for a in actions if a not in ("approve_extension", "refuse_extension")]
     needs_units = "dispatch" in actions
+    staff_extras = {
+        "supervisions": await domain.ticket_supervisions(user=user, ticket_id=ticket_id),
+        "can_supervise": "supervise" in detail.allowed_actions,
+        "levels": domain.LEVEL_LABELS,
+        "caller": await domain.hotline_caller(user=user, ticket=detail),
+    }
     return {
+        **staff_extras,
         "t": detail, "actions": actions, "rules": {a: domain.transition_rule(a) for a in actions},
         "extension": extension,
         "units": await domain.dispatch_units(user=user) if needs_units else [],
@@ -198,6 +208,8 @@ async def _case_context(request: Request, ticket_id: int) -> dict[str, Any]:
 @page
 async def ticket_page(request: Request, ticket_id: int) -> HTTPResponse:
     context = await _case_context(request, ticket_id)
+    if request.args.get("filed"):  # just filed from the hotline form
+        context.update(notice="热线工单已登记并立案", notice_ok=True)
     template = "tickets/_case.html" if is_htmx(request) else "tickets/page.html"
     return await render(request, template, **context)
 
@@ -237,6 +249,40 @@ async def ticket_action(request: Request, ticket_id: int, action: str) -> HTTPRe
         return await _case_with_notice(request, ticket_id, exc.status_code, message)
     label = domain.ACTION_LABELS.get(action, action)
     response = await _case_with_notice(request, ticket_id, 200, f"已{label}", ok=True)
+    response.headers["HX-Trigger"] = json.dumps({"ticket-changed": {"id": ticket_id}})
+    return response
+
+
+def _deadline_of(value: str | None) -> datetime | None:
+    """A datetime-local input (Beijing time, as staff read it) as an aware time."""
+    try:
+        local = datetime.fromisoformat((value or "").strip()[:16])
+    except ValueError:
+        return None
+    return local.replace(tzinfo=SHANGHAI) if local.tzinfo is None else None
+
+
+@bp.post("/tickets/<ticket_id:int>/supervisions")
+async def raise_supervision(request: Request, ticket_id: int) -> HTTPResponse:
+    """督办 from the case page: the supervision service decides who may and when."""
+    form = _form(request)
+    deadline = _deadline_of(form.get("deadline_at"))
+    if deadline is None:
+        return await _case_with_notice(request, ticket_id, 422, "请填写督办时限")
+    try:
+        body = domain.SupervisionIn.model_validate({
+            "level": form.get("level") or "normal", "note": (form.get("note") or "").strip()[:500],
+            "deadline_at": deadline})
+    except ValidationError:
+        return await _case_with_notice(request, ticket_id, 422, "请选择督办级别并填写督办意见")
+    try:
+        await domain.raise_supervision(actor=request.ctx.console.user, ticket_id=ticket_id,
+                                       body=body)
+    except domain.NotFound as exc:
+        return await error_page(request, 404, exc.message)
+    except domain.AppError as exc:
+        return await _case_with_notice(request, ticket_id, exc.status_code, exc.message)
+    response = await _case_with_notice(request, ticket_id, 200, "已督办，已通知承办单位", ok=True)
     response.headers["HX-Trigger"] = json.dumps({"ticket-changed": {"id": ticket_id}})
     return response
 

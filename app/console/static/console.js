@@ -114,5 +114,22 @@
     L.circleMarker(at, { radius: 9, className: "marker selected none" }).addTo(small);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { initWorkbench(); initCaseMap(); });
+  // 热线登记: a click on the grid map fills the case's point (WGS-84, as the map draws it).
+  function initHotlineMap() {
+    var node = el("hotline-map");
+    if (!node || typeof L === "undefined") { return; }
+    var pick = newMap(node).setView([35.44, 116.57], 13), marker = null;
+    loadGrid(pick, node.dataset.grid);
+    pick.on("click", function (e) {
+      el("hotline-lng").value = e.latlng.lng.toFixed(6);
+      el("hotline-lat").value = e.latlng.lat.toFixed(6);
+      el("hotline-crs").value = "wgs84";
+      if (marker) { marker.remove(); }
+      marker = L.circleMarker(e.latlng, { radius: 9, className: "marker selected none" }).addTo(pick);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initWorkbench(); initCaseMap(); initHotlineMap();
+  });
 })();

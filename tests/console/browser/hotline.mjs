@@ -1,0 +1,103 @@
+// 热线登记 and 督办 in a real browser: the dispatcher takes a call, picks the place on the grid
+// map (no tile server), files it, lands on the new case with the caller's details, and raises a
+// 督办 on it. axe-core checks the form (WCAG 2.1 AA). Run by scripts/test-console:
+//   BASE_URL=http://127.0.0.1:8000 VAR_DIR=var node tests/console/browser/hotline.mjs
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const require = createRequire(new URL("../../../app/console/package.json", import.meta.url));
+const { chromium } = require("playwright-core");
+const { AxeBuilder } = require("@axe-core/playwright");
+
+const BASE = process.env.BASE_URL || "http://127.0.0.1:8000";
+const VAR_DIR = process.env.VAR_DIR || "var";
+const OUT = process.env.OUT || "test-output/console";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+mkdirSync(OUT, { recursive: true });
+
+function demoPassword(username) {
+  const lines = readFileSync(join(VAR_DIR, "demo-accounts.txt"), "utf8").split("\n");
+  const row = lines.map((l) => l.split("\t")).find((cols) => cols[0] === username);
+  assert.ok(row, `no ${username} in ${VAR_DIR}/demo-accounts.txt`);
+  return row[1].trim();
+}
+
+let stage = "start";
+const step = (what) => { stage = what; console.log(`ok  ${what}`); };
+const phone = `139${String(Date.now()).slice(-8)}`;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+let failed = false;
+let page = null;
+try {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: "zh-CN",
+                                             timezoneId: "Asia/Shanghai" });
+  page = await context.newPage();
+  const outside = [];
+  page.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) outside.push(r.url()); });
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${stage}: ${m.text()}`); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+  await page.goto(`${BASE}/console/login`);
+  await page.getByLabel("用户名").fill("dispatcher");
+  await page.getByLabel("密码").fill(demoPassword("dispatcher"));
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(`${BASE}/console/`);
+  await page.getByRole("link", { name: "热线登记" }).click();
+  await page.waitForURL(`${BASE}/console/hotline/new`);
+  step("dispatcher opened 热线登记 from the menu");
+
+  await page.getByLabel("来电人姓名").fill("刘先生");
+  await page.getByLabel("来电号码").fill(phone);
+  await page.getByLabel("问题类别").selectOption({ label: "0102 污水井盖" });
+  await page.getByLabel("问题描述").fill("来电反映：小区门口井盖松动，晚上有人差点踩空");
+  await page.getByLabel("地址", { exact: true }).fill("运河路 8 号门口");
+  await page.waitForSelector("#hotline-map path.cell");
+  await page.locator("#hotline-map path.cell").first().click();  // the place, on the grid map
+  assert.match(await page.getByLabel("经度").inputValue(), /^\d+\.\d{6}$/);
+  assert.match(await page.getByLabel("纬度").inputValue(), /^\d+\.\d{6}$/);
+  await page.screenshot({ path: join(OUT, "10-hotline-form.png"), fullPage: true });
+  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const serious = axe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
+  for (const v of serious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
+  assert.equal(serious.length, 0, "serious or critical accessibility violations on the hotline form");
+  step("the form is filled; a click on the grid map set the point; axe finds nothing serious");
+
+  await page.getByRole("button", { name: "登记并立案" }).click();
+  await page.waitForURL(/\/console\/tickets\/\d+\?filed=1/);
+  const main = await page.locator("main").innerText();
+  assert.match(main, /热线工单已登记并立案/);
+  assert.ok(main.includes(phone), "the caller's number is not on the case page");
+  assert.match(main, /热线来电/);
+  step("filed: the new case opened with the caller's details");
+
+  await page.getByLabel("督办级别").selectOption({ label: "重点督办" });
+  await page.getByLabel("督办意见").fill("群众反映强烈，请尽快处置");
+  await page.getByLabel("督办时限（北京时间）").fill("2099-12-31T18:00");
+  await page.getByRole("button", { name: "督办", exact: true }).click();
+  await page.locator("#case .notice.ok").waitFor();
+  assert.match(await page.locator("#case").innerText(), /重点督办 · 群众反映强烈，请尽快处置/);
+  await page.screenshot({ path: join(OUT, "11-supervised.png"), fullPage: true });
+  step("督办 raised from the case page");
+
+  assert.deepEqual(outside, [], "the console fetched something from outside itself");
+  assert.deepEqual(consoleErrors, [], "the browser reported script errors");
+  step("nothing fetched from outside; no script errors");
+} catch (error) {
+  failed = true;
+  console.error(error);
+  if (page) {
+    await page.screenshot({ path: join(OUT, "failure-hotline.png"), fullPage: true }).catch(() => {});
+    console.error(`at ${page.url()}:\n${(await page.locator("main").innerText().catch(() => "")).slice(0, 800)}`);
+  }
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
