@@ -254,6 +254,11 @@ async def ticket_id_of(*, reference: str) -> int | None:
     return int(reference)
 
 
+async def ticket_number(*, ticket_id: int) -> str | None:
+    row = await Ticket.filter(id=ticket_id).first().values_list("number", flat=True)
+    return row if isinstance(row, str) else None
+
+
 async def stats_areas(*, user: User) -> list[Area]:
     """The district, streets and communities a user may read statistics of (the dashboard's
     area choices): the stats API's viewers' scope."""

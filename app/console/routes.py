@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 from sanic import Request
@@ -137,6 +138,16 @@ def _markers(items: list[domain.TicketOut]) -> str:
     ], ensure_ascii=False).replace("</", "<\\/")
 
 
+def _queue_context(result: queues.QueuePage) -> dict[str, Any]:
+    """What the list (`workbench/_queue.html`) needs, for the page and its fragments."""
+    return {
+        "result": result, "queues": queues.QUEUES, "markers": _markers(result.items),
+        "deadline_text": DEADLINE_TEXT, "source_labels": queues.SOURCE_LABELS,
+        "deadline_filters": queues.DEADLINE_FILTERS, "now": datetime.now(UTC),
+        "sort_labels": queues.SORT_LABELS,
+    }
+
+
 @bp.get("/")
 @page
 async def workbench(request: Request) -> HTTPResponse:
@@ -144,12 +155,7 @@ async def workbench(request: Request) -> HTTPResponse:
     if not domain.scope_of(user).has(domain.Role.DISPATCHER):
         return await render(request, "home.html", roles=domain.role_names(user))
     filters = queues.Filters.from_args(request.args)
-    result = await queues.load(user=user, filters=filters)
-    context: dict[str, Any] = {
-        "result": result, "queues": queues.QUEUES, "markers": _markers(result.items),
-        "deadline_text": DEADLINE_TEXT, "source_labels": queues.SOURCE_LABELS,
-        "deadline_filters": queues.DEADLINE_FILTERS, "now": datetime.now(UTC),
-    }
+    context = _queue_context(await queues.load(user=user, filters=filters))
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-body":
         return await render(request, "workbench/_queue.html", fragment=True, **context)
     scope = domain.scope_of(user)
@@ -157,6 +163,24 @@ async def workbench(request: Request) -> HTTPResponse:
         request, "workbench/index.html", statuses=domain.workflow.STATUS_LABELS,
         categories=await domain.leaf_categories(), units=await domain.dispatch_units(user=user),
         areas=await domain.scope_areas(scope=scope), **context)
+
+
+@bp.post("/bulk")
+@page
+async def bulk(request: Request) -> HTTPResponse:
+    """批量立案 / 批量派遣 on the ticked rows; answers with the list and what happened."""
+    user = request.ctx.console.user
+    form = _form(request)
+    back = (form.get("back") or "")[:1000]
+    picks = queues.parse_picks(form.getlist("ticket") or [])
+    result = await queues.run_bulk(user=user, action=form.get("action") or "", picks=picks,
+                                   unit_id=_form_int(form.get("unit_id")))
+    if not is_htmx(request):
+        return redirect(f"{PREFIX}/?{back}", status=303)
+    filters = queues.Filters.from_args({k: v[0] for k, v in parse_qs(back).items()})
+    context = _queue_context(await queues.load(user=user, filters=filters))
+    return await render(request, "workbench/_queue.html", fragment=True, **context,
+                        bulk_notice=result.notice, bulk_ok=not result.refused)
 
 
 @bp.get("/map/grid.geojson")

@@ -76,7 +76,7 @@
     var table = document.querySelector(".list-pane");
     table.addEventListener("click", function (e) {
       var row = e.target.closest("tr.row");
-      if (!row) { return; }
+      if (!row || e.target.closest("input, label")) { return; }  // a bulk-selection box
       select(row.dataset.id, { open: !e.target.closest("a") });
     });
     document.addEventListener("keydown", function (e) {
@@ -89,6 +89,9 @@
         select(next.dataset.id); next.focus(); e.preventDefault();
       } else if (e.key === "Enter" && e.target.matches("tr.row")) {
         select(e.target.dataset.id, { open: true }); e.preventDefault();
+      } else if (e.key === "x" && selectedId !== null) {  // x ticks the row for a bulk action
+        var box = document.querySelector('#cases tr[data-id="' + selectedId + '"] input.pick');
+        if (box) { box.checked = !box.checked; e.preventDefault(); }
       }
     });
     document.body.addEventListener("htmx:afterSettle", function (e) {

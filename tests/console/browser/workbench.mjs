@@ -125,6 +125,34 @@ try {
   await page.screenshot({ path: join(OUT, "04-case.png"), fullPage: true });
   step("case page with its map");
 
+  // 8. Two more reports, ticked on the list and accepted in one go (批量立案); then the
+  // 上报时间 column turns the order round and the URL keeps it.
+  const more = [];
+  for (const n of [1, 2]) {
+    more.push(await api("/api/v1/tickets", {
+      method: "POST", token: resident.access_token,
+      body: { category_code: "1003", description: `运河路又有一堆建筑垃圾（第 ${n} 处）`,
+              location: { lng: 116.5703, lat: 35.4418, crs: "gcj02" }, address: `运河路 ${10 + n} 号` },
+    }));
+  }
+  await page.goto(`${BASE}/console/?queue=accept`);
+  for (const t of more) {
+    await page.getByRole("checkbox", { name: `选择案件 ${t.number}` }).check();
+  }
+  await page.getByRole("button", { name: "批量立案" }).click();
+  await page.locator("#queue-body .notice").waitFor();
+  assert.match(await page.locator("#queue-body .notice").innerText(), /已处理 2 件/);
+  for (const t of more) {
+    const now = await api(`/api/v1/tickets/${t.id}`, { token: resident.access_token });
+    assert.notEqual(now.status, "submitted", `${t.number} was not accepted`);
+  }
+  await page.screenshot({ path: join(OUT, "05-bulk-accepted.png") });
+  step("two ticked cases accepted in one go");
+  await page.goto(`${BASE}/console/?queue=all`);
+  await page.getByRole("link", { name: "上报时间" }).click();
+  await page.waitForURL(/sort=oldest/);
+  step("the 上报时间 column sorts oldest first, in the URL");
+
   assert.deepEqual(outside, [], "the console fetched something from outside itself");
   assert.deepEqual(consoleErrors, [], "the browser reported script errors");
   step("nothing fetched from outside; no script errors");
