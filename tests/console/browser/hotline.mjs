@@ -82,7 +82,7 @@ try {
   await page.getByLabel("督办意见").fill("群众反映强烈，请尽快处置");
   await page.getByLabel("督办时限（北京时间）").fill("2099-12-31T18:00");
   await page.getByRole("button", { name: "督办", exact: true }).click();
-  await page.locator("#case .notice.ok").waitFor();
+  await page.locator("#case .notice.ok", { hasText: "已督办" }).waitFor();
   assert.match(await page.locator("#case").innerText(), /重点督办 · 群众反映强烈，请尽快处置/);
   await page.screenshot({ path: join(OUT, "11-supervised.png"), fullPage: true });
   step("督办 raised from the case page");

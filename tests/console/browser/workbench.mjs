@@ -125,7 +125,33 @@ try {
   await page.screenshot({ path: join(OUT, "04-case.png"), fullPage: true });
   step("case page with its map");
 
-  // 8. Two more reports, ticked on the list and accepted in one go (批量立案); then the
+  // 8. A 楼道堆物 report goes straight to the cell's grid team; its grid worker claims and
+  // handles it through the API (as the mini-program does); the dispatcher finds it under
+  // 待核查/待结案 and closes it.
+  const stairs = await api("/api/v1/tickets", {
+    method: "POST", token: resident.access_token,
+    body: { category_code: "2004", description: "三楼楼道堆满纸箱，挡住了消防通道",
+            location: { lng: 116.5703, lat: 35.4418, crs: "gcj02" }, address: "运河路 8 号 3 单元" },
+  });
+  const worker = await api("/api/v1/auth/login", { method: "POST",
+    body: { username: "grid_worker", password: demoPassword("grid_worker") } });
+  let current = await api(`/api/v1/tasks/${stairs.id}/claim`, {
+    method: "POST", token: worker.access_token, body: { version: stairs.version } });
+  current = await api(`/api/v1/tasks/${stairs.id}/handle`, {
+    method: "POST", token: worker.access_token, body: { note: "纸箱已清走", version: current.version } });
+  step(`grid worker handled ${stairs.number} through the API: ${current.status_label}`);
+  await page.goto(`${BASE}/console/?queue=close`);
+  const waiting = page.locator(`#cases tr[data-id="${stairs.id}"]`);
+  await waiting.waitFor();
+  await waiting.locator("td").nth(2).click();
+  await page.locator("#case").getByRole("button", { name: "结案", exact: true }).click();
+  await page.locator("#case .notice.ok").waitFor();
+  const closed = await api(`/api/v1/tickets/${stairs.id}`, { token: resident.access_token });
+  assert.equal(closed.status, "closed");
+  await page.screenshot({ path: join(OUT, "05-closed.png") });
+  step("dispatcher found it under 待核查/待结案 and closed it");
+
+  // 9. Two more reports, ticked on the list and accepted in one go (批量立案); then the
   // 上报时间 column turns the order round and the URL keeps it.
   const more = [];
   for (const n of [1, 2]) {
@@ -146,7 +172,7 @@ try {
     const now = await api(`/api/v1/tickets/${t.id}`, { token: resident.access_token });
     assert.notEqual(now.status, "submitted", `${t.number} was not accepted`);
   }
-  await page.screenshot({ path: join(OUT, "05-bulk-accepted.png") });
+  await page.screenshot({ path: join(OUT, "06-bulk-accepted.png") });
   step("two ticked cases accepted in one go");
   await page.goto(`${BASE}/console/?queue=all`);
   await page.getByRole("link", { name: "上报时间" }).click();
