@@ -66,6 +66,13 @@ CLOSE = _kind("close", "案件已结案", "您反映的问题（编号 {number}�
 MERGE = _kind("merge", "案件已合并",
               "您反映的问题（编号 {number}）已与相同问题合并处理，进展将在原案件中更新。",
               "已与相同问题合并处理")
+SUSPEND = _kind("suspend", "案件暂缓处理",
+                 "您反映的问题（编号 {number}）经批准暂缓处理（挂账），恢复处理后会继续跟进。",
+                 "经批准暂缓处理，恢复后继续跟进")
+RESUME = _kind("resume", "案件恢复处理", "您反映的问题（编号 {number}）已恢复处理，请耐心等待。",
+               "已恢复处理，请耐心等待")
+VOID = _kind("void", "案件已作废", "您反映的问题（编号 {number}）经审核作废，原因请在案件详情中查看。",
+             "经审核作废，原因请查看详情")
 TASK_ASSIGNED = _kind("task_assigned", "新任务待处理",
                       "案件 {number} 已派给您所在的单位，请及时认领处理。",
                       "新任务已派发，请及时认领处理", template=TASK)
@@ -89,6 +96,9 @@ NOTICE_FOR_ACTION: dict[str, NoticeKind] = {
     "verify_pass": VERIFY_PASS,
     "close": CLOSE,
     "merge": MERGE,
+    "suspend": SUSPEND,
+    "resume": RESUME,
+    "void": VOID,
 }
 NOTIFY_REPORTER = frozenset(NOTICE_FOR_ACTION)
 

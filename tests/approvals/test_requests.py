@@ -11,6 +11,7 @@ from app.tickets import actions
 from app.tickets.models import Ticket, TicketEvent
 from tests.approvals.helpers import ask, claimed, decide, me, ok, supervisor
 from tests.factories import error_code, make_staff
+from tests.notifications.helpers import deliver_all, messages
 from tests.tickets.helpers import report
 
 
@@ -89,6 +90,9 @@ async def test_a_dispatcher_asks_to_void_and_only_a_supervisor_grants_it(client,
     assert ticket.status == "voided"
     public = await client.get(f"/api/v1/tickets/{tid}", headers=city.resident)
     assert (await ok(public))["status"] == "voided"  # the reporter sees how it ended
+    await deliver_all()
+    told = (await messages(client, city.resident))["items"]
+    assert told[0]["title"] == "案件已作废" and "经审核作废" in told[0]["body"]
 
 
 async def test_a_send_back_returns_the_task_to_the_dispatch_queue_without_a_misroute(
