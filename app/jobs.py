@@ -32,6 +32,7 @@ from datetime import datetime
 from app.accounts import jobs as account_jobs
 from app.accounts import personal
 from app.approvals import notices as approval_notices
+from app.conversation import notices as conversation_notices
 from app.core.periodic import PeriodicJob, run_periodic
 from app.devices import jobs as device_jobs
 from app.devices import notices as device_notices
@@ -67,7 +68,7 @@ IDLE_S = 1.0  # pause when the outbox is drained
 KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
                                  *poll_notices.KINDS, *supervision_notices.KINDS,
                                  *device_notices.KINDS,
-                                 *approval_notices.KINDS)
+                                 *approval_notices.KINDS, *conversation_notices.KINDS)
 
 # Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
 # at a time. Each round is bounded (a batch limit over indexed columns), so it stays short

@@ -24,6 +24,7 @@ from app.areas import routes as areas_routes
 from app.calendar import routes as calendar_routes
 from app.catalog import routes as catalog_routes
 from app.console import routes as console_routes
+from app.conversation import routes as conversation_routes
 from app.core import api as core_api
 from app.core import db, supervise
 from app.core import redis as redis_core
@@ -60,6 +61,7 @@ DOMAIN_BLUEPRINTS = (
     evaluation_routes.bp,
     approvals_routes.bp,
     devices_routes.bp,
+    conversation_routes.bp,
 )
 
 

@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # Separation of duties (issue 15): whoever handled a ticket may not verify or close it;
     # the 核查 falls to another grid worker of the cell, the collector or a dispatcher.
     separate_verification: bool = True
+    # Talking to the reporter (issue 15): while a case waits for the reporter's answer to
+    # 请求补充信息 its clock is paused, i.e. the answer moves the deadline on by the wait.
+    pause_clock_for_info: bool = False
     # Periodic jobs (overdue marking) inside the API process; turn off when a separate job
     # process runs them (production with several API processes).
     jobs_in_process: bool = True

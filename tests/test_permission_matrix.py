@@ -617,6 +617,28 @@ REQUESTS.update({
        for verb in ("confirm", "discard")},
 })
 
+# Talking to the reporter (issue 15 item 5, app/conversation): staff of the ticket's scope
+# post notes and ask the reporter; a grid worker or handler only for a task that is theirs. The
+# world's "own" ticket is merged by the time these rows run, so every staff role in scope passes
+# the gate and hears 409 (tests/conversation cover the duty: a grid worker is refused a
+# department's task with 403 not_your_task). Reply templates are staff's to read and admins'/dispatchers' to keep; the
+# world has none, so changing one is not found. These rows run after DELETE /api/v1/me.
+MATRIX_TABLE += """\
+POST   /api/v1/tickets/{ticket_id}/notes                  | 401     | 401     | ok/404  | ok/404  | ok/404  | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/info-requests          | 401     | 401     | ok/404  | ok/404  | ok/404  | ok/404  | 403/404
+GET    /api/v1/reply-templates                            | 401     | 401     | ok      | ok      | ok      | ok      | ok
+POST   /api/v1/reply-templates                            | 401     | 401     | 403     | 403     | 403     | ok      | ok
+PATCH  /api/v1/reply-templates/{template_id}              | 401     | 401     | 403     | 403     | 403     | 404     | 404
+"""
+REQUESTS.update({
+    **{("POST", f"/api/v1/tickets/{{ticket_id}}/{verb}"): Req(body=_const({
+        "note": "已安排人员处理"})) for verb in ("notes", "info-requests")},
+    ("POST", "/api/v1/reply-templates"): Req(body=_const({
+        "purpose": "progress_note", "text": "正在处理中，请耐心等待。"})),
+    ("PATCH", "/api/v1/reply-templates/{template_id}"): Req(
+        params={"template_id": _const(999999)}, body=_const({"is_active": False})),
+})
+
 # --- the table, the routes, the run -----------------------------------------------------------
 CLASSES = {"ok", "401", "403", "404"}
 

@@ -19,6 +19,8 @@ from app.accounts.scope import ROLE_LABELS, STAFF_ROLES, Role, Scope, scope_of
 from app.areas.models import Area, AreaKind
 from app.catalog import service as catalog
 from app.catalog.models import Category
+from app.conversation import service as conversation
+from app.conversation.schemas import ReplyTemplateQuery
 from app.core import security
 from app.core.errors import (
     AppError,
@@ -181,6 +183,12 @@ async def run_action(*, actor: User, ticket_id: int, action: str, data: ActionIn
                                         extension_id=data.extension_id,
                                         approve=action == "approve_extension",
                                         reason=data.reason, version=v)
+    if action == "progress_note":
+        return await conversation.post_note(actor=actor, ticket_id=ticket_id, note=data.note,
+                                            version=v)
+    if action == "ask_info":
+        return await conversation.ask_info(actor=actor, ticket_id=ticket_id, note=data.note,
+                                           version=v)
     raise NotFound("工作台暂不支持该操作", code="unknown_action")
 
 
@@ -190,7 +198,8 @@ def _missing(message: str) -> AppError:
 
 # Actions the console offers as forms (the workflow table decides which of them apply).
 CONSOLE_ACTIONS = ("accept", "reject", "dispatch", "recategorise", "merge", "approve_extension",
-                   "refuse_extension", "verify_pass", "verify_fail", "close", "rate_rework")
+                   "refuse_extension", "verify_pass", "verify_fail", "close", "rate_rework",
+                   "progress_note", "ask_info")
 ACTION_LABELS = {t.action: t.label for t in workflow.TRANSITIONS.values()}
 
 
@@ -285,6 +294,15 @@ async def hotline_caller(*, user: User, ticket: TicketDetail) -> HotlineCaseOut 
         return await hotline.get_case(viewer=user, ticket_id=ticket.id)
     except (Forbidden, NotFound):
         return None
+
+
+async def reply_templates(*, user: User, ticket_id: int) -> dict[str, list[str]]:
+    """The reply templates (常用语) fitting a case, by purpose, most specific first."""
+    found = await conversation.templates(viewer=user, query=ReplyTemplateQuery(ticket_id=ticket_id))
+    by_purpose: dict[str, list[str]] = {}
+    for row in found.items:
+        by_purpose.setdefault(row.purpose.value, []).append(row.text)
+    return by_purpose
 
 
 async def ticket_supervisions(*, user: User, ticket_id: int) -> list[SupervisionOut]:

@@ -41,6 +41,9 @@ ROUTED_BY_TEXT = {
     "manual": "无匹配规则，进入人工派遣队列", "dispatcher": "派遣员人工派遣",
     "self": "网格员自行处置",
 }
+# What a done action says where "已" + its label reads badly.
+DONE_TEXT = {"progress_note": "已发布进展说明，上报人和关注者会收到通知",
+             "ask_info": "已请上报人补充信息"}
 STAGE_TEXT = {"report": "上报照片（处置前）", "handling": "处置照片（处置后）",
               "verification": "核查照片"}
 
@@ -213,6 +216,8 @@ async def _case_context(request: Request, ticket_id: int) -> dict[str, Any]:
         "can_supervise": "supervise" in detail.allowed_actions,
         "levels": domain.LEVEL_LABELS,
         "caller": await domain.hotline_caller(user=user, ticket=detail),
+        "templates": (await domain.reply_templates(user=user, ticket_id=ticket_id)
+                      if {"progress_note", "ask_info"} & set(actions) else {}),
     }
     return {
         **staff_extras,
@@ -271,8 +276,8 @@ async def ticket_action(request: Request, ticket_id: int, action: str) -> HTTPRe
         if exc.code == "stale_version":
             message = "该案件已被他人更新，未执行您的操作。下面是案件的最新状态，请确认后重试。"
         return await _case_with_notice(request, ticket_id, exc.status_code, message)
-    label = domain.ACTION_LABELS.get(action, action)
-    response = await _case_with_notice(request, ticket_id, 200, f"已{label}", ok=True)
+    done = DONE_TEXT.get(action) or f"已{domain.ACTION_LABELS.get(action, action)}"
+    response = await _case_with_notice(request, ticket_id, 200, done, ok=True)
     response.headers["HX-Trigger"] = json.dumps({"ticket-changed": {"id": ticket_id}})
     return response
 

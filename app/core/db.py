@@ -32,6 +32,7 @@ MODEL_MODULES = [
     "app.hotline.models",
     "app.evaluation.models",
     "app.devices.models",
+    "app.conversation.models",
 ]
 APP_LABEL = "models"
 

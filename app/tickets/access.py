@@ -27,6 +27,18 @@ DUTY_ACTIONS = frozenset({"claim", "handle", "release", "return", "request_exten
                           "request_suspend", "request_send_back"})
 
 
+# Speaking for a case (进展说明, 请求补充信息): the command centre and the community for any case
+# in their scope, a grid worker or handler only while its task is theirs.
+SPEAKER_ACTIONS = frozenset({"progress_note", "ask_info"})
+OFFICE_ROLES = frozenset({Role.DISPATCHER, Role.COMMUNITY_STAFF})
+
+
+def off_duty_actions(actions: list[str], roles: set[str]) -> list[str]:
+    """`actions` as someone whose task this is not may take them."""
+    return [a for a in actions if a not in DUTY_ACTIONS
+            and (a not in SPEAKER_ACTIONS or roles & OFFICE_ROLES)]
+
+
 def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[str]:
     """The roles `user` holds *for this ticket* (scope applied); empty = may not see it."""
     scope = scope or scope_of(user)

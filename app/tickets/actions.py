@@ -24,6 +24,7 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.media import service as media_service
 from app.media.models import MediaPurpose
 from app.routing import service as routing
+from app.settings import current as current_settings
 from app.tickets import notices, workflow
 from app.tickets.access import get_visible_or_raise, require_on_duty, ticket_roles
 from app.tickets.deadlines import compute_deadline, limit_of
@@ -34,6 +35,7 @@ from app.tickets.models import (
     MediaStage,
     RoutedBy,
     Ticket,
+    TicketEvent,
     TicketFollower,
 )
 from app.tickets.workflow import Status
@@ -354,9 +356,27 @@ async def add_info(*, actor: User, ticket_id: int, note: str, media_ids: Sequenc
         change.media, change.stage = photos, MediaStage.REPORT
         if verdict == Verdict.HOLD:
             change.fields["content_held"] = True
+        if current_settings().pause_clock_for_info:
+            await _resume_clock_after_answer(ticket, change)
 
     return await transition(ticket_id=ticket_id, action="add_info", actor=actor, note=note,
                             expected_version=version, effect=effect)
+
+
+async def _resume_clock_after_answer(ticket: Ticket, change: Change) -> None:
+    """The reporter answers 请求补充信息: the deadline moves on by the time the case waited
+    (from the latest ask_info not yet answered), as the district's PAUSE_CLOCK_FOR_INFO says."""
+    if ticket.deadline_at is None or ticket.status not in workflow.ON_THE_CLOCK:
+        return
+    last = await TicketEvent.filter(ticket_id=ticket.id, action__in=["ask_info", "add_info"]
+                                    ).order_by("-id").first()
+    if last is None or last.action != "ask_info":
+        return
+    now = datetime.now(UTC)
+    deadline = ticket.deadline_at + (now - last.created_at)
+    change.fields.update(deadline_at=deadline, is_overdue=deadline < now)
+    change.data.update(deadline_at=deadline.isoformat(),
+                       paused_s=int((now - last.created_at).total_seconds()))
 
 
 async def follow(*, actor: User, ticket_id: int) -> Ticket:

@@ -71,6 +71,9 @@ SUSPEND = _kind("suspend", "案件暂缓处理",
                  "经批准暂缓处理，恢复后继续跟进")
 RESUME = _kind("resume", "案件恢复处理", "您反映的问题（编号 {number}）已恢复处理，请耐心等待。",
                "已恢复处理，请耐心等待")
+PROGRESS_NOTE = _kind("progress_note", "案件有新进展",
+                      "您关注的案件（编号 {number}）有新的进展说明，请在案件详情中查看。",
+                      "工作人员更新了处理进展")
 VOID = _kind("void", "案件已作废", "您反映的问题（编号 {number}）经审核作废，原因请在案件详情中查看。",
              "经审核作废，原因请查看详情")
 TASK_ASSIGNED = _kind("task_assigned", "新任务待处理",
@@ -99,6 +102,7 @@ NOTICE_FOR_ACTION: dict[str, NoticeKind] = {
     "suspend": SUSPEND,
     "resume": RESUME,
     "void": VOID,
+    "progress_note": PROGRESS_NOTE,
 }
 NOTIFY_REPORTER = frozenset(NOTICE_FOR_ACTION)
 

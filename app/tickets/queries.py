@@ -30,11 +30,11 @@ from app.media import service as media_service
 from app.media.models import Media, MediaCheck, MediaModeration, ModerationAction
 from app.tickets import workflow
 from app.tickets.access import (
-    DUTY_ACTIONS,
     FOLLOWER,
     get_visible_or_raise,
     in_scope,
     not_handled_by,
+    off_duty_actions,
     on_duty,
     ticket_roles,
     without_own_checks,
@@ -77,7 +77,7 @@ BY_DEADLINE = Ordering.of("deadline_at", "id", times=["deadline_at"])
 RESIDENT_STEPS = frozenset({
     "submit", "self_dispose", "auto_accept", "accept", "reject", "dispatch", "claim", "handle",
     "request_verification", "verify_pass", "verify_fail", "close", "rate_rework", "merge",
-    "withdraw", "add_info"})
+    "withdraw", "add_info", "progress_note", "ask_info"})
 # Photos a resident who is not the reporter sees: before and after, not the 核查 evidence.
 PUBLIC_STAGES = frozenset({MediaStage.REPORT, MediaStage.HANDLING})
 STAFF, REPORTER, PUBLIC = "staff", "reporter", "public"
@@ -127,7 +127,7 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
         # the mini-program shows those buttons only when the door would take them.
         actions = workflow.allowed_actions(t.status, roles)
         if not on_duty(t, scope, unit.kind if unit is not None else None):
-            actions = [a for a in actions if a not in DUTY_ACTIONS]
+            actions = off_duty_actions(actions, roles)
         actions = without_own_checks(user, t, actions)
         assignee = assignees.get(t.assignee_id) if t.assignee_id else None
         out.append(TicketOut(

@@ -21,6 +21,7 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
     (new) ──self_dispose──▶ closed                                       (自行处置)
     any open status ──add_info──▶ (kept)                 (补充信息: the reporter adds a note/photos)
     any open status ──supervise──▶ (kept)                (督办: a supervisor presses the holder)
+    any open status ──progress_note / ask_info──▶ (kept) (进展说明, 请求补充信息: staff to the reporter)
     dispatched | claimed ──suspend──▶ suspended ──resume──▶ dispatched  (挂账/缓办, approved)
     dispatched | claimed ──send_back──▶ returned                        (回退, approved)
     accepted | returned | dispatched | claimed | reopened | suspended ──void──▶ voided (作废)
@@ -217,6 +218,13 @@ _TABLE: tuple[Transition, ...] = (
        [RESIDENT], "撤回"),
     _t("add_info",           sorted(OPEN_STATUSES),                 None,
        [RESIDENT], "补充信息"),
+    # Talking to the reporter (app/conversation): a public progress note, and a request for
+    # more information the reporter answers with add_info. Grid workers and handlers speak
+    # only for tasks that are theirs (the service checks the duty).
+    _t("progress_note",      sorted(OPEN_STATUSES),                 None,
+       [GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER], "进展说明", requires_note=True),
+    _t("ask_info",           sorted(OPEN_STATUSES),                 None,
+       [GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER], "请求补充信息", requires_note=True),
     # 督办 (app/supervision): a supervisor or dispatcher presses on an open ticket; the
     # system raises one when a ticket passes its deadline. The status is kept.
     _t("supervise",          sorted(OPEN_STATUSES),                 None,
