@@ -36,6 +36,7 @@ from app.conversation import notices as conversation_notices
 from app.core.periodic import PeriodicJob, run_periodic
 from app.devices import jobs as device_jobs
 from app.devices import notices as device_notices
+from app.escalation import notices as escalation_notices
 from app.integrations import jobs as integration_jobs
 from app.media import jobs as media_jobs
 from app.notifications import delivery, outbox
@@ -68,7 +69,8 @@ IDLE_S = 1.0  # pause when the outbox is drained
 KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
                                  *poll_notices.KINDS, *supervision_notices.KINDS,
                                  *device_notices.KINDS,
-                                 *approval_notices.KINDS, *conversation_notices.KINDS)
+                                 *approval_notices.KINDS, *conversation_notices.KINDS,
+                                 *escalation_notices.KINDS)
 
 # Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
 # at a time. Each round is bounded (a batch limit over indexed columns), so it stays short

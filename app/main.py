@@ -31,6 +31,7 @@ from app.core import redis as redis_core
 from app.core.api import ErrorOut
 from app.core.errors import ServiceUnavailable, register_error_handlers
 from app.devices import routes as devices_routes
+from app.escalation import routes as escalation_routes
 from app.evaluation import routes as evaluation_routes
 from app.hotline import routes as hotline_routes
 from app.integrations import routes as integrations_routes
@@ -62,6 +63,7 @@ DOMAIN_BLUEPRINTS = (
     approvals_routes.bp,
     devices_routes.bp,
     conversation_routes.bp,
+    escalation_routes.bp,
 )
 
 

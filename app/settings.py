@@ -171,6 +171,11 @@ class Settings(BaseSettings):
     # Talking to the reporter (issue 15): while a case waits for the reporter's answer to
     # 请求补充信息 its clock is paused, i.e. the answer moves the deadline on by the wait.
     pause_clock_for_info: bool = False
+    # 上报/升级 (issue 15 item 3, docs/supervision.md): each level's time limit in working
+    # hours, counted from when that level accepts the case (the ticket's deadline is reset).
+    escalation_limit_community_hours: int = 24
+    escalation_limit_street_hours: int = 40
+    escalation_limit_district_hours: int = 80
     # Periodic jobs (overdue marking) inside the API process; turn off when a separate job
     # process runs them (production with several API processes).
     jobs_in_process: bool = True

@@ -9,6 +9,7 @@ beside `main.py`, is the one place that knows both. `create_app` and the job pro
 from __future__ import annotations
 
 from app.approvals import service as approvals
+from app.escalation import service as escalation
 from app.hotline import push as hotline_push
 from app.integrations import feed as integration_feed
 from app.media import moderation as media_moderation
@@ -31,6 +32,9 @@ def wire() -> None:
     door.on_change(approvals.lapse_with_ticket)
     if approvals.on_extension not in ticket_actions.extension_hooks:
         ticket_actions.extension_hooks.append(approvals.on_extension)
+    # 主办/协办: the lead unit's handling waits for every co-unit's part (app/escalation).
+    if escalation.require_co_parts not in ticket_actions.handle_guards:
+        ticket_actions.handle_guards.append(escalation.require_co_parts)
     # Who may hide a photo is decided by the ticket it is on (app.media imports no tickets).
     media_moderation.guard = ticket_queries.photo_moderator
     # Status changes of a 12345 order go back to the platform through the outbox.

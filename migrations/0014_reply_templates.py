@@ -6,7 +6,7 @@ from app.conversation.models import TemplatePurpose
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0012_approvals')]
+    dependencies = [('models', '0013_escalation')]
 
     initial = False
 

@@ -639,6 +639,71 @@ REQUESTS.update({
         params={"template_id": _const(999999)}, body=_const({"is_active": False})),
 })
 
+
+# 上报/升级 and 主办/协办 (issue 15 item 3, app/escalation): a case is escalated by whoever holds
+# it or staff of its current level (the world's grid worker, then community staff, then the
+# dispatcher each move "esc_ticket" one level up), accepted by staff of the new level (the
+# world's pending escalation to the community), the level queues read by their staff; a
+# dispatcher adds co-units, the co-unit's handler records its part ("co_ticket" is led by
+# another unit, with the handler's unit as co-unit: its handler records the part, but adding
+# or waiving co-units is the ticket's, which the co-unit does not hold: 404 as for any verb on
+# a ticket one cannot act on). These rows run after DELETE /api/v1/me.
+MATRIX_TABLE += """\
+GET    /api/v1/escalations/queue                          | 401     | 401     | 403     | 403     | ok      | ok      | 403
+GET    /api/v1/tickets/{ticket_id}/escalations            | 401     | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
+GET    /api/v1/tickets/{ticket_id}/co-handling            | 401     | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
+GET    /api/v1/co-handling/tasks                          | 401     | 401     | 403     | ok      | 403     | 403     | 403
+POST   /api/v1/tickets/{ticket_id}/escalate               | 401     | 401     | ok/404  | 404     | ok/404  | ok/404  | 403/404
+POST   /api/v1/escalations/{escalation_id}/accept         | 401     | 401     | 403/404 | 404     | ok/404  | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/co-handling            | 401     | 401     | 403/404 | 404     | 403/404 | ok/404  | 403/404
+POST   /api/v1/tickets/{ticket_id}/co-handling/{unit_id}/report | 401     | 401     | 403/404 | ok/404  | 403/404 | 403/404 | 403/404
+POST   /api/v1/tickets/{ticket_id}/co-handling/{unit_id}/waive | 401     | 401     | 403/404 | 404     | 403/404 | ok/404  | 403/404
+"""
+REQUESTS.update({
+    ("GET", "/api/v1/escalations/queue"): Req(query=_const({"level": "community"})),
+    ("GET", "/api/v1/tickets/{ticket_id}/escalations"): Req(params={"ticket_id": _v("esc_ticket")}),
+    ("GET", "/api/v1/tickets/{ticket_id}/co-handling"): Req(params={"ticket_id": _v("co_ticket")}),
+    ("POST", "/api/v1/tickets/{ticket_id}/escalate"): Req(
+        params={"ticket_id": _v("esc_ticket")}, body=_const({"reason": "本级无法解决"})),
+    ("POST", "/api/v1/escalations/{escalation_id}/accept"): Req(
+        body=lambda w, s: {"unit_id": w.value("unit_id", s)}),
+    ("POST", "/api/v1/tickets/{ticket_id}/co-handling"): Req(
+        params={"ticket_id": _v("co_ticket")}, body=lambda w, s: {"unit_id": w.value("unit_id", s)}),
+    ("POST", "/api/v1/tickets/{ticket_id}/co-handling/{unit_id}/report"): Req(
+        params={"ticket_id": _v("co_ticket")}, body=_const({"note": "已配合处置"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/co-handling/{unit_id}/waive"): Req(
+        params={"ticket_id": _v("co_ticket")}, body=_const({"reason": "无需协办"})),
+})
+_world_without_escalations = build_world
+
+
+async def build_world(client: httpx.AsyncClient) -> World:  # the world above, with escalations
+    from app.escalation.models import CoHandling
+    from app.tickets.models import Ticket
+
+    world = await _world_without_escalations(client)
+    esc, acc, co, escalation = {}, {}, {}, {}
+    for scope, area, point, reporter in (("own", "990100", OWN_POINT, "esc-own"),
+                                         ("other", "990200", OTHER_POINT, "esc-other")):
+        headers = await resident(client, reporter)
+        _, dispatcher = await make_staff(Role.DISPATCHER, area_code=area)
+        lead = await make_unit(f"主办单位{scope}", area_code=area)
+        made = []
+        for _ in range(3):
+            made.append((await _ok(await client.post("/api/v1/tickets", headers=headers, json={
+                "category_code": "9901", "description": "路面塌陷需多部门处置",
+                "location": point, "address": "古槐路 12 号", "is_public": False})))["id"])
+        esc[scope], acc[scope], co[scope] = made
+        escalation[scope] = (await _ok(await client.post(
+            f"/api/v1/tickets/{acc[scope]}/escalate", headers=dispatcher,
+            json={"reason": "需社区协调"})))["id"]
+        # Led by another unit, with the world's unit of the scope as its co-unit.
+        await Ticket.filter(id=co[scope]).update(unit_id=lead.id)
+        await CoHandling.create(ticket_id=co[scope], unit_id=world.value("unit_id", scope))
+    world.ids.update(esc_ticket=esc, co_ticket=co, escalation_id=escalation)
+    return world
+
+
 # --- the table, the routes, the run -----------------------------------------------------------
 CLASSES = {"ok", "401", "403", "404"}
 

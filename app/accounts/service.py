@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
-from tortoise.query_utils import Prefetch
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from app.accounts import caller
 from app.accounts.models import STAFF_ROLES, RefreshToken, RoleGrant, User
 from app.accounts.schemas import (
     GrantIn,
@@ -51,20 +50,9 @@ USER_MANAGERS = frozenset({Role.ADMIN, Role.COMMUNITY_STAFF, Role.DISPATCHER})
 USER_ORDER = Ordering.of("id")
 
 
-def _scope_relations() -> tuple[Prefetch, ...]:
-    """What scopes and profiles need of a user's areas: never the polygons (a district's
-    geometry is large, and every authenticated request loads its user)."""
-    def lean() -> QuerySet[Area]:
-        return Area.all().only("id", "code", "name", "kind", "path", "parent_id")
-
-    return (Prefetch("grants__area", lean()), Prefetch("grants__unit__area", lean()),
-            Prefetch("home_area", lean()))
-
-
 async def get_active_user(*, user_id: int) -> User | None:
-    """The active user with what scopes need loaded."""
-    return await User.filter(id=user_id, is_active=True).prefetch_related(
-        *_scope_relations()).first()
+    """The active user with what scopes need loaded (one statement; `caller.py`)."""
+    return await caller.active_user(user_id=user_id)
 
 
 async def load_user(*, user_id: int) -> User | None:
@@ -74,7 +62,7 @@ async def load_user(*, user_id: int) -> User | None:
 
 
 async def _load(user: User) -> User:
-    return await User.filter(id=user.id).prefetch_related(*_scope_relations()).get()
+    return await User.filter(id=user.id).prefetch_related(*caller.scope_relations()).get()
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -318,7 +306,7 @@ async def get_user_for(*, viewer: User, user_id: int) -> User:
     """A user's profile: yourself, or someone in your managed subtree; otherwise 404."""
     if user_id == viewer.id:
         return viewer
-    target = await User.get_or_none(id=user_id).prefetch_related(*_scope_relations())
+    target = await User.get_or_none(id=user_id).prefetch_related(*caller.scope_relations())
     # 404, not 403: a resident must not learn whether another account exists.
     if target is None or not can_manage(viewer, target):
         raise NotFound("找不到该用户", code="user_not_found")
@@ -353,7 +341,7 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
         qs = qs.filter(openid__not_isnull=True)
     elif query.role is not None:
         qs = qs.filter(id__in=Subquery(RoleGrant.filter(role=query.role).values("user_id")))
-    rows, after = await keyset_page(qs.distinct().prefetch_related(*_scope_relations()),
+    rows, after = await keyset_page(qs.distinct().prefetch_related(*caller.scope_relations()),
                                     ordering=USER_ORDER, limit=query.limit, cursor=query.cursor)
     return UserPage(items=[user_out(u) for u in rows], next=after)
 

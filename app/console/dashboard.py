@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sanic import Request
 from sanic.response import HTTPResponse, text
+from sanic.response import json as json_response
 
 from app.console import domain, periods
 from app.console.web import bp, error_page, page, render
@@ -24,7 +25,11 @@ COUNT_ROWS = (
     ("handled_on_time", "按期处置数"), ("should_close", "应结案数"), ("closed", "结案数"),
     ("closed_on_time", "按期结案数"), ("rated", "评价数"),
 )
-BREAKDOWNS = {"street": "按街道", "community": "按社区", "unit": "按处置单位"}
+BREAKDOWNS = {"street": "按街道", "community": "按社区", "grid": "按网格", "unit": "按处置单位",
+              "category_major": "按大类", "category": "按小类", "source": "按来源",
+              "urgency": "按紧急程度"}
+TRENDS = {"day": "按日", "week": "按周", "month": "按月"}
+EXPORTS = {**BREAKDOWNS, **TRENDS, "ranking": "单位排名", "satisfaction": "社区满意度"}
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,40 @@ async def _summaries(user: Any, choice: Choice, period: periods.Period) -> dict[
     return {"summary": now, "counts": counts, "rates": rates}
 
 
+def trend_by(kind: str, period: periods.Period) -> str:
+    """Days for up to a month (the last 7 for "today"), months for a year or a longer range."""
+    if kind == "year" or period.days > periods.MAX_DAILY_BUCKETS:
+        return "month"
+    return "day"
+
+
+def trend_period(kind: str, period: periods.Period) -> periods.Period:
+    if kind != "today":
+        return period
+    return periods.Period(period.start - timedelta(days=6), period.end, "近7天")
+
+
 async def _trend(user: Any, choice: Choice, period: periods.Period) -> list[dict[str, Any]]:
-    # One summary per point (at most 31): the stats API has no per-day breakdown yet.
-    points = []
-    for bucket in periods.buckets(choice.kind, period):
-        s = await domain.stats.summary(viewer=user, query=_stats_query(choice, bucket))
-        points.append({"label": bucket.label, "reported": s.counts["reported"],
-                       "closed": s.counts["closed"],
-                       "closed_on_time_rate": s.rates["closed_on_time_rate"].display})
-    return points
+    """One stats breakdown by day or month (a single read of the daily rollup)."""
+    by = trend_by(choice.kind, period)
+    table = await domain.stats.breakdown(
+        viewer=user, query=_stats_query(choice, trend_period(choice.kind, period), by=by))
+    return [{"label": row.name, "reported": row.counts["reported"],
+             "closed": row.counts["closed"],
+             "closed_on_time_rate": row.rates["closed_on_time_rate"].display}
+            for row in table.rows]
+
+
+async def _ranking(user: Any, choice: Choice, period: periods.Period) -> Any:
+    """The units' 考核 table for the period: 按期处置率, 返工, 超期 and the grade."""
+    query = domain.EvaluationQuery.model_validate(
+        {"area": choice.area, "from": period.start, "to": period.end})
+    return await domain.evaluation.evaluate(viewer=user, kind="unit", query=query)
+
+
+def _chart(table: Any) -> list[dict[str, Any]]:
+    return [{"label": row.name, "reported": row.counts["reported"],
+             "closed": row.counts["closed"]} for row in table.rows[:30]]
 
 
 def _period(choice: Choice) -> periods.Period:
@@ -122,24 +152,84 @@ async def dashboard(request: Request) -> HTTPResponse:
     tables = {by: await domain.stats.breakdown(
         viewer=user, query=_stats_query(choice, period, by=by)) for by in BREAKDOWNS}
     trend = await _trend(user, choice, period)
+    charts = {by: _chart(tables[by]) for by in BREAKDOWNS if by != "grid"}
+    satisfaction = [row for row in tables["community"].rows if row.counts["rated"]]
+    ranking = await _ranking(user, choice, period)
     return await render(
         request, "dashboard/index.html", choice=choice, period=period, kinds=periods.KINDS,
         areas=await domain.stats_areas(user=user), tables=tables, breakdowns=BREAKDOWNS,
-        trend=trend, trend_json=json.dumps(trend, ensure_ascii=False).replace("</", "<\\/"),
-        **figures)
+        trend=trend, trend_json=_script_json(trend), charts_json=_script_json(charts),
+        ranking=ranking, satisfaction=satisfaction, ranking_label=_decided_by(ranking),
+        trend_by=trend_by(choice.kind, period), **figures)
+
+
+def _decided_by(ranking: Any) -> str:
+    """The rate that ranks and grades the units, in words (按期处置率 by default)."""
+    labels = [row.rates[ranking.decided_by].label for row in ranking.rows
+              if ranking.decided_by in row.rates]
+    return f"按{labels[0]}排名" if labels else "按考核规则排名"
+
+
+def _script_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+async def _export_csv(user: Any, choice: Choice, by: str) -> str:
+    period = _period(choice)
+    if by == "ranking":
+        return domain.evaluation.to_csv(await _ranking(user, choice, period))
+    if by in TRENDS:
+        query = _stats_query(choice, trend_period(choice.kind, period), by=by)
+    else:
+        query = _stats_query(choice, period, by="community" if by == "satisfaction" else by)
+    return domain.stats.to_csv(await domain.stats.breakdown(viewer=user, query=query))
 
 
 @bp.get("/dashboard/export.csv")
 async def dashboard_export(request: Request) -> HTTPResponse:
-    """A breakdown table as CSV (UTF-8 with BOM, so Excel opens it): the stats API's export."""
+    """A table or chart as CSV (UTF-8 with BOM, so Excel opens it): the stats API's export,
+    the trend, or the units' 考核 table."""
     choice = Choice.from_args(request.args)
     by = request.args.get("by") or "street"
-    if by not in BREAKDOWNS:
+    if by not in EXPORTS:
         return await error_page(request, 400, "未知的分组方式")
     try:
-        table = await domain.stats.breakdown(viewer=request.ctx.console.user,
-                                             query=_stats_query(choice, _period(choice), by=by))
+        body = await _export_csv(request.ctx.console.user, choice, by)
     except domain.AppError as exc:
         return await error_page(request, exc.status_code, exc.message)
-    return text(domain.stats.to_csv(table), content_type="text/csv; charset=utf-8", headers={
+    return text(body, content_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="gongzhi-{by}-{choice.kind}.csv"'})
+
+
+@bp.get("/dashboard/ledger.csv")
+async def dashboard_ledger(request: Request) -> HTTPResponse | None:
+    """The case ledger of the dashboard's filters, streamed in keyset batches (any size)."""
+    choice = Choice.from_args(request.args)
+    try:
+        ledger = await domain.stats_ledger.open_ledger(
+            viewer=request.ctx.console.user, query=_stats_query(choice, _period(choice)))
+    except domain.AppError as exc:
+        return await error_page(request, exc.status_code, exc.message)
+    response = await request.respond(content_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="gongzhi-ledger-{choice.kind}.csv"',
+        "Cache-Control": "no-store"})
+    async for chunk in ledger.chunks():
+        await response.send(chunk)
+    await response.eof()
+    return None
+
+
+@bp.get("/dashboard/heat.json")
+async def dashboard_heat(request: Request) -> HTTPResponse:
+    """Per grid cell of the dashboard's scope: cases reported in the period, open now and the
+    period's 按期结案率, with the cells' own polygons (no tiles)."""
+    choice = Choice.from_args(request.args)
+    user = request.ctx.console.user
+    try:
+        period = _period(choice)
+        heat = await domain.stats_cells.heat(viewer=user, query=_stats_query(choice, period))
+    except domain.AppError as exc:
+        return json_response({"error": {"code": exc.code, "message": exc.message,
+                                        "details": {}}}, status=exc.status_code)
+    return json_response(heat, dumps=lambda d: json.dumps(d, ensure_ascii=False,
+                                                           separators=(",", ":")))

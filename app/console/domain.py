@@ -32,10 +32,14 @@ from app.core.errors import (
     Unauthorized,
 )
 from app.core.paths import under, under_any
+from app.evaluation import service as evaluation
+from app.evaluation.schemas import EvaluationQuery
 from app.hotline import service as hotline
 from app.hotline.schemas import HotlineCaseCreate, HotlineCaseOut
 from app.screen import routes as screen_pages
 from app.screen import service as screen
+from app.stats import cells as stats_cells
+from app.stats import ledger as stats_ledger
 from app.stats import metrics as stats_metrics
 from app.stats import service as stats
 from app.stats.schemas import BreakdownQuery, StatsQuery
@@ -59,6 +63,7 @@ __all__ = [
     "BreakdownQuery", "StatsQuery", "User", "get_visible_or_raise", "scope_of", "screen",
     "screen_pages", "stats", "stats_metrics", "ticket_roles", "under", "workflow",
     "HotlineCaseCreate", "LEVEL_LABELS", "SupervisionIn", "SupervisionLevel",
+    "EvaluationQuery", "evaluation", "stats_cells", "stats_ledger",
 ]
 
 

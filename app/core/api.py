@@ -280,7 +280,9 @@ def endpoint(
             if isinstance(result, HTTPResponse):
                 return result
             if isinstance(result, BaseModel):
-                return json(result.model_dump(mode="json"), status=status)
+                # Straight to JSON bytes in pydantic's serialiser: no dict to walk again.
+                return HTTPResponse(result.model_dump_json(), status=status,
+                                    content_type="application/json")
             return json(result, status=status)
 
         responses = []

@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "app.tickets.models",
     "app.supervision.models",
     "app.approvals.models",
+    "app.escalation.models",
     "app.notifications.models",
     "app.ratings.models",
     "app.stats.models",

@@ -20,8 +20,13 @@ class StatsQuery(Input):
 
 
 class BreakdownQuery(StatsQuery):
-    by: Literal["unit", "grid", "community", "street", "source"] = Field(
-        default="unit", description="source: by intake channel (群众上报, 热线工单 …)")
+    by: Literal["unit", "grid", "community", "street", "source", "category_major", "category",
+                "urgency", "day", "week", "month"] = Field(
+        default="unit", description=(
+            "source: by intake channel (群众上报, 热线工单 …); category_major / category: by "
+            "大类 / 小类; urgency; day / week / month: the trend, one row per local "
+            "(Asia/Shanghai) day, week (from Monday) or month of the period, empty ones "
+            "included (at most 400)"))
 
 
 class RateOut(BaseModel):

@@ -311,9 +311,14 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
 
 @replica.heavy_read
 async def breakdown(*, viewer: User, query: Any) -> Breakdown:
-    """The same counts per unit, or per grid cell / community / street."""
+    """The same counts per unit, grid cell, community, street, source, category (大类 or
+    小类) or urgency, or per day / week / month (the trend, `groups`)."""
+    from app.stats import groups  # it builds on this module
+
     start, end = _period(query)
     tickets, ratings, paths, category_path = await _filtered(viewer, query)
+    if query.by in groups.BYS:
+        return await groups.breakdown(query, tickets, ratings, paths, category_path, start, end)
     if query.by == "source":
         return await _by_source(tickets, ratings, start, end)
     key_field = "unit_id" if query.by == "unit" else "area_path"

@@ -23,8 +23,10 @@ FOLLOWER = "follower"  # not a role: a resident who follows someone else's ticke
 # not claim, handle, return, release it or ask for more time on it.
 # 挂账 and 回退 requests (app/approvals) are asked by whoever holds the task as well; a
 # dispatcher's 回退 request passes the door without the duty, but lists filter by this set.
+# 上报 (app/escalation) is offered as a button to whoever holds the task; staff of the case's
+# level may escalate it too (the service checks their level), without the button here.
 DUTY_ACTIONS = frozenset({"claim", "handle", "release", "return", "request_extension",
-                          "request_suspend", "request_send_back"})
+                          "request_suspend", "request_send_back", "escalate"})
 
 
 # Speaking for a case (进展说明, 请求补充信息): the command centre and the community for any case

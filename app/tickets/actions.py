@@ -192,6 +192,12 @@ async def return_to_dispatch(*, actor: User, ticket_id: int, reason: str,
                             expected_version=version, effect=effect)
 
 
+# Asked in the transaction of each handling, before anything is written: a refusal stops it.
+# 主办/协办 (app/escalation, wired in app.wiring) refuses while a co-unit has not reported.
+HandleGuard = Callable[[Ticket], Awaitable[None]]
+handle_guards: list[HandleGuard] = []
+
+
 async def handle(*, actor: User, ticket_id: int, note: str, media_ids: Sequence[int],
                  version: int | None) -> Ticket:
     photos = await media_service.claim_for_attachment(owner=actor, media_ids=media_ids,
@@ -200,6 +206,8 @@ async def handle(*, actor: User, ticket_id: int, note: str, media_ids: Sequence[
 
     async def effect(ticket: Ticket, change: Change) -> None:
         await check(ticket, change)
+        for guard in handle_guards:
+            await guard(ticket)
         now = datetime.now(UTC)
         change.fields["handled_at"] = now
         if ticket.first_handled_at is None:

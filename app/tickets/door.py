@@ -114,14 +114,19 @@ async def transition(
     expected_version: int | None = None,
     effect: Effect | None = None,
     acting_as: str | None = None,
+    extra_roles: frozenset[str] = frozenset(),
 ) -> Ticket:
-    """Apply `action` to the ticket in its own transaction; returns the ticket as written."""
+    """Apply `action` to the ticket in its own transaction; returns the ticket as written.
+
+    `extra_roles` are roles the caller established beyond the map and the assignment, e.g. a
+    co-handling unit's handler (app/escalation), who acts as a handler for their part only.
+    """
     async with in_transaction("default"):
         ticket = await _locked(ticket_id)
         if actor is None:
             roles = {SYSTEM}
         else:
-            roles = ticket_roles(actor, ticket)
+            roles = ticket_roles(actor, ticket) | extra_roles
             if not roles:
                 raise NotFound("找不到该案件", code="ticket_not_found")
         if actor is not None and await _already_done(ticket, action, actor, expected_version):

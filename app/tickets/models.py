@@ -33,6 +33,15 @@ class RoutedBy(StrEnum):
     SELF = "self"  # self-disposed by the grid worker who reported it
 
 
+class TicketLevel(StrEnum):
+    """The level of the area tree that holds a case (上报/升级, issue 15 item 3)."""
+
+    GRID = "grid"  # 网格
+    COMMUNITY = "community"  # 社区
+    STREET = "street"  # 街道
+    DISTRICT = "district"  # 区
+
+
 class Ticket(Model):
     id = fields.IntField(primary_key=True)
     number = fields.CharField(max_length=24, unique=True, null=True)  # public, e.g. 20261125000042
@@ -84,6 +93,10 @@ class Ticket(Model):
     # and how often it was.
     suspended_at = fields.DatetimeField(null=True)
     suspend_count = fields.IntField(default=0)
+    # 上报/升级 (issue 15 item 3): the level that holds the case and the area at that level it
+    # was escalated to (None while at its grid).
+    level = fields.CharEnumField(TicketLevel, max_length=16, default=TicketLevel.GRID)
+    level_area_id = fields.IntField(null=True)
     handled_on_time = fields.BooleanField(null=True)
     closed_on_time = fields.BooleanField(null=True)
     is_self_disposed = fields.BooleanField(default=False)

@@ -25,6 +25,9 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
     dispatched | claimed ──suspend──▶ suspended ──resume──▶ dispatched  (挂账/缓办, approved)
     dispatched | claimed ──send_back──▶ returned                        (回退, approved)
     accepted | returned | dispatched | claimed | reopened | suspended ──void──▶ voided (作废)
+    dispatched | claimed | returned | reopened | escalated ──escalate──▶ escalated  (上报/升级)
+    escalated ──accept_escalation──▶ dispatched          (the next level's staff pick a unit)
+    dispatched | claimed ──add_co_unit | waive_co_unit | co_report──▶ (kept)  (主办/协办)
 
 `handled` and `verifying` are both kept on purpose: `handled` means the unit reported the work
 done; `verifying` means a 核查 task is out to the cell's grid worker. The system issues
@@ -35,6 +38,14 @@ move a deadline, never the status, so their `to_state` is None.
 挂账, 回退 and 作废 (issue 15 item 4) are requests a supervisor decides (app/approvals): the
 `request_*` rows record the request on the timeline and keep the status; `suspend`,
 `send_back` and `void` are the approved effects; `refuse_request` records a refusal.
+
+上报/升级 (issue 15 item 3, app/escalation): a case its level cannot solve goes one level up
+the area tree (grid → community → street → district) and waits, unit-less, in that level's
+queue (`escalated`, on the clock of the deadline it had) until that level's staff accept it
+by dispatching it to a unit of their choice (`accept_escalation`), which resets the deadline
+to the level's limit. Who may ask and accept at which level is the service's (scope).
+主办/协办 rows keep the status: a dispatcher adds or waives a co-handling unit, the co-unit's
+handler records its part; the lead unit's `handle` waits for every co-unit.
 """
 
 from __future__ import annotations
@@ -60,6 +71,7 @@ class Status(StrEnum):
     MERGED = "merged"  # 已合并: a duplicate of another ticket
     SUSPENDED = "suspended"  # 挂账/缓办: approved to wait; the deadline clock is paused
     VOIDED = "voided"  # 已作废: approved as void; out of the rates
+    ESCALATED = "escalated"  # 已上报上级: waits in the next level's queue for a unit
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -76,6 +88,7 @@ STATUS_LABELS: dict[str, str] = {
     Status.MERGED: "已合并",
     Status.SUSPENDED: "已挂账",
     Status.VOIDED: "已作废",
+    Status.ESCALATED: "已上报上级",
 }
 
 INITIAL_STATUS = Status.SUBMITTED
@@ -95,7 +108,9 @@ WORKED_STATUSES: frozenset[str] = frozenset({Status.DISPATCHED, Status.CLAIMED})
 # The deadline clock runs: dispatched at least once and not yet handled (a returned or
 # reopened ticket waits for a dispatcher on the same clock), so it may turn overdue. A
 # suspended ticket (挂账) is off the clock: its deadline moves on when it resumes.
-ON_THE_CLOCK: frozenset[str] = WORKED_STATUSES | {Status.RETURNED, Status.REOPENED}
+# An escalated ticket waits for the next level on the clock it had, until that level accepts it.
+ON_THE_CLOCK: frozenset[str] = WORKED_STATUSES | {Status.RETURNED, Status.REOPENED,
+                                                  Status.ESCALATED}
 
 # Role names match app.accounts.models.Role (not imported: this module stays free of the ORM).
 RESIDENT = "resident"
@@ -106,8 +121,12 @@ DISPATCHER = "dispatcher"
 ADMIN = "admin"
 SUPERVISOR = "supervisor"  # 巡查督办员 (issue 15)
 SYSTEM = "system"  # automatic steps: auto-accept, auto-routing, verification requests
+# Not an account role: a handler of a co-handling unit (协办, app/escalation), which the service
+# establishes per ticket; it records its part as a handler.
+CO_HANDLER = "co_handler"
 ROLES: frozenset[str] = frozenset(
-    {RESIDENT, GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER, ADMIN, SUPERVISOR, SYSTEM}
+    {RESIDENT, GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER, ADMIN, SUPERVISOR, SYSTEM,
+     CO_HANDLER}
 )
 
 
@@ -163,6 +182,8 @@ SUSPENDABLE: tuple[str, ...] = (S.DISPATCHED, S.CLAIMED)  # 挂账: while the un
 SENDABLE_BACK: tuple[str, ...] = (S.DISPATCHED, S.CLAIMED)  # 回退: before the unit reports it done
 VOIDABLE: tuple[str, ...] = (S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.CLAIMED, S.REOPENED,
                              S.SUSPENDED)  # 作废: accepted (立案) and not yet handled
+# 上报/升级 (issue 15 item 3): while a unit holds it or it waits for a dispatcher or the level.
+ESCALATABLE: tuple[str, ...] = (S.DISPATCHED, S.CLAIMED, S.RETURNED, S.REOPENED, S.ESCALATED)
 
 # THE table. Order is the order UIs list buttons in. Admins (city IT) manage configuration,
 # not cases, so they appear nowhere here; give a person the dispatcher role to work cases.
@@ -249,6 +270,20 @@ _TABLE: tuple[Transition, ...] = (
        [SUPERVISOR, DISPATCHER], "批准回退"),
     _t("void",               VOIDABLE,                              S.VOIDED,
        [SUPERVISOR], "批准作废"),
+    # 上报/升级 (app/escalation, issue 15 item 3): whoever holds the task or staff of the
+    # current level asks; the next level's staff accept it with a dispatch to their unit.
+    _t("escalate",           ESCALATABLE,                           S.ESCALATED,
+       [GRID_WORKER, HANDLER, COMMUNITY_STAFF, DISPATCHER], "上报上级", requires_reason=True),
+    _t("accept_escalation",  [S.ESCALATED],                         S.DISPATCHED,
+       [COMMUNITY_STAFF, DISPATCHER], "受理上报并派遣"),
+    # 主办/协办: the dispatcher adds or waives co-handling units; each co-unit's handler
+    # records its part. The status is kept.
+    _t("add_co_unit",        WORKED_STATUSES,                       None,
+       [DISPATCHER], "增加协办单位"),
+    _t("waive_co_unit",      WORKED_STATUSES,                       None,
+       [DISPATCHER], "免除协办", requires_reason=True),
+    _t("co_report",          WORKED_STATUSES,                       None,
+       [CO_HANDLER], "协办反馈", requires_note=True),
 )
 # fmt: on
 

@@ -245,7 +245,7 @@ def print_profile(path: Path, top: int = 15) -> None:
     samples = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
+        if not stack or not count.isdigit():  # py-spy's own notes ("... operations.")
             continue
         n = int(count)
         samples += n

@@ -20,7 +20,7 @@ ALL_STATES: list[str | None] = [None, *Status]
 
 # The design, restated independently of the module so a careless edit of the table fails here.
 OPEN = {"submitted", "accepted", "dispatched", "claimed", "handled", "verifying", "returned",
-        "reopened", "suspended"}
+        "reopened", "suspended", "escalated"}
 EXPECTED = {
     "submit": ({None}, "submitted", {"resident", "grid_worker", "community_staff", "dispatcher", "system"}),
     "self_dispose": ({None}, "closed", {"grid_worker"}),
@@ -44,7 +44,7 @@ EXPECTED = {
     "merge": ({"submitted", "accepted", "returned", "dispatched"}, "merged", {"dispatcher"}),
     "withdraw": ({"submitted"}, "rejected", {"resident"}),
     "add_info": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
-                  "returned", "reopened", "suspended"}, None, {"resident"}),
+                  "returned", "reopened", "suspended", "escalated"}, None, {"resident"}),
     # 督办 (issue 15): presses the holder, keeps the status.
     "supervise": (OPEN, None, {"supervisor", "dispatcher", "system"}),
     # Talking to the reporter (issue 15 item 5): status kept.
@@ -56,12 +56,20 @@ EXPECTED = {
     "request_void": ({"accepted", "returned", "dispatched", "claimed", "reopened", "suspended"},
                      None, {"dispatcher"}),
     "refuse_request": ({"submitted", "accepted", "dispatched", "claimed", "handled", "verifying",
-                        "returned", "reopened", "suspended"}, None, {"supervisor", "dispatcher"}),
+                        "returned", "reopened", "suspended", "escalated"}, None, {"supervisor", "dispatcher"}),
     "suspend": ({"dispatched", "claimed"}, "suspended", {"supervisor"}),
     "resume": ({"suspended"}, "dispatched", {"supervisor", "dispatcher", "system"}),
     "send_back": ({"dispatched", "claimed"}, "returned", {"supervisor", "dispatcher"}),
     "void": ({"accepted", "returned", "dispatched", "claimed", "reopened", "suspended"}, "voided",
              {"supervisor"}),
+    # 上报/升级 (issue 15 item 3): one level up, waiting unit-less for that level, which
+    # accepts it with a dispatch; 主办/协办 keep the status.
+    "escalate": ({"dispatched", "claimed", "returned", "reopened", "escalated"}, "escalated",
+                 {"grid_worker", "handler", "community_staff", "dispatcher"}),
+    "accept_escalation": ({"escalated"}, "dispatched", {"community_staff", "dispatcher"}),
+    "add_co_unit": ({"dispatched", "claimed"}, None, {"dispatcher"}),
+    "waive_co_unit": ({"dispatched", "claimed"}, None, {"dispatcher"}),
+    "co_report": ({"dispatched", "claimed"}, None, {"co_handler"}),
 }  # fmt: skip
 
 HAPPY_PATHS = [
@@ -206,10 +214,11 @@ def test_inputs_required_by_each_action():
     reasons = {a for a, t in TRANSITIONS.items() if t.requires_reason}
     assert reasons == {
         "reject", "return", "verify_fail", "rate_rework", "request_extension", "refuse_extension",
-        "request_suspend", "request_send_back", "request_void", "refuse_request",
+        "request_suspend", "request_send_back", "request_void", "refuse_request", "escalate",
+        "waive_co_unit",
     }  # fmt: skip
     assert {a for a, t in TRANSITIONS.items() if t.requires_note} == {
-        "handle", "self_dispose", "supervise", "progress_note", "ask_info"}
+        "handle", "self_dispose", "supervise", "progress_note", "ask_info", "co_report"}
     assert {a for a, t in TRANSITIONS.items() if t.requires_duplicate_of} == {"merge"}
 
 
@@ -217,7 +226,8 @@ def test_status_keeping_actions_are_marked_and_cannot_create():
     kept = {a for a, t in TRANSITIONS.items() if not t.changes_status}
     assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise",
                     "add_info", "supervise", "request_suspend", "request_send_back",
-                    "request_void", "refuse_request", "progress_note", "ask_info"}
+                    "request_void", "refuse_request", "progress_note", "ask_info",
+                    "add_co_unit", "waive_co_unit", "co_report"}
     assert TRANSITIONS["approve_extension"].next_status("claimed") == "claimed"
     with pytest.raises(ValueError):
         TRANSITIONS["recategorise"].next_status(None)
@@ -313,3 +323,24 @@ def test_a_ticket_suspended_resumed_sent_back_and_voided():
     for action, role in steps:
         status = resolve(action=action, status=status, roles=[role]).next_status(status)
     assert status == "voided"
+
+
+def test_an_escalated_ticket_waits_on_the_clock_for_the_next_level():
+    from app.tickets.workflow import ON_THE_CLOCK, WAITING_FOR_DISPATCHER
+
+    assert "escalated" in OPEN_STATUSES and "escalated" in ON_THE_CLOCK
+    assert "escalated" not in WAITING_FOR_DISPATCHER  # its level's queue, not the dispatchers'
+    assert STATUS_LABELS["escalated"] == "已上报上级"
+
+
+def test_a_ticket_escalated_twice_accepted_and_handled_with_a_co_unit():
+    steps = [
+        ("submit", "resident"), ("auto_accept", "system"), ("dispatch", "system"),
+        ("claim", "grid_worker"), ("escalate", "grid_worker"), ("escalate", "community_staff"),
+        ("accept_escalation", "dispatcher"), ("add_co_unit", "dispatcher"),
+        ("claim", "handler"), ("co_report", "co_handler"), ("handle", "handler"),
+    ]
+    status: str | None = None
+    for action, role in steps:
+        status = resolve(action=action, status=status, roles=[role]).next_status(status)
+    assert status == "handled"

@@ -1,22 +1,108 @@
-// The dashboard's trend chart (Chart.js, served by the app); the same figures are in the table
-// below it, for screen readers and for copying.
+// The dashboard's charts (Chart.js) and the grid heat map (Leaflet, the district's own polygons,
+// no tiles), all served by the app; the same figures are in the tables beside them, for screen
+// readers and for copying.
 (function () {
   "use strict";
-  var data = document.getElementById("trend-data");
-  var canvas = document.getElementById("trend-chart");
-  if (!data || !canvas || typeof Chart === "undefined") { return; }
-  var points = JSON.parse(data.textContent);
-  new Chart(canvas, {
-    type: "bar",
-    data: {
-      labels: points.map(function (p) { return p.label; }),
-      datasets: [
-        { label: "上报数", data: points.map(function (p) { return p.reported; }), backgroundColor: "#0b5cad" },
-        { label: "结案数", data: points.map(function (p) { return p.closed; }), backgroundColor: "#1a7f37" }
-      ]
-    },
-    options: { responsive: true, maintainAspectRatio: false, animation: false,
-      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
-  });
-  document.body.dataset.trendReady = "true";
+
+  function bars(canvas, points, horizontal) {
+    return new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: points.map(function (p) { return p.label; }),
+        datasets: [
+          { label: "上报数", data: points.map(function (p) { return p.reported; }), backgroundColor: "#0b5cad" },
+          { label: "结案数", data: points.map(function (p) { return p.closed; }), backgroundColor: "#1a7f37" }
+        ]
+      },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+        indexAxis: horizontal ? "y" : "x",
+        scales: horizontal ? { x: { beginAtZero: true, ticks: { precision: 0 } } }
+          : { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    });
+  }
+
+  function charts() {
+    if (typeof Chart === "undefined") { return; }
+    var data = document.getElementById("trend-data");
+    var canvas = document.getElementById("trend-chart");
+    if (data && canvas) {
+      bars(canvas, JSON.parse(data.textContent), false);
+      document.body.dataset.trendReady = "true";
+    }
+    var all = document.getElementById("charts-data");
+    if (!all) { return; }
+    var tables = JSON.parse(all.textContent);
+    document.querySelectorAll("canvas[data-chart]").forEach(function (c) {
+      var points = tables[c.dataset.chart] || [];
+      if (points.length) { bars(c, points, true); }
+    });
+    document.body.dataset.chartsReady = "true";
+  }
+
+  // --- the heat map -------------------------------------------------------------------------
+  var SHADES = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
+
+  function shade(fraction) {
+    if (fraction === null || fraction === undefined || isNaN(fraction)) { return "#e0e0e0"; }
+    return SHADES[Math.min(SHADES.length - 1, Math.floor(fraction * SHADES.length))];
+  }
+
+  function heatMap() {
+    var node = document.getElementById("heat-map");
+    if (!node || typeof L === "undefined") { return; }
+    var map = L.map(node, { attributionControl: false, zoomSnap: 0.25, keyboard: true });
+    var layer = null;
+    var geo = null;
+
+    function value(props, metric) {
+      return metric === "rate" ? props.rate.value : props[metric];
+    }
+
+    function draw(metric) {
+      if (!geo) { return; }
+      var max = 1;
+      geo.features.forEach(function (f) { if (metric !== "rate") { max = Math.max(max, value(f.properties, metric)); } });
+      if (layer) { layer.remove(); }
+      layer = L.geoJSON(geo, {
+        style: function (f) {
+          var v = value(f.properties, metric);
+          // Counts: darker is more. 按期结案率: darker is lower (worse); grey without cases.
+          var fraction = metric === "rate" ? (v === null ? null : 1 - v) : v / max;
+          return { fillColor: shade(fraction), fillOpacity: 0.8, color: "#555", weight: 1 };
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(p.name + "：案件 " + p.reported + "，在办 " + p.open + "，按期结案率 " + p.rate.display, { sticky: true });
+        }
+      }).addTo(map);
+      if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+      node.dataset.metric = metric;
+    }
+
+    fetch(node.dataset.url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+      .then(function (data) {
+        geo = data;
+        var body = document.querySelector("#table-heat tbody");
+        data.features.forEach(function (f) {
+          var p = f.properties;
+          var tr = document.createElement("tr");
+          tr.dataset.cell = p.code;
+          [p.name, p.reported, p.open, p.rate.display].forEach(function (text, i) {
+            var cell = document.createElement(i === 0 ? "th" : "td");
+            if (i === 0) { cell.scope = "row"; }
+            cell.textContent = String(text);
+            tr.appendChild(cell);
+          });
+          body.appendChild(tr);
+        });
+        draw("reported");
+        document.querySelectorAll("input[name=heat-metric]").forEach(function (input) {
+          input.addEventListener("change", function () { if (input.checked) { draw(input.value); } });
+        });
+        document.body.dataset.heatReady = "true";
+      });
+  }
+
+  charts();
+  heatMap();
 })();

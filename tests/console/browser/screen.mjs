@@ -172,12 +172,28 @@ try {
   for (const key of ["reported", "dispatched", "closed"]) assert.equal(await dashCount(key), String(monthNow.counts[key]), key);
   assert.equal((await staff.locator('tr[data-rate="closed_on_time_rate"] td.value').innerText()).trim(),
                monthNow.rates.closed_on_time_rate.display);
+  // The charts and the heat map draw; the heat map's per-cell counts add up to the month's
+  // reports located in cells, and its metric switches (案件数 / 在办案件 / 按期结案率).
+  await staff.waitForFunction(() => document.body.dataset.chartsReady === "true"
+                              && document.body.dataset.heatReady === "true", null, { timeout: 30000 });
+  const heatPaths = await staff.locator("#heat-map path").count();
+  assert.ok(heatPaths > 0, "the heat map draws the grid polygons");
+  const heatReported = await staff.evaluate(() => [...document.querySelectorAll("#table-heat tbody tr")]
+    .reduce((n, tr) => n + Number(tr.children[1].textContent), 0));
+  const byGrid = await api(`/api/v1/stats/breakdown?by=grid&from=${encodeURIComponent(monthStart)}`, { token: dispatcher });
+  assert.equal(heatReported, byGrid.rows.filter((r) => r.key).reduce((n, r) => n + r.counts.reported, 0),
+               "heat map counts equal the stats breakdown by cell");
+  await staff.getByLabel("在办案件", { exact: true }).check();
+  await staff.waitForFunction(() => document.getElementById("heat-map").dataset.metric === "open");
+  await staff.getByLabel("按期结案率", { exact: true }).check();
+  await staff.waitForFunction(() => document.getElementById("heat-map").dataset.metric === "rate");
+  assert.ok(await staff.locator("#table-ranking tbody tr").count() > 0, "the unit ranking is shown");
   const dashAxe = await new AxeBuilder({ page: staff }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
   const dashSerious = dashAxe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
   for (const v of dashSerious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
   assert.equal(dashSerious.length, 0, "serious or critical accessibility violations on the dashboard");
   await staff.screenshot({ path: join(OUT, "12-dashboard.png"), fullPage: true });
-  step(`dashboard figures equal the stats API; axe: no serious violation (${dashAxe.violations.length} minor)`);
+  step(`dashboard figures, charts and heat map equal the stats API; axe: no serious violation (${dashAxe.violations.length} minor)`);
 
   // 8. The dispatcher revokes the link: the screen says so within one refresh period.
   await staff.goto(`${BASE}/console/screen/links`);

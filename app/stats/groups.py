@@ -1,0 +1,272 @@
+"""Breakdowns by category (大类, 小类), by urgency, and the trend (per day, week or month).
+
+The same counts as `service.summary`, grouped another way. Whole local days come from the
+daily rollups where one can answer (the per-category rollup keeps the 小类's path; every
+rollup keeps the day), the ragged hours at the period's edges from the tickets, as in
+`service._ticket_counts`; what no rollup keeps (urgency) is counted from the tickets in one
+grouped pass. A trend is one read of a rollup grouped by day, not one summary per point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.catalog import service as catalog
+from app.core import replica
+from app.core.errors import Invalid
+from app.core.paths import under, under_any
+from app.stats import metrics, rollups
+from app.stats import service as base
+from app.stats.models import StatsDaily, StatsDailyCategory, StatsDailyUnit, StatsDelta
+from app.stats.rollups import TZ, path_levels
+from app.stats.schemas import Breakdown, BreakdownRow
+from app.tickets.models import Urgency
+
+CATEGORY_BYS = ("category", "category_major")
+TREND_BYS = ("day", "week", "month")
+BYS = (*CATEGORY_BYS, "urgency", *TREND_BYS)
+URGENCY_NAMES = {Urgency.NORMAL.value: "普通", Urgency.URGENT.value: "紧急"}
+MAX_TREND_POINTS = 400
+_FACT_FIELDS = ("created_at", "is_self_disposed", "accepted_at", "rejected_at",
+                "first_dispatched_at", "first_handled_at", "deadline_at", "closed_at",
+                "status", "return_count", "rework_count", "handled_on_time", "closed_on_time")
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A period cut at local midnights: whole days [first, stop) and the ragged pieces."""
+
+    days: tuple[date, date] | None
+    pieces: list[tuple[datetime, datetime]]
+
+
+def _split(start: datetime, end: datetime) -> _Split:
+    first_mid = metrics.midnight(start.astimezone(TZ).date(), TZ)
+    if first_mid < start:
+        first_mid = metrics.midnight(start.astimezone(TZ).date() + timedelta(days=1), TZ)
+    if first_mid >= end:
+        return _Split(None, [(start, end)])
+    last_mid = metrics.midnight(end.astimezone(TZ).date(), TZ)
+    pieces = [(a, b) for a, b in ((start, first_mid), (last_mid, end)) if a < b]
+    first, stop = first_mid.astimezone(TZ).date(), last_mid.astimezone(TZ).date()
+    return _Split((first, stop) if first < stop else None, pieces)
+
+
+# --- by category and by urgency ------------------------------------------------------------
+
+
+def _category_key(by: str, path: str) -> str:
+    levels = path_levels(path)
+    if not levels:
+        return ""
+    return levels[0] if by == "category_major" else levels[-1]
+
+
+async def _category_rows(tickets: Any, paths: list[str], category_path: str | None,
+                         query: Any, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Ticket counts with the 小类's path under "path"."""
+    by_id = await catalog.categories_by_id()
+
+    def pathed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            category = by_id.get(row.pop("category_id") or 0)
+            out.append({**row, "path": category.path if category else ""})
+        return out
+
+    coarse = all(len(path_levels(p)) <= base.COMMUNITY_LEVELS for p in paths)
+    split = _split(start, end)
+    if not coarse or query.unit or split.days is None:
+        return pathed(await base._scanned(tickets, start, end, "category_id"))
+    first, stop = split.days
+    days = Q(day__gte=first, day__lt=stop)
+    folded = StatsDailyCategory.filter(days, under_any("area_path", paths))
+    pending = StatsDelta.filter(days, under_any("area_path", paths))
+    if category_path:
+        folded = folded.filter(under("category_path", category_path))
+        pending = pending.filter(category_id__in=await base._category_ids(category_path))
+    async with in_transaction(replica.reading_from()):
+        rows = [{**base._unsum(r), "path": r.pop("category_path")}
+                for r in await base._sums(folded, "category_path")]
+        rows += pathed([base._unsum(r) for r in await base._sums(pending, "category_id")])
+        for a, b in split.pieces:
+            rows += pathed(await base._scanned(tickets, a, b, "category_id"))
+    return rows
+
+
+async def _grouped_ratings(ratings: Any, start: datetime, end: datetime,
+                           column: str) -> list[dict[str, Any]]:
+    """Rating counts per a column of the rated ticket (its category or urgency now)."""
+    aggregates = base._rating_aggregates()
+    field = f"ticket__{column}"
+    rows = await ratings.filter(base._in("created_at", start, end)).annotate(
+        **aggregates).group_by(field).values(field, *aggregates)
+    return [{**{k: v for k, v in row.items() if k != field}, column: row[field]}
+            for row in rows]
+
+
+async def _by_dimension(query: Any, tickets: Any, ratings: Any, paths: list[str],
+                        category_path: str | None, start: datetime,
+                        end: datetime) -> Breakdown:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    names: dict[str, str] = {}
+    if query.by in CATEGORY_BYS:
+        rows = await _category_rows(tickets, paths, category_path, query, start, end)
+        by_id = await catalog.categories_by_id()
+        for row in await _grouped_ratings(ratings, start, end, "category_id"):
+            category = by_id.get(row.pop("category_id") or 0)
+            rows.append({**row, "path": category.path if category else ""})
+        for row in rows:
+            groups.setdefault(_category_key(query.by, row.pop("path")), []).append(row)
+        names = {c.code: c.name for c in by_id.values()}
+        unknown = "未分类"
+    else:
+        rows = await base._scanned(tickets, start, end, "urgency")
+        rows += await _grouped_ratings(ratings, start, end, "urgency")
+        for row in rows:
+            groups.setdefault(str(row.pop("urgency") or ""), []).append(row)
+        names, unknown = URGENCY_NAMES, "未知"
+    result = [BreakdownRow(key=key, name=names.get(key, unknown),
+                           **base._summary(base._total(group), start, end).model_dump())
+              for key, group in sorted(groups.items())]
+    return Breakdown(by=query.by, rows=[r for r in result if any(r.counts.values())])
+
+
+# --- the trend --------------------------------------------------------------------------------
+
+
+def _bucket_of(by: str) -> Callable[[date], date]:
+    if by == "day":
+        return lambda day: day
+    if by == "week":
+        return lambda day: day - timedelta(days=day.weekday())
+    return lambda day: day.replace(day=1)
+
+
+def _next_bucket(by: str, first: date) -> date:
+    if by == "day":
+        return first + timedelta(days=1)
+    if by == "week":
+        return first + timedelta(days=7)
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _label(by: str, first: date) -> str:
+    if by == "day":
+        return f"{first:%m-%d}"
+    if by == "week":
+        return f"{first:%m-%d} 起一周"
+    return f"{first:%Y-%m}"
+
+
+def _buckets(by: str, start: datetime, end: datetime) -> list[tuple[date, datetime, datetime]]:
+    """(bucket key, from, to) for every bucket the period touches, clipped to the period."""
+    bucket = _bucket_of(by)
+    last_day = (end - timedelta(microseconds=1)).astimezone(TZ).date()
+    key, out = bucket(start.astimezone(TZ).date()), []
+    while key <= last_day:
+        following = _next_bucket(by, key)
+        out.append((key, max(metrics.midnight(key, TZ), start),
+                    min(metrics.midnight(following, TZ), end)))
+        if len(out) > MAX_TREND_POINTS:
+            raise Invalid(f"趋势最多 {MAX_TREND_POINTS} 个点，请缩短区间或按周、按月查看",
+                          code="invalid_period")
+        key = following
+    return out
+
+
+async def _trend_ticket_rows(tickets: Any, paths: list[str], category_path: str | None,
+                             query: Any, start: datetime, end: datetime
+                             ) -> list[tuple[date, dict[str, Any]]]:
+    """Ticket counts as (local day, row): rollup rows by day, edge pieces by their day."""
+    split = _split(start, end)
+    rollup = base._rollup_for(paths, query, None)
+    out: list[tuple[date, dict[str, Any]]] = []
+    if rollup is None:
+        # A unit inside a cell, or a unit with a category: no rollup keeps that; one read of
+        # the facts of the tickets touching the period, counted per day by the reference.
+        rows = await tickets.filter(base._touches_period(start, end)).values(*_FACT_FIELDS)
+        for row in rows:
+            facts = rollups._facts(row.__getitem__)
+            for day in metrics.stage_days(facts, TZ):
+                a = max(metrics.midnight(day, TZ), start)
+                b = min(metrics.midnight(day + timedelta(days=1), TZ), end)
+                if a < b:
+                    counts = metrics.classify(facts, period=metrics.Period(a, b))
+                    out.append((day, base._as_dict(counts)))
+        return out
+    async with in_transaction(replica.reading_from()):
+        if split.days is not None:
+            first, stop = split.days
+            for row in await _rolled_up_by_day(rollup, paths, category_path, query, first,
+                                               stop):
+                out.append((row.pop("day"), row))
+        for a, b in split.pieces:
+            for row in await base._scanned(tickets, a, b, None):
+                out.append((a.astimezone(TZ).date(), row))
+    return out
+
+
+async def _rolled_up_by_day(rollup: str, paths: list[str], category_path: str | None,
+                            query: Any, first: date, stop: date) -> list[dict[str, Any]]:
+    days = Q(day__gte=first, day__lt=stop)
+    pending = StatsDelta.filter(days, under_any("area_path", paths))
+    folded: Any
+    if rollup == base.UNITS:
+        folded = StatsDailyUnit.filter(days, under_any("area_path", paths))
+        if query.unit:
+            folded, pending = folded.filter(unit_id=query.unit), pending.filter(
+                unit_id=query.unit)
+    elif rollup == base.CATEGORIES:
+        assert category_path is not None
+        folded = StatsDailyCategory.filter(days, under_any("area_path", paths),
+                                           under("category_path", category_path))
+        pending = pending.filter(category_id__in=await base._category_ids(category_path))
+    else:
+        folded = StatsDaily.filter(days, under_any("area_path", paths))
+    rows = await base._sums(folded, "day") + await base._sums(pending, "day")
+    return [base._unsum(row) for row in rows]
+
+
+def _local_day(value: Any) -> date:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(TZ).date()
+
+
+async def _trend(query: Any, tickets: Any, ratings: Any, paths: list[str],
+                 category_path: str | None, start: datetime, end: datetime) -> Breakdown:
+    buckets = _buckets(query.by, start, end)
+    bucket = _bucket_of(query.by)
+    groups: dict[date, list[dict[str, Any]]] = {key: [] for key, _, _ in buckets}
+    for day, row in await _trend_ticket_rows(tickets, paths, category_path, query, start,
+                                             end):
+        groups.setdefault(bucket(day), []).append(row)
+    # Ratings: a row each (the period's, in scope), placed by their local day.
+    rated = await ratings.filter(base._in("created_at", start, end)).values_list(
+        "created_at", "overall", "has_reply")
+    for created_at, overall, has_reply in rated:
+        groups.setdefault(bucket(_local_day(created_at)), []).append({
+            "rated": 1, str(overall): 1, "replied": int(bool(has_reply))})
+    rows = []
+    for key, a, b in buckets:
+        summary = base._summary(base._total(groups[key]), a, b)
+        rows.append(BreakdownRow(key=key.isoformat(), name=_label(query.by, key),
+                                 **summary.model_dump()))
+    return Breakdown(by=query.by, rows=rows)
+
+
+async def breakdown(query: Any, tickets: Any, ratings: Any, paths: list[str],
+                    category_path: str | None, start: datetime, end: datetime) -> Breakdown:
+    """`service.breakdown` for the groupings of this module (`BYS`)."""
+    if query.by in TREND_BYS:
+        return await _trend(query, tickets, ratings, paths, category_path, start, end)
+    return await _by_dimension(query, tickets, ratings, paths, category_path, start, end)
+

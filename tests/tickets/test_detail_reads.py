@@ -1,0 +1,107 @@
+"""The ticket page reads little (docs/benchmarks.md, "Tickets"): the caller in one statement,
+then the ticket, its events with their actors and its photos with their files; the page still
+says everything it said (actors' labels, the assignee, whether the caller follows it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.tickets.helpers import build_city, report
+
+
+class _Statements(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.sent: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        query = str(record.args[0] if record.args else record.msg)
+        # The periodic configuration check (every CONFIG_CHECK_S) is not the page's doing.
+        if "config_revisions" in query and "users" not in query:
+            return
+        self.sent.append(query)
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    handler = _Statements()
+    logger = logging.getLogger("tortoise.db_client")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler.sent
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+async def test_the_reporters_page_costs_four_statements_with_authentication(client):
+    city = await build_city(client)
+    ticket = await report(client, city.resident)
+    await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.resident)  # warm caches
+    with statements() as sent:
+        page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.resident)
+    assert page.status_code == 200
+    assert len(sent) == 4, "\n".join(sent)  # caller, ticket, events + actors, photos + files
+    body = page.json()
+    assert body["is_mine"] is True
+    assert [step["action"] for step in body["timeline"]] == ["submit", "auto_accept", "dispatch"]
+    assert body["timeline"][0]["actor_label"] == "居民"
+
+
+async def test_staff_labels_assignee_and_following_survive_the_folded_reads(client):
+    city = await build_city(client)
+    ticket = await report(client, city.resident, category="9904")  # to the grid team
+    claimed = await client.post(f"/api/v1/tasks/{ticket['id']}/claim", json={},
+                                headers=city.worker)
+    assert claimed.status_code == 200, claimed.text
+
+    staff = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.community_staff)
+    assert staff.status_code == 200
+    assert staff.json()["assignee_label"] == "网格员 王"  # a grid team's task: not 处置人员
+    assert staff.json()["timeline"][-1]["actor_label"] == "网格员 王"
+    assert staff.json()["is_mine"] is False
+
+    mine = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.resident)
+    assert mine.json()["assignee_label"] == "网格员 王" and mine.json()["is_mine"] is True
+
+    followed = await client.post(f"/api/v1/tickets/{ticket['id']}/follow",
+                                 headers=city.other_resident)
+    assert followed.status_code in (200, 201), followed.text
+    other = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.other_resident)
+    assert other.status_code == 200
+    assert other.json()["is_mine"] is True and other.json()["assignee_label"] is None
+    assert other.json()["timeline"][-1]["actor_label"] == "网格员"  # the public's view: no name
+
+
+async def test_a_staff_list_page_is_two_statements_and_keeps_its_rows_facts(client):
+    city = await build_city(client)
+    first = await report(client, city.resident, category="9904")
+    await report(client, city.resident)
+    assert (await client.post(f"/api/v1/tasks/{first['id']}/claim", json={},
+                              headers=city.worker)).status_code == 200
+    assert (await client.post(f"/api/v1/tickets/{first['id']}/follow",
+                              headers=city.dispatcher)).status_code in (200, 201)
+    await client.get("/api/v1/tickets", headers=city.dispatcher)  # warm caches
+    with statements() as sent:
+        page = await client.get("/api/v1/tickets", headers=city.dispatcher)
+    assert page.status_code == 200
+    assert len(sent) == 2, "\n".join(sent)  # caller, the page with its rows' facts
+    rows = {row["id"]: row for row in page.json()["items"]}
+    assert rows[first["id"]]["is_mine"] is True  # followed
+    assert rows[first["id"]]["assignee_label"] == "网格员 王"
+    others = [row for tid, row in rows.items() if tid != first["id"]]
+    assert [(row["is_mine"], row["assignee_label"]) for row in others] == [(False, None)]
+
+
+async def test_a_departments_task_is_labelled_with_its_handler(client):
+    city = await build_city(client)
+    ticket = await report(client, city.resident)  # 9901 goes to the department
+    claimed = await client.post(f"/api/v1/tasks/{ticket['id']}/claim", json={},
+                                headers=city.handler)
+    assert claimed.status_code == 200, claimed.text
+    page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.resident)
+    assert page.json()["assignee_label"] == "处置人员 陈"
