@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from pydantic import BaseModel
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json, text
+from sanic.response import HTTPResponse, text
 from sanic_ext.extensions.openapi import openapi
 
 from app.approvals import service
@@ -22,22 +19,11 @@ from app.approvals.schemas import (
 )
 from app.core.api import endpoint
 from app.tickets import idempotency, queries
-from app.tickets.routes import IDEMPOTENCY
+from app.tickets.routes import IDEMPOTENCY, answer_once
 from app.tickets.schemas import TicketDetail
 
 bp = Blueprint("approvals")
 TAG = "approvals"
-
-
-async def _once(request: Request, body: BaseModel,
-                run: Callable[[], Awaitable[idempotency.Answer]]) -> HTTPResponse:
-    answer = await idempotency.once(
-        actor=request.ctx.user, key=request.headers.get("idempotency-key"),
-        scope=f"{request.method} {request.path}", body=body.model_dump(mode="json"), run=run)
-    response = json(answer.body, status=answer.status)
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
 
 
 @bp.post("/tickets/<ticket_id:int>/approvals")
@@ -51,7 +37,7 @@ async def ask(request: Request, ticket_id: int, body: ApprovalIn) -> HTTPRespons
                                            body=body)
         return 201, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.get("/approvals")
@@ -97,7 +83,7 @@ async def approve(request: Request, approval_id: int, body: ApprovalDecisionIn) 
                                    approve=True, note=body.note)
         return 200, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.post("/approvals/<approval_id:int>/deny")
@@ -110,7 +96,7 @@ async def deny(request: Request, approval_id: int, body: ApprovalDecisionIn) -> 
                                    approve=False, note=body.note)
         return 200, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.post("/tickets/<ticket_id:int>/resume")
@@ -124,4 +110,4 @@ async def resume(request: Request, ticket_id: int, body: ResumeIn) -> HTTPRespon
         detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
         return 200, detail.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from app.conversation import service
 from app.conversation.schemas import (
@@ -18,29 +15,11 @@ from app.conversation.schemas import (
     StaffNoteIn,
 )
 from app.core.api import endpoint
-from app.tickets import idempotency, queries
-from app.tickets.routes import ACTION_ERRORS, IDEMPOTENCY
+from app.tickets.routes import ACTION_ERRORS, IDEMPOTENCY, act_and_answer
 from app.tickets.schemas import TicketDetail
 
 bp = Blueprint("conversation")
 TAG = "conversation"
-
-
-async def _act(request: Request, ticket_id: int, body: StaffNoteIn,
-               act: Callable[[], Awaitable[Any]]) -> HTTPResponse:
-    """The action once per Idempotency-Key, answered with the ticket as the caller sees it."""
-    async def run() -> idempotency.Answer:
-        await act()
-        detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
-        return 200, detail.model_dump(mode="json")
-
-    answer = await idempotency.once(
-        actor=request.ctx.user, key=request.headers.get("idempotency-key"),
-        scope=f"{request.method} {request.path}", body=body.model_dump(mode="json"), run=run)
-    response = json(answer.body, status=answer.status)
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
 
 
 @bp.post("/tickets/<ticket_id:int>/notes")
@@ -48,7 +27,7 @@ async def _act(request: Request, ticket_id: int, body: StaffNoteIn,
 @endpoint(summary="进展说明: a progress note the reporter and followers read (and are told of)",
           tag=TAG, body=StaffNoteIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def post_note(request: Request, ticket_id: int, body: StaffNoteIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: service.post_note(
+    return await act_and_answer(request, ticket_id, body, lambda: service.post_note(
         actor=request.ctx.user, ticket_id=ticket_id, note=body.note, version=body.version))
 
 
@@ -57,7 +36,7 @@ async def post_note(request: Request, ticket_id: int, body: StaffNoteIn) -> HTTP
 @endpoint(summary="请求补充信息: ask the reporter for more; they answer with POST /tickets/{id}/info",
           tag=TAG, body=StaffNoteIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def ask_info(request: Request, ticket_id: int, body: StaffNoteIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: service.ask_info(
+    return await act_and_answer(request, ticket_id, body, lambda: service.ask_info(
         actor=request.ctx.user, ticket_id=ticket_id, note=body.note, version=body.version))
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from app.core.api import endpoint
 from app.core.paging import PageQuery
@@ -24,7 +22,7 @@ from app.escalation.schemas import (
     EscalationQueueQuery,
 )
 from app.tickets import idempotency
-from app.tickets.routes import IDEMPOTENCY
+from app.tickets.routes import IDEMPOTENCY, answer_once
 
 bp = Blueprint("escalation")
 TAG = "escalation"
@@ -33,17 +31,6 @@ TAG = "escalation"
 class CoTaskQuery(PageQuery):
     status: str = Field(default="pending", pattern="^(pending|all)$",
                         description="pending (default): parts still to record; all")
-
-
-async def _once(request: Request, body: BaseModel,
-                run: Callable[[], Awaitable[idempotency.Answer]]) -> HTTPResponse:
-    answer = await idempotency.once(
-        actor=request.ctx.user, key=request.headers.get("idempotency-key"),
-        scope=f"{request.method} {request.path}", body=body.model_dump(mode="json"), run=run)
-    response = json(answer.body, status=answer.status)
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
 
 
 @bp.post("/tickets/<ticket_id:int>/escalate")
@@ -57,7 +44,7 @@ async def escalate(request: Request, ticket_id: int, body: EscalateIn) -> HTTPRe
                                      reason=body.reason, version=body.version)
         return 201, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.get("/tickets/<ticket_id:int>/escalations")
@@ -90,7 +77,7 @@ async def accept(request: Request, escalation_id: int, body: EscalationAcceptIn
                                    unit_id=body.unit_id, note=body.note)
         return 200, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.get("/tickets/<ticket_id:int>/co-handling")
@@ -110,7 +97,7 @@ async def add_co_unit(request: Request, ticket_id: int, body: CoUnitIn) -> HTTPR
                                         unit_id=body.unit_id)
         return 201, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.post("/tickets/<ticket_id:int>/co-handling/<unit_id:int>/report")
@@ -124,7 +111,7 @@ async def co_report(request: Request, ticket_id: int, unit_id: int, body: CoRepo
                                       unit_id=unit_id, note=body.note, media_ids=body.media_ids)
         return 200, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.post("/tickets/<ticket_id:int>/co-handling/<unit_id:int>/waive")
@@ -138,7 +125,7 @@ async def waive(request: Request, ticket_id: int, unit_id: int, body: CoWaiveIn
                                           unit_id=unit_id, reason=body.reason)
         return 200, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.get("/co-handling/tasks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from app.core.api import endpoint
 from app.core.paging import PageQuery
@@ -15,7 +15,7 @@ from app.supervision.schemas import (
     SupervisionPage,
 )
 from app.tickets import idempotency
-from app.tickets.routes import IDEMPOTENCY
+from app.tickets.routes import IDEMPOTENCY, answer_once
 
 bp = Blueprint("supervision")
 TAG = "supervision"
@@ -33,13 +33,7 @@ async def raise_supervision(request: Request, ticket_id: int, body: SupervisionI
                                               body=body)
         return 201, out.model_dump(mode="json")
 
-    answer = await idempotency.once(
-        actor=request.ctx.user, key=request.headers.get("idempotency-key"),
-        scope=f"{request.method} {request.path}", body=body.model_dump(mode="json"), run=run)
-    response = json(answer.body, status=answer.status)
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return await answer_once(request, body, run)
 
 
 @bp.get("/tickets/<ticket_id:int>/supervisions")

@@ -53,9 +53,12 @@ async def _detail(request: Request, ticket_id: int, status: int = 200) -> HTTPRe
     return json(detail.model_dump(mode="json"), status=status)
 
 
-async def _once(request: Request, body: BaseModel | None,
+async def answer_once(request: Request, body: BaseModel | None,
                 run: Callable[[], Awaitable[idempotency.Answer]]) -> HTTPResponse:
-    """Answer `run`'s result, once per Idempotency-Key (a retry replays the first answer)."""
+    """Answer `run`'s result, once per Idempotency-Key (a retry replays the first answer).
+
+    The one idempotent-action wrapper: every domain's routes that change a ticket use it.
+    """
     answer = await idempotency.once(
         actor=request.ctx.user, key=request.headers.get("idempotency-key"),
         scope=f"{request.method} {request.path}",
@@ -66,7 +69,7 @@ async def _once(request: Request, body: BaseModel | None,
     return response
 
 
-async def _act(request: Request, ticket_id: int, body: BaseModel | None,
+async def act_and_answer(request: Request, ticket_id: int, body: BaseModel | None,
                act: Callable[[], Awaitable[Any]]) -> HTTPResponse:
     """Take a ticket action (once per Idempotency-Key) and answer with the ticket's detail."""
     async def run() -> idempotency.Answer:
@@ -74,7 +77,7 @@ async def _act(request: Request, ticket_id: int, body: BaseModel | None,
         detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
         return 200, detail.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.post("/tickets")
@@ -147,7 +150,7 @@ async def follow(request: Request, ticket_id: int) -> HTTPResponse:
         return 200, (await queries.ticket_outs(request.ctx.user, [ticket]))[0].model_dump(
             mode="json")
 
-    return await _once(request, None, run)
+    return await answer_once(request, None, run)
 
 
 @bp.post("/tickets/<ticket_id:int>/release-content")
@@ -160,7 +163,7 @@ async def release_content(request: Request, ticket_id: int) -> HTTPResponse:
         return 200, (await queries.ticket_outs(request.ctx.user, [ticket]))[0].model_dump(
             mode="json")
 
-    return await _once(request, None, run)
+    return await answer_once(request, None, run)
 
 
 @bp.post("/tickets/<ticket_id:int>/withdraw")
@@ -168,7 +171,7 @@ async def release_content(request: Request, ticket_id: int) -> HTTPResponse:
 @endpoint(summary="Withdraw my report (撤回) before it is accepted; it ends as rejected",
           tag=TAG, body=WithdrawIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def withdraw(request: Request, ticket_id: int, body: WithdrawIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.withdraw(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.withdraw(
         actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
@@ -177,7 +180,7 @@ async def withdraw(request: Request, ticket_id: int, body: WithdrawIn) -> HTTPRe
 @endpoint(summary="Add a note and/or photos to my open report (补充信息), on its timeline",
           tag=TAG, body=AddInfoIn, response=TicketDetail, errors=(*ACTION_ERRORS, 422))
 async def add_info(request: Request, ticket_id: int, body: AddInfoIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.add_info(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.add_info(
         actor=request.ctx.user, ticket_id=ticket_id, note=body.note, media_ids=body.media_ids,
         version=body.version))
 
@@ -189,7 +192,7 @@ async def add_info(request: Request, ticket_id: int, body: AddInfoIn) -> HTTPRes
 @endpoint(summary="Accept (立案); routed tickets are dispatched at once", tag=TAG,
           body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def accept(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.accept(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.accept(
         actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
 
 
@@ -198,7 +201,7 @@ async def accept(request: Request, ticket_id: int, body: VersionIn) -> HTTPRespo
 @endpoint(summary="Reject (不予立案) with a reason", tag=TAG, body=ReasonIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def reject(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.reject(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.reject(
         actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
@@ -207,7 +210,7 @@ async def reject(request: Request, ticket_id: int, body: ReasonIn) -> HTTPRespon
 @endpoint(summary="Dispatch by hand to a unit", tag=TAG, body=DispatchIn, response=TicketDetail,
           errors=ACTION_ERRORS)
 async def dispatch(request: Request, ticket_id: int, body: DispatchIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.dispatch(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.dispatch(
         actor=request.ctx.user, ticket_id=ticket_id, unit_id=body.unit_id, version=body.version))
 
 
@@ -216,7 +219,7 @@ async def dispatch(request: Request, ticket_id: int, body: DispatchIn) -> HTTPRe
 @endpoint(summary="Change the category; routing runs again", tag=TAG, body=RecategoriseIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def recategorise(request: Request, ticket_id: int, body: RecategoriseIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.recategorise(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.recategorise(
         actor=request.ctx.user, ticket_id=ticket_id, category_code=body.category_code,
         version=body.version))
 
@@ -226,7 +229,7 @@ async def recategorise(request: Request, ticket_id: int, body: RecategoriseIn) -
 @endpoint(summary="Merge a duplicate into another ticket", tag=TAG, body=MergeIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def merge(request: Request, ticket_id: int, body: MergeIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.merge(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.merge(
         actor=request.ctx.user, ticket_id=ticket_id, duplicate_of=body.duplicate_of,
         version=body.version))
 
@@ -236,7 +239,7 @@ async def merge(request: Request, ticket_id: int, body: MergeIn) -> HTTPResponse
 @endpoint(summary="Verify on site (核查): pass closes, fail sends it back to the same unit",
           tag=TAG, body=VerifyIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def verify(request: Request, ticket_id: int, body: VerifyIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.verify(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.verify(
         actor=request.ctx.user, ticket_id=ticket_id, passed=body.passed, note=body.note,
         media_ids=body.media_ids, version=body.version))
 
@@ -246,7 +249,7 @@ async def verify(request: Request, ticket_id: int, body: VerifyIn) -> HTTPRespon
 @endpoint(summary="Close (结案) without a field check", tag=TAG, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def close(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.close(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.close(
         actor=request.ctx.user, ticket_id=ticket_id, note="", version=body.version))
 
 
@@ -255,7 +258,7 @@ async def close(request: Request, ticket_id: int, body: VersionIn) -> HTTPRespon
 @endpoint(summary="Send a closed ticket back for rework (重办)", tag=TAG, body=ReasonIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def rework(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.rework(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.rework(
         actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
@@ -265,7 +268,7 @@ async def rework(request: Request, ticket_id: int, body: ReasonIn) -> HTTPRespon
           response=TicketDetail, errors=ACTION_ERRORS)
 async def approve_extension(request: Request, ticket_id: int, extension_id: int,
                             body: VersionIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.decide_extension(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.decide_extension(
         actor=request.ctx.user, ticket_id=ticket_id, extension_id=extension_id, approve=True,
         reason="", version=body.version))
 
@@ -276,7 +279,7 @@ async def approve_extension(request: Request, ticket_id: int, extension_id: int,
           errors=ACTION_ERRORS)
 async def refuse_extension(request: Request, ticket_id: int, extension_id: int,
                            body: ReasonIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.decide_extension(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.decide_extension(
         actor=request.ctx.user, ticket_id=ticket_id, extension_id=extension_id, approve=False,
         reason=body.reason, version=body.version))
 
@@ -297,7 +300,7 @@ async def tasks(request: Request, query: TaskQuery) -> TicketPage:
 @endpoint(summary="Claim a task: exactly one of simultaneous claims wins (409 already_claimed)",
           tag=TASKS, body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def claim(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.claim(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.claim(
         actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
 
 
@@ -306,7 +309,7 @@ async def claim(request: Request, ticket_id: int, body: VersionIn) -> HTTPRespon
 @endpoint(summary="Release a claimed task back to the pool", tag=TASKS, body=VersionIn,
           response=TicketDetail, errors=ACTION_ERRORS)
 async def release(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.release(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.release(
         actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
 
 
@@ -315,7 +318,7 @@ async def release(request: Request, ticket_id: int, body: VersionIn) -> HTTPResp
 @endpoint(summary="Return to dispatch as not ours (退回), with a reason", tag=TASKS,
           body=ReasonIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def return_task(request: Request, ticket_id: int, body: ReasonIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.return_to_dispatch(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.return_to_dispatch(
         actor=request.ctx.user, ticket_id=ticket_id, reason=body.reason, version=body.version))
 
 
@@ -324,7 +327,7 @@ async def return_task(request: Request, ticket_id: int, body: ReasonIn) -> HTTPR
 @endpoint(summary="Mark handled with a note and after-photos; verification follows", tag=TASKS,
           body=HandleIn, response=TicketDetail, errors=(*ACTION_ERRORS, 422))
 async def handle(request: Request, ticket_id: int, body: HandleIn) -> HTTPResponse:
-    return await _act(request, ticket_id, body, lambda: actions.handle(
+    return await act_and_answer(request, ticket_id, body, lambda: actions.handle(
         actor=request.ctx.user, ticket_id=ticket_id, note=body.note, media_ids=body.media_ids,
         version=body.version))
 
@@ -343,7 +346,7 @@ async def extension(request: Request, ticket_id: int, body: ExtensionIn) -> HTTP
                            created_at=row.created_at)
         return 201, out.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
 
 
 @bp.post("/tasks/patrol")
@@ -366,4 +369,4 @@ async def self_dispose(request: Request, body: SelfDisposeCreate) -> HTTPRespons
         detail = await queries.detail(user=request.ctx.user, ticket_id=ticket.id)
         return 201, detail.model_dump(mode="json")
 
-    return await _once(request, body, run)
+    return await answer_once(request, body, run)
