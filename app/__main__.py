@@ -49,6 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # worker that dies (app/core/supervise.py), and workers die with the main process.
     loader = AppLoader(factory=partial(supervise.served, partial(create_app, name="gongzhi")))
     app = loader.load()
+    # Sanic's loggers print through their own handlers; through the root's too they came out
+    # twice in the main process.
+    for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets"):
+        logging.getLogger(name).propagate = False
     app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=args.access_log,
                 motd=True)
     supervise.warn_about_deployment(current())

@@ -130,3 +130,37 @@ async def test_the_check_is_msg_sec_check_v2_with_the_authors_openid_and_scene(c
         assert set(body) == {"content", "version", "openid", "scene"}
     assert [b["scene"] for b in wechat.sec_checks] == [3, 3, 2]  # forum (report), comment
     assert wechat.sec_checks[0]["content"] == f"井盖坏了，{MARKER}"
+
+
+@pytest.fixture
+def redis_unreachable():
+    """REDIS_URL set, but nothing listens there (a Redis that died): every Redis use must take
+    its fallback. The shared client and the WeChat token store both point at the dead port."""
+    import socket
+
+    from app.core import redis as redis_core
+    from app.settings import current
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_settings(**{**_wechat_fields(current()), "redis_url": f"redis://127.0.0.1:{port}/0"})
+    redis_core.connect(current())
+    yield
+    base_settings(**_wechat_fields(current()))
+    redis_core.connect(current())
+
+
+def _wechat_fields(settings) -> dict:
+    return {"wechat_appid": settings.wechat_appid, "wechat_api_base": settings.wechat_api_base,
+            "wechat_secret": settings.wechat_secret.get_secret_value()}
+
+
+async def test_with_redis_gone_wechat_login_and_the_content_check_still_answer(
+        client, city, wechat, redis_unreachable):
+    # docs/operations.md once listed this as a 500: wechatpy kept its access token in Redis.
+    login = await client.post("/api/v1/auth/wechat", json={"code": wechat.code_for("o-dora")})
+    assert login.status_code == 200, login.text
+    risky = await report(client, city.resident, "9901", description=f"井盖坏了，{MARKER}")
+    assert risky["content_held"]  # the check still ran: the token came from process memory
+    assert any(path == SEC_CHECK_PATH for path, _ in wechat.requests)
