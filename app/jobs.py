@@ -37,6 +37,7 @@ from app.core.periodic import PeriodicJob, run_periodic
 from app.devices import jobs as device_jobs
 from app.devices import notices as device_notices
 from app.escalation import notices as escalation_notices
+from app.hotline import notices as hotline_notices
 from app.integrations import jobs as integration_jobs
 from app.media import jobs as media_jobs
 from app.notifications import delivery, outbox
@@ -70,7 +71,7 @@ KINDS: tuple[NoticeKind, ...] = (*ticket_notices.KINDS, *rating_notices.KINDS,
                                  *poll_notices.KINDS, *supervision_notices.KINDS,
                                  *device_notices.KINDS,
                                  *approval_notices.KINDS, *conversation_notices.KINDS,
-                                 *escalation_notices.KINDS)
+                                 *escalation_notices.KINDS, *hotline_notices.KINDS)
 
 # Every periodic job: add one to a domain's `JOBS` and every job process runs it, one instance
 # at a time. Each round is bounded (a batch limit over indexed columns), so it stays short

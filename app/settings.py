@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     # (等保 2.0 idle timeout), and in any case this long after sign-in.
     console_idle_timeout_s: int = 30 * 60
     console_session_max_s: int = 12 * 3600
+    # A map tile URL for the console's maps (`https://tiles.example.gov.cn/{z}/{x}/{y}.png`,
+    # or a same-host path `/tiles/{z}/{x}/{y}.png`); empty: no tiles, the grid polygons only.
+    console_tile_url: str = ""
     # The big screen (/screen): its figures are computed at most once per scope in this many
     # seconds (shared through Redis when configured), and pushed to screens this often; an
     # event stream ends after SCREEN_SSE_MAX_S and the browser reconnects (proxies, restarts).
@@ -244,6 +247,15 @@ class Settings(BaseSettings):
     @property
     def dev_login_allowed(self) -> bool:
         return self.app_env in ("dev", "test") and not self.wechat_configured
+
+    @model_validator(mode="after")
+    def _tile_url_is_a_template(self) -> Settings:
+        url = self.console_tile_url
+        if url and not (url.startswith(("https://", "http://", "/")) and "{z}" in url
+                        and "{x}" in url and "{y}" in url and not url.startswith("//")):
+            raise ValueError("CONSOLE_TILE_URL must be an http(s):// URL or a /path with "
+                             "{z}, {x} and {y}, or empty")
+        return self
 
     @model_validator(mode="after")
     def _replica_is_mysql(self) -> Settings:

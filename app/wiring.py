@@ -8,8 +8,11 @@ beside `main.py`, is the one place that knows both. `create_app` and the job pro
 
 from __future__ import annotations
 
+from tortoise.expressions import Subquery
+
 from app.approvals import service as approvals
 from app.escalation import service as escalation
+from app.escalation.models import CoHandling, CoHandlingStatus
 from app.hotline import push as hotline_push
 from app.integrations import feed as integration_feed
 from app.media import moderation as media_moderation
@@ -19,6 +22,12 @@ from app.supervision import service as supervision
 from app.tickets import actions as ticket_actions
 from app.tickets import door
 from app.tickets import queries as ticket_queries
+
+
+def _co_handled(unit_ids: list[int]) -> Subquery:
+    """The tickets whose 协办 part these units still owe (the task list's `scope=co`)."""
+    return Subquery(CoHandling.filter(unit_id__in=unit_ids, status=CoHandlingStatus.PENDING)
+                    .values("ticket_id"))
 
 
 def wire() -> None:
@@ -35,6 +44,9 @@ def wire() -> None:
     # 主办/协办: the lead unit's handling waits for every co-unit's part (app/escalation).
     if escalation.require_co_parts not in ticket_actions.handle_guards:
         ticket_actions.handle_guards.append(escalation.require_co_parts)
+    # ... and a co-unit's handlers find those cases among their tasks (GET /tasks?scope=co).
+    if _co_handled not in ticket_queries.co_handled:
+        ticket_queries.co_handled.append(_co_handled)
     # Who may hide a photo is decided by the ticket it is on (app.media imports no tickets).
     media_moderation.guard = ticket_queries.photo_moderator
     # Status changes of a 12345 order go back to the platform through the outbox.

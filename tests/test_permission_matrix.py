@@ -704,6 +704,24 @@ async def build_world(client: httpx.AsyncClient) -> World:  # the world above, w
     return world
 
 
+# 热线推送 (issue 14, app/hotline): a dispatcher of the case's area forwards it to an outside
+# body and records the body's answer; the record is read by the area's staff and the reporter
+# (another who sees the case: 403). The world's ticket is dispatched (a unit holds it), so a
+# dispatcher's forward and reply are 409 after the gate, and there is no record to read (404 for
+# those who may read one). These rows run after DELETE /api/v1/me (the resident: 401).
+MATRIX_TABLE += """\
+POST   /api/v1/tickets/{ticket_id}/forward                | 401     | 401     | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+GET    /api/v1/tickets/{ticket_id}/forward                | 401     | 401     | 403/404 | 403/404 | 404     | 404     | 404
+POST   /api/v1/tickets/{ticket_id}/forward/reply          | 401     | 401     | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
+"""
+REQUESTS.update({
+    ("POST", "/api/v1/tickets/{ticket_id}/forward"): Req(body=_const({
+        "body_name": "市供电公司", "reason": "不属于本区职责"})),
+    ("POST", "/api/v1/tickets/{ticket_id}/forward/reply"): Req(body=_const({
+        "reply": "已处理"})),
+})
+
+
 # --- the table, the routes, the run -----------------------------------------------------------
 CLASSES = {"ok", "401", "403", "404"}
 

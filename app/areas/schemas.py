@@ -128,3 +128,29 @@ class ImportResult(BaseModel):
                     "assumed (nothing declared: WGS-84 was assumed — check the cells sit where "
                     "they should; GCJ-02 data would be shifted by hundreds of metres)",
     )
+
+
+class PreviewFeature(BaseModel):
+    """One area of a checked file as it would be stored (geometry in WGS-84)."""
+
+    index: int = Field(description="Position of the feature in the file (from 0)")
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    geometry: dict[str, Any]
+
+
+class ImportPreview(BaseModel):
+    """A dry run of the import: what it would write and every problem, nothing written."""
+
+    error_count: int
+    errors: list[dict[str, Any]] = Field(description="As an import's refusal lists them")
+    creates: int
+    updates: int
+    removes: int
+    by_kind: dict[str, int]
+    crs: Crs
+    crs_source: Literal["query", "file", "assumed"]
+    crs_declared: str = Field(description="The CRS name the file declares, if any")
+    features: list[PreviewFeature] = Field(description="The areas with a valid polygon")

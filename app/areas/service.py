@@ -7,7 +7,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, cast
 
 from shapely.geometry import shape
 from tortoise.transactions import in_transaction
@@ -15,16 +16,19 @@ from tortoise.transactions import in_transaction
 from app.areas import importer
 from app.areas.geo import LocateHit, LocateIndex, gcj02_to_wgs84
 from app.areas.models import KIND_DEPTH, Area, AreaKind, GeometryRevision
-from app.areas.overlaps import resolve_crs
+from app.areas.overlaps import CrsSource, resolve_crs
 from app.areas.schemas import (
     AreaDetail,
     AreaOut,
     AreaRef,
     AreaUpdate,
+    Crs,
     FeatureCollection,
+    ImportPreview,
     ImportResult,
     LocateOut,
     Point,
+    PreviewFeature,
 )
 from app.core import config_cache
 from app.core.errors import Forbidden, Invalid, NotFound
@@ -119,20 +123,24 @@ def _refuse(errors: list[dict]) -> Invalid:
     )
 
 
-async def import_areas(
-    *,
-    collection: FeatureCollection,
-    crs: str | None,
-    actor: TreeEditor | None,
-    replace: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ImportResult:
-    """Import a FeatureCollection in one transaction: any problem rejects the whole file.
+@dataclass
+class _Plan:
+    """An import checked as far as it can be without the geometry lock."""
 
-    `actor` None means the command line (trusted operator); through the API only admins may
-    import, and only below areas in their scope. `replace` names an area whose cells the file
-    redraws (see ImportQuery.replace).
-    """
+    rows: list[importer.Row]
+    errors: list[dict]
+    existing: dict[str, Area]
+    subtree: list[Area]
+    removed: list[Area]
+    redraw: Area | None
+    crs: str
+    crs_source: CrsSource
+    declared: str
+
+
+async def _plan(*, collection: FeatureCollection, crs: str | None, actor: TreeEditor | None,
+                replace: str | None) -> _Plan:
+    """Who may import, the CRS, and every problem of each row on its own (no writes)."""
     if actor is not None and not actor.may_import_areas():
         raise Forbidden("只有管理员可以导入区域")  # before any heavy geometry work
     used_crs, crs_source, declared = resolve_crs(crs, collection.crs)
@@ -148,7 +156,7 @@ async def import_areas(
     codes = {f.properties.code for f in collection.features}
     codes |= {f.properties.parent_code for f in collection.features if f.properties.parent_code}
     existing = {a.code: a for a in await Area.filter(code__in=list(codes))}
-    subtree = await Area.filter(path__startswith=redraw.path) if redraw else []
+    subtree = list(await Area.filter(path__startswith=redraw.path)) if redraw else []
     replaceable = {a.code: a for a in subtree}
     existing.update(replaceable)
     rows, errors = await asyncio.to_thread(
@@ -163,27 +171,50 @@ async def import_areas(
                            "message": f"不在重绘范围 {redraw.code} 之内"})
         elif actor is not None and not actor.may_import_areas(target):
             errors.append({"feature": row.index, "code": row.code, "message": "不在您的管辖范围内"})
-
     in_file = {r.code for r in rows}
     removed = [a for a in subtree if a.kind == AreaKind.GRID and a.code not in in_file]
+    return _Plan(rows, errors, existing, subtree, removed, redraw, used_crs, crs_source, declared)
+
+
+async def _cell_errors(plan: _Plan, index: LocateIndex) -> list[dict]:
+    """Overlaps, parts outside parents, and cells a redraw would remove while still in use."""
+    skip = {a.id for a in plan.subtree if a.kind == AreaKind.GRID}
+    check = await asyncio.to_thread(importer.prepare_cell_check, plan.rows, plan.existing, index,
+                                    skip_ids=skip)
+    neighbours = set(check.other_ids.tolist())
+    codes_by_id = dict(await Area.filter(id__in=list(neighbours)).values_list("id", "code")
+                       ) if neighbours else {}
+    errors = await asyncio.to_thread(importer.cell_problems, check, codes_by_id)
+    if plan.redraw is not None:
+        refs = await importer.references_to([a.id for a in plan.removed])
+        errors += importer.removal_problems(plan.removed, refs, plan.redraw.code)
+    return errors
+
+
+async def import_areas(
+    *,
+    collection: FeatureCollection,
+    crs: str | None,
+    actor: TreeEditor | None,
+    replace: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a FeatureCollection in one transaction: any problem rejects the whole file.
+
+    `actor` None means the command line (trusted operator); through the API only admins may
+    import, and only below areas in their scope. `replace` names an area whose cells the file
+    redraws (see ImportQuery.replace).
+    """
+    plan = await _plan(collection=collection, crs=crs, actor=actor, replace=replace)
+    rows, errors, removed = plan.rows, plan.errors, plan.removed
     async with in_transaction("default"):
         # Imports run one at a time: two files checked against the same old cells could
         # otherwise both pass and overlap each other.
         locked = await GeometryRevision.all().select_for_update().first()
-        index = await _cache.at(locked.revision if locked else 0)
-        skip = {a.id for a in subtree if a.kind == AreaKind.GRID}
-        check = await asyncio.to_thread(importer.prepare_cell_check, rows, existing, index,
-                                        skip_ids=skip)
-        neighbours = set(check.other_ids.tolist())
-        codes_by_id = dict(await Area.filter(id__in=list(neighbours)).values_list("id", "code")
-                           ) if neighbours else {}
-        errors += await asyncio.to_thread(importer.cell_problems, check, codes_by_id)
-        if redraw is not None:
-            refs = await importer.references_to([a.id for a in removed])
-            errors += importer.removal_problems(removed, refs, redraw.code)
+        errors += await _cell_errors(plan, await _cache.at(locked.revision if locked else 0))
         if errors:
             raise _refuse(errors)
-        created, updated = await _write_rows(rows, existing, used_crs, progress)
+        created, updated = await _write_rows(rows, plan.existing, plan.crs, progress)
         if removed:
             await Area.filter(id__in=[a.id for a in removed]).delete()
         revision = await bump_geometry_revision()
@@ -191,7 +222,30 @@ async def import_areas(
     invalidate_index()
     return ImportResult(created=created, updated=updated, removed=len(removed),
                         by_kind=dict(Counter(r.kind.value for r in rows)),
-                        geometry_revision=revision, crs=used_crs, crs_source=crs_source)
+                        geometry_revision=revision, crs=cast(Crs, plan.crs),
+                        crs_source=plan.crs_source)
+
+
+async def preview_import(*, collection: FeatureCollection, crs: str | None,
+                         actor: TreeEditor | None, replace: str | None = None) -> ImportPreview:
+    """A dry run of `import_areas`: every check against the cells as they are now, no write.
+
+    Problems come back as data (all of them, not a refusal), with the shapes in WGS-84, so a
+    person can look before importing; the import itself checks everything again under its lock.
+    """
+    plan = await _plan(collection=collection, crs=crs, actor=actor, replace=replace)
+    errors = plan.errors + await _cell_errors(plan, await _cache.get())
+    errors.sort(key=lambda e: (e["feature"] is None, e["feature"] or 0))
+    return ImportPreview(
+        error_count=len(errors), errors=errors[:MAX_REPORTED_ERRORS],
+        creates=sum(r.existing_id is None for r in plan.rows),
+        updates=sum(r.existing_id is not None for r in plan.rows), removes=len(plan.removed),
+        by_kind=dict(Counter(r.kind.value for r in plan.rows)), crs=cast(Crs, plan.crs),
+        crs_source=plan.crs_source, crs_declared=plan.declared,
+        features=[PreviewFeature(index=r.index, code=r.code, name=r.name, kind=r.kind.value,
+                                 parent_code=r.parent_code, geometry=r.geometry)
+                  for r in plan.rows if r.geometry is not None],
+    )
 
 
 async def _write_rows(rows: list[importer.Row], existing: dict[str, Area], crs: str,

@@ -15,10 +15,15 @@ from tortoise.expressions import Q
 
 from app.accounts import service as accounts
 from app.accounts.models import User
+from app.accounts.schemas import StaffCreate, UserOut, UserQuery, UserUpdate
 from app.accounts.scope import ROLE_LABELS, STAFF_ROLES, Role, Scope, scope_of
+from app.areas import service as areas
 from app.areas.models import Area, AreaKind
+from app.areas.schemas import FeatureCollection, ImportPreview, ImportQuery
+from app.calendar import service as work_calendar
 from app.catalog import service as catalog
 from app.catalog.models import Category
+from app.catalog.schemas import CategoryCreate, CategoryNode, CategoryUpdate
 from app.conversation import service as conversation
 from app.conversation.schemas import ReplyTemplateQuery
 from app.core import security
@@ -35,7 +40,18 @@ from app.core.paths import under, under_any
 from app.evaluation import service as evaluation
 from app.evaluation.schemas import EvaluationQuery
 from app.hotline import service as hotline
-from app.hotline.schemas import HotlineCaseCreate, HotlineCaseOut
+from app.hotline.schemas import ForwardOut, HotlineCaseCreate, HotlineCaseOut
+from app.polls import access as poll_access
+from app.polls import queries as poll_queries
+from app.polls import rules as poll_rules
+from app.polls import service as polls
+from app.polls.schemas import PollCreate, PollDetail, PollPage, PollQuery, PollResults
+from app.ratings import service as ratings
+from app.ratings.models import Level as RatingLevel
+from app.ratings.models import Rating
+from app.ratings.schemas import RatingOut, RatingPage
+from app.routing import service as routing
+from app.routing.schemas import RuleCreate, RuleOut, RuleUpdate
 from app.screen import routes as screen_pages
 from app.screen import service as screen
 from app.stats import cells as stats_cells
@@ -45,6 +61,7 @@ from app.stats import service as stats
 from app.stats.schemas import BreakdownQuery, StatsQuery
 from app.supervision import service as supervision
 from app.supervision.schemas import LEVEL_LABELS, SupervisionIn, SupervisionLevel, SupervisionOut
+from app.tickets import access as ticket_access
 from app.tickets import actions as ticket_actions
 from app.tickets import queries as ticket_queries
 from app.tickets import workflow
@@ -54,7 +71,7 @@ from app.tickets.schemas import TicketDetail, TicketOut
 from app.tickets.workflow import Status
 from app.units import service as units
 from app.units.models import Unit
-from app.units.schemas import UnitQuery
+from app.units.schemas import UnitCreate, UnitOut, UnitQuery, UnitUpdate
 
 __all__ = [
     "ROLE_LABELS", "STAFF_ROLES", "AppError", "Area", "AreaKind", "Category", "Conflict",
@@ -150,6 +167,7 @@ class ActionInput:
     category_code: str = ""
     duplicate_of: int | None = None
     extension_id: int | None = None
+    forward: dict[str, str] | None = None  # 热线推送: body_name, body_contact, external_number
 
 
 async def run_action(*, actor: User, ticket_id: int, action: str, data: ActionInput) -> Ticket:
@@ -194,7 +212,16 @@ async def run_action(*, actor: User, ticket_id: int, action: str, data: ActionIn
     if action == "ask_info":
         return await conversation.ask_info(actor=actor, ticket_id=ticket_id, note=data.note,
                                            version=v)
+    if action in ("forward", "forward_reply"):  # 热线推送 (app/hotline)
+        await hotline.forward_step(actor=actor, ticket_id=ticket_id, action=action, version=v,
+                                   text=data.reason or data.note, fields=data.forward or {})
+        return await Ticket.get(id=ticket_id)
     raise NotFound("工作台暂不支持该操作", code="unknown_action")
+
+
+async def ticket_forward(*, user: User, ticket: TicketDetail) -> ForwardOut | None:
+    """热线推送's record of a forwarded case, for the case page (None: none to show)."""
+    return await hotline.forward_of(viewer=user, ticket_id=ticket.id)
 
 
 def _missing(message: str) -> AppError:
@@ -204,12 +231,22 @@ def _missing(message: str) -> AppError:
 # Actions the console offers as forms (the workflow table decides which of them apply).
 CONSOLE_ACTIONS = ("accept", "reject", "dispatch", "recategorise", "merge", "approve_extension",
                    "refuse_extension", "verify_pass", "verify_fail", "close", "rate_rework",
-                   "progress_note", "ask_info")
+                   "progress_note", "ask_info", "forward", "forward_reply")
 ACTION_LABELS = {t.action: t.label for t in workflow.TRANSITIONS.values()}
+FORWARD_FIELDS = hotline.FORWARD_FIELDS
 
 
 def transition_rule(action: str) -> workflow.Transition:
     return workflow.TRANSITIONS[action]
+
+
+# --- workbench map ---------------------------------------------------------------------------
+
+
+async def open_duplicates_near(*, user: User, ticket_id: int) -> list[tuple[TicketOut, float]]:
+    """相同问题: open tickets of the same 小类 near this one in the user's dispatcher scope,
+    nearest first, with their distance in metres (a dispatcher may merge into one)."""
+    return await ticket_queries.open_duplicates_near(user=user, ticket_id=ticket_id)
 
 
 # --- configuration the forms offer ----------------------------------------------------------
@@ -319,3 +356,116 @@ async def ticket_supervisions(*, user: User, ticket_id: int) -> list[Supervision
 
 async def raise_supervision(*, actor: User, ticket_id: int, body: SupervisionIn) -> None:
     await supervision.raise_supervision(actor=actor, ticket_id=ticket_id, body=body)
+
+
+# --- admin pages (issue 12: categories, units, routing rules, staff, calendar) ----------------
+# The pages call these services directly, as the JSON API does: each one checks the actor's
+# role and scope itself, so the console adds no rule of its own.
+
+__all__ += [
+    "CategoryCreate", "CategoryUpdate", "RuleCreate", "RuleUpdate", "StaffCreate", "UnitCreate",
+    "UnitUpdate", "UserQuery", "UserUpdate", "accounts", "catalog", "routing", "units",
+    "work_calendar",
+]
+
+
+def is_admin(user: User) -> bool:
+    """Holds the admin role somewhere (the services then decide area by area)."""
+    return scope_of(user).has(Role.ADMIN)
+
+
+async def admin_areas(*, scope: Scope, cells: bool = False) -> list[Area]:
+    """Areas inside an admin's subtrees (form choices), cells only when asked for."""
+    kinds = [AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY]
+    if cells:
+        kinds.append(AreaKind.GRID)
+    return list(await Area.filter(under_any("path", scope.paths(Role.ADMIN)), kind__in=kinds)
+                .only("id", "code", "name", "kind", "path").order_by("path").limit(5000))
+
+
+async def category_tree(*, user: User) -> list[CategoryNode]:
+    """The staff tree (大类 with their 小类), retired ones included."""
+    found = await catalog.list_categories(viewer=user, audience="staff", include_inactive=True)
+    return [node for node in found.items if isinstance(node, CategoryNode)]
+
+
+async def admin_units(*, user: User) -> list[UnitOut]:
+    """Units the user may see, retired ones included (the first 500, by id)."""
+    found = await units.list_units(viewer=user, query=UnitQuery(limit=500, include_inactive=True))
+    return found.items
+
+
+async def rule_out(*, user: User, rule_id: int) -> RuleOut:
+    return routing.rule_out(await routing.get_rule_for(viewer=user, rule_id=rule_id))
+
+
+async def user_out(*, viewer: User, user_id: int) -> UserOut:
+    return accounts.user_out(await accounts.get_user_for(viewer=viewer, user_id=user_id))
+
+
+@dataclass(frozen=True)
+class CellRoute:
+    """Where a report of one category in one cell would go (the router's own decision)."""
+
+    cell: Area
+    unit_id: int | None
+    rule_id: int | None
+
+
+async def rule_coverage(*, user: User, rule_id: int, category_code: str) -> list[CellRoute]:
+    """For each grid cell in the admin's subtrees, the router's decision for a 小类: the rule
+    map shows where a rule wins, where a more specific one overrides it, and where it is out."""
+    await routing.get_rule_for(viewer=user, rule_id=rule_id)  # 404 outside the reader's scope
+    category = await catalog.get_active_leaf_or_raise(code=category_code)
+    cells = await Area.filter(under_any("path", scope_of(user).paths(Role.ADMIN)),
+                              kind=AreaKind.GRID, geometry__isnull=False
+                              ).only("id", "code", "name", "path", "parent_id", "geometry"
+                                     ).order_by("path")
+    found = []
+    for cell in cells:
+        decision = await routing.decide_route(category=category, cell=cell)
+        found.append(CellRoute(cell=cell, unit_id=decision.unit_id, rule_id=decision.rule_id))
+    return found
+
+
+# --- community staff pages (issue 12: ratings to answer, polls) -------------------------------
+# The ratings and polls services check the actor's role and scope themselves (the API's rules);
+# the two `may_*` below only decide which menu links a user is shown.
+
+__all__ += [
+    "PollCreate", "PollDetail", "PollPage", "PollQuery", "PollResults", "RatingLevel",
+    "RatingOut", "RatingPage", "poll_access", "poll_queries", "poll_rules", "polls", "ratings",
+]
+
+
+def may_answer_ratings(user: User) -> bool:
+    return scope_of(user).has(*ratings.STAFF)
+
+
+def may_run_polls(user: User) -> bool:
+    return scope_of(user).has(*poll_access.STAFF_ROLES)
+
+
+async def rating_as_now(*, user: User, rating_id: int) -> RatingOut:
+    """A rating as it is now, through the ticket's ratings as its staff see them (else 404)."""
+    ticket_id = await Rating.filter(id=rating_id).first().values_list("ticket_id", flat=True)
+    if ticket_id is not None:
+        for out in await ratings.ratings_of_ticket(user=user, ticket_id=int(ticket_id)):  # type: ignore[call-overload]
+            if out.id == rating_id:
+                return out
+    raise NotFound("找不到该评价", code="rating_not_found")
+
+
+async def poll_areas(*, user: User) -> list[Area]:
+    """The district, streets and communities a poll may target for this user (form choices)."""
+    paths = scope_of(user).paths(*poll_access.STAFF_ROLES)
+    return list(await Area.filter(under_any("path", paths), kind__in=[
+        AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY]).order_by("path").limit(2000))
+
+
+# --- grid import and review queue (issue 12) ---------------------------------------------------
+# The import's dry run and its checks are `areas.service`'s (`preview_import`, `import_areas`);
+# each held item is released by its own domain (`ticket_actions.release_content`,
+# `ratings.release_comment`, `polls.release_text`), which checks who may.
+__all__ += ["FeatureCollection", "ImportPreview", "ImportQuery", "areas", "poll_queries",
+            "polls", "ratings", "ticket_access", "ticket_actions"]

@@ -202,6 +202,58 @@ async def load(*, user: domain.User, filters: Filters) -> QueuePage:
                      items=await domain.ticket_outs(user, rows), next=after)
 
 
+# --- the map: the tab's cases inside the map's bounds -----------------------------------------
+
+# The map draws at most this many cases of a view (newest first) and says so when there are more.
+MAP_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The map's visible box (WGS-84), as Leaflet's `toBBoxString()` gives it."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    @classmethod
+    def parse(cls, value: str | None) -> Bounds:
+        """`west,south,east,north`; anything else is a 400 (never a 500)."""
+        parts = (value or "").split(",")
+        try:
+            west, south, east, north = map(float, parts)
+        except ValueError:  # not a number, or not four of them
+            west = south = east = north = float("nan")
+        bounds = cls(max(west, -180.0), max(south, -90.0), min(east, 180.0), min(north, 90.0))
+        if not (-180 <= bounds.west <= bounds.east <= 180 and -90 <= bounds.south <= bounds.north <= 90):
+            raise domain.Invalid("地图范围无效（bbox=西,南,东,北）", code="invalid_bbox")
+        return bounds
+
+
+@dataclass
+class MapCases:
+    items: list[domain.TicketOut]
+    is_truncated: bool
+
+
+async def map_cases(*, user: domain.User, filters: Filters, bounds: Bounds) -> MapCases:
+    """The chosen tab's cases with the list's filters, inside `bounds`, across all pages (the
+    list shows 50 at a time; the map shows up to MAP_LIMIT, newest first)."""
+    scope = domain.scope_of(user)
+    if not scope.has(domain.Role.DISPATCHER):
+        raise domain.Forbidden("工作台目前只对派遣员开放")
+    now = datetime.now(UTC)
+    queue = QUEUE_BY_KEY[filters.queue]
+    qs = Ticket.filter(domain.dispatcher_condition(scope)).filter(queue.condition(now))
+    qs = (await _narrow(qs, filters, now, scope)).filter(
+        lng__gte=bounds.west, lng__lte=bounds.east, lat__gte=bounds.south,
+        lat__lte=bounds.north)
+    rows = list(await qs.order_by("-id").limit(MAP_LIMIT + 1))
+    return MapCases(items=await domain.ticket_outs(user, rows[:MAP_LIMIT]),
+                    is_truncated=len(rows) > MAP_LIMIT)
+
+
 # --- bulk actions -------------------------------------------------------------------------------
 
 BULK_ACTIONS = {"accept": "立案", "dispatch": "派遣"}

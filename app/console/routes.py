@@ -17,9 +17,14 @@ from sanic import Request
 from sanic.request import RequestParameters
 from sanic.response import HTTPResponse, redirect
 
+from app.console import admin as _admin  # noqa: F401
+from app.console import community as _community  # noqa: F401  (registers /console/ratings*)
 from app.console import dashboard as _dashboard  # noqa: F401  (registers /console/dashboard*)
 from app.console import domain, queues, sessions
+from app.console import grid as _grid  # noqa: F401  (registers /console/admin/grid*)
 from app.console import hotline as _hotline  # noqa: F401  (registers /console/hotline*)
+from app.console import polls as _polls  # noqa: F401  (registers /console/polls*)
+from app.console import review as _review  # noqa: F401  (registers /console/review*)
 from app.console import screen as _screen  # noqa: F401  (registers /console/screen*)
 from app.console.web import (
     PREFIX,
@@ -131,14 +136,15 @@ async def logout(request: Request) -> HTTPResponse:
 # --- the workbench ------------------------------------------------------------------------------
 
 
+def _marker(t: domain.TicketOut) -> dict[str, Any]:
+    return {"id": t.id, "number": t.number, "lng": t.location.lng, "lat": t.location.lat,
+            "state": t.deadline_colour or ("overdue" if t.is_overdue else "none"),
+            "label": f"{t.number or t.id} {t.category.name}（{t.status_label}）"}
+
+
 def _markers(items: list[domain.TicketOut]) -> str:
-    """The page's cases for the map (the map shows this page, never the whole table)."""
-    return json.dumps([
-        {"id": t.id, "number": t.number, "lng": t.location.lng, "lat": t.location.lat,
-         "state": t.deadline_colour or ("overdue" if t.is_overdue else "none"),
-         "label": f"{t.number or t.id} {t.category.name}（{t.status_label}）"}
-        for t in items
-    ], ensure_ascii=False).replace("</", "<\\/")
+    """The page's cases (where a selected row is on the map; the map itself loads its bounds)."""
+    return json.dumps([_marker(t) for t in items], ensure_ascii=False).replace("</", "<\\/")
 
 
 def _queue_context(result: queues.QueuePage) -> dict[str, Any]:
@@ -165,7 +171,8 @@ async def workbench(request: Request) -> HTTPResponse:
     return await render(
         request, "workbench/index.html", statuses=domain.workflow.STATUS_LABELS,
         categories=await domain.leaf_categories(), units=await domain.dispatch_units(user=user),
-        areas=await domain.scope_areas(scope=scope), **context)
+        areas=await domain.scope_areas(scope=scope), tile_url=current().console_tile_url,
+        **context)
 
 
 @bp.post("/bulk")
@@ -184,6 +191,19 @@ async def bulk(request: Request) -> HTTPResponse:
     context = _queue_context(await queues.load(user=user, filters=filters))
     return await render(request, "workbench/_queue.html", fragment=True, **context,
                         bulk_notice=result.notice, bulk_ok=not result.refused)
+
+
+@bp.get("/map/cases.json")
+async def map_cases(request: Request) -> HTTPResponse:
+    """The list's view (tab and filters) inside the map's bounds, as markers: at most
+    `queues.MAP_LIMIT`, newest first; `truncated` says when there are more."""
+    bounds = queues.Bounds.parse(request.args.get("bbox"))
+    found = await queues.map_cases(user=request.ctx.console.user,
+                                   filters=queues.Filters.from_args(request.args), bounds=bounds)
+    body = {"items": [_marker(t) for t in found.items], "truncated": found.is_truncated,
+            "limit": queues.MAP_LIMIT}
+    return HTTPResponse(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                        content_type="application/json; charset=utf-8")
 
 
 @bp.get("/map/grid.geojson")
@@ -216,6 +236,7 @@ async def _case_context(request: Request, ticket_id: int) -> dict[str, Any]:
         "can_supervise": "supervise" in detail.allowed_actions,
         "levels": domain.LEVEL_LABELS,
         "caller": await domain.hotline_caller(user=user, ticket=detail),
+        "forward": await domain.ticket_forward(user=user, ticket=detail),
         "templates": (await domain.reply_templates(user=user, ticket_id=ticket_id)
                       if {"progress_note", "ask_info"} & set(actions) else {}),
     }
@@ -230,6 +251,8 @@ async def _case_context(request: Request, ticket_id: int) -> dict[str, Any]:
         "stage_text": STAGE_TEXT, "source_labels": queues.SOURCE_LABELS,
         "report_photos": [m for m in detail.media if m.stage == "report"],
         "later_photos": [m for m in detail.media if m.stage != "report"],
+        "tile_url": current().console_tile_url,
+        "nearby": await domain.open_duplicates_near(user=user, ticket_id=ticket_id),
     }
 
 
@@ -265,6 +288,7 @@ async def ticket_action(request: Request, ticket_id: int, action: str) -> HTTPRe
         note=(form.get("note") or "").strip()[:1000], unit_id=_form_int(form.get("unit_id")),
         category_code=(form.get("category_code") or "").strip()[:32],
         duplicate_of=duplicate_of, extension_id=_form_int(form.get("extension_id")),
+        forward={k: (form.get(k) or "").strip() for k in domain.FORWARD_FIELDS},
     )
     try:
         await domain.run_action(actor=request.ctx.console.user, ticket_id=ticket_id,

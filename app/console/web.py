@@ -102,6 +102,9 @@ def _csp() -> str:
     settings = current()
     if settings.qiniu_domain:  # photos are served from the bucket's own domain
         img += f" {settings.qiniu_domain}"
+    if settings.console_tile_url.startswith(("https://", "http://")):  # the map's tile server
+        origin = "/".join(settings.console_tile_url.split("/", 3)[:3])
+        img += " " + origin.replace("{s}", "*")  # Leaflet's {s} subdomains: a CSP wildcard
     return ("default-src 'self'; script-src 'self'; style-src 'self'; "
             f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import Field
@@ -117,13 +118,21 @@ class Ordering:
 BY_NEWEST = Ordering.of("-id")
 
 
-async def keyset_page(qs: Any, *, ordering: Ordering, limit: int,
-                      cursor: str | None) -> tuple[list[Any], str | None]:
-    """One page of `qs` in `ordering` after `cursor`, and the cursor of the page after it."""
+async def keyset_page(qs: Any, *, ordering: Ordering, limit: int, cursor: str | None,
+                      fields: Sequence[str] = ()) -> tuple[list[Any], str | None]:
+    """One page of `qs` in `ordering` after `cursor`, and the cursor of the page after it.
+
+    With `fields`, the rows are those columns (and annotations) read as plain values, with
+    attribute access, instead of model instances: cheaper for a page that only shows them.
+    """
     values = ordering.parse(cursor)
     if values is not None:
         qs = qs.filter(ordering.after(values))
-    rows = list(await qs.order_by(*ordering.order_by).limit(limit + 1))
+    qs = qs.order_by(*ordering.order_by).limit(limit + 1)
+    if fields:
+        rows: list[Any] = [SimpleNamespace(**row) for row in await qs.values(*fields)]
+    else:
+        rows = list(await qs)
     if len(rows) > limit:
         return rows[:limit], ordering.cursor_of(rows[limit - 1])
     return rows, None

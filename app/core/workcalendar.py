@@ -149,16 +149,24 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _office_periods(day: date, schedule: WorkSchedule) -> list[tuple[datetime, datetime]]:
-    # Built in local time, compared in UTC, so a zone with DST would still add up.
+@lru_cache(maxsize=16384)
+def _office_periods(day: date, schedule: WorkSchedule) -> tuple[tuple[datetime, datetime], ...]:
+    # Built in local time, compared in UTC, so a zone with DST would still add up. Kept per
+    # process: a list row's deadline colour asks for the same few weeks over and over.
     tz = schedule.tz
-    return [
+    return tuple(
         (
             datetime.combine(day, begin, tzinfo=tz).astimezone(UTC),
             datetime.combine(day, end, tzinfo=tz).astimezone(UTC),
         )
         for begin, end in schedule.periods
-    ]
+    )
+
+
+@lru_cache(maxsize=16384)
+def _office_time(day: date, schedule: WorkSchedule) -> timedelta:
+    """All of `day`'s office time (what a working day wholly inside a span contributes)."""
+    return sum((closes - opens for opens, closes in _office_periods(day, schedule)), timedelta(0))
 
 
 def _add_working(
@@ -192,15 +200,20 @@ def _working_between(
     if end < start:
         return -_working_between(end, start, schedule, days)
     total = timedelta(0)
-    day = start.astimezone(schedule.tz).date()
+    first = day = start.astimezone(schedule.tz).date()
     last = end.astimezone(schedule.tz).date()
+    one_day = timedelta(days=1)
     while day <= last:
         if days.is_workday(day):
-            for opens, closes in _office_periods(day, schedule):
-                overlap = min(closes, end) - max(opens, start)
-                if overlap > timedelta(0):
-                    total += overlap
-        day += timedelta(days=1)
+            if first < day < last:
+                # Wholly inside the span: every office period counts in full.
+                total += _office_time(day, schedule)
+            else:
+                for opens, closes in _office_periods(day, schedule):
+                    overlap = min(closes, end) - max(opens, start)
+                    if overlap > timedelta(0):
+                        total += overlap
+        day += one_day
     return total
 
 

@@ -25,7 +25,14 @@ _REWORK = frozenset({"verify_fail", "rate_rework"})
 _VERIFY = frozenset({"verify_pass", "verify_fail"})
 # The timeline steps the rules read (the loader fetches only these).
 ACTIONS = ("accept", "auto_accept", "dispatch", "return", "handle", "request_verification",
-           "verify_pass", "verify_fail", "rate_rework", "approve_extension")
+           "verify_pass", "verify_fail", "rate_rework", "approve_extension", "suspend",
+           "escalate", "accept_escalation")
+# Steps that hand the case to a unit (`data.unit_id`): a dispatch, or the next level's
+# acceptance of an escalation (上报/升级), which dispatches it to a unit of that level's choice.
+_TO_UNIT = frozenset({"dispatch", "accept_escalation"})
+# Ended as no case of ours (a duplicate, approved 作废, or forwarded to an outside body):
+# out of 应处置 and 应结案, as in the published rates (docs/metrics.md).
+NOT_OURS = frozenset({"merged", "voided", "forwarded"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,7 @@ class UnitCounts:
     handled_late: int = 0  # 超期处置数
     reworked: int = 0  # 返工数
     extended: int = 0  # 延期数 (tickets with an approved extension while at the unit)
+    suspended: int = 0  # 挂账数 (tickets with an approved 挂账 while at the unit)
     should_close: int = 0  # 应结案数
     closed: int = 0  # 结案数
     closed_on_time: int = 0  # 按期结案数
@@ -128,6 +136,8 @@ RATES: dict[str, tuple[EvalRate, ...]] = {
                  lambda c: ratio(c.reworked, c.handled)),
         EvalRate("extension_rate", "延期率", "延期数 / 应处置数",
                  lambda c: ratio(c.extended, c.should_handle)),
+        EvalRate("suspension_rate", "挂账率", "挂账数 / 应处置数",
+                 lambda c: ratio(c.suspended, c.should_handle)),
         EvalRate("closing_rate", "结案率", "结案数 / 应结案数",
                  lambda c: ratio(c.closed, c.should_close)),
         EvalRate("closed_on_time_rate", "按期结案率", "按期结案数 / 应结案数",
@@ -151,7 +161,7 @@ RATES: dict[str, tuple[EvalRate, ...]] = {
 # fmt: on
 COUNT_LABELS: dict[str, str] = {
     "should_handle": "应处置数", "handled": "处置数", "handled_on_time": "按期处置数",
-    "handled_late": "超期处置数", "reworked": "返工数", "extended": "延期数",
+    "handled_late": "超期处置数", "reworked": "返工数", "extended": "延期数", "suspended": "挂账数",
     "should_close": "应结案数", "closed": "结案数", "closed_on_time": "按期结案数",
     "accepted": "立案数", "accepted_on_time": "按时立案数", "dispatched": "派遣数",
     "dispatched_on_time": "按时派遣数", "wrongly_dispatched": "错误派遣数",
@@ -180,6 +190,7 @@ class _Stint:
     returned_unhandled: bool = False
     reworked: bool = False
     extended: bool = False
+    suspended: bool = False
 
 
 def _stints(ticket: TicketFacts) -> dict[int, _Stint]:
@@ -187,7 +198,7 @@ def _stints(ticket: TicketFacts) -> dict[int, _Stint]:
     stints: dict[int, _Stint] = {}
     current: int | None = None
     for ev in ticket.events:
-        if ev.action == "dispatch" and ev.data.get("unit_id") is not None:
+        if ev.action in _TO_UNIT and ev.data.get("unit_id") is not None:
             current = int(ev.data["unit_id"])
             # Back at a unit that returned it: the unit's case again, from its first dispatch.
             stints.setdefault(current, _Stint(first_dispatch_at=ev.at)).returned_unhandled = False
@@ -199,6 +210,12 @@ def _stints(ticket: TicketFacts) -> dict[int, _Stint]:
             if gone is not None and not gone.handled:
                 gone.returned_unhandled = True
             current = None
+        elif ev.action == "escalate":
+            # Sent up a level before the unit handled it: the level could not solve it, the
+            # unit did not fail it (like a return, not counted); the next level's unit has it.
+            if stint is not None and not stint.handled:
+                stint.returned_unhandled = True
+            current = None
         elif stint is None:
             continue
         elif ev.action == "handle":
@@ -207,6 +224,8 @@ def _stints(ticket: TicketFacts) -> dict[int, _Stint]:
             stint.reworked = True
         elif ev.action == "approve_extension":
             stint.extended = True
+        elif ev.action == "suspend":
+            stint.suspended = True
     return stints
 
 
@@ -214,8 +233,8 @@ def unit_counts(tickets: Iterable[TicketFacts], period: Period) -> dict[int, Uni
     """Per unit, over the tickets first dispatched to it in the period."""
     out: dict[int, UnitCounts] = {}
     for ticket in tickets:
-        if ticket.status == "merged":
-            continue  # a duplicate was never a case of its own
+        if ticket.status in NOT_OURS:
+            continue  # a duplicate, a void or a forwarded case was never ours to handle
         for unit_id, stint in _stints(ticket).items():
             if not period.contains(stint.first_dispatch_at) or stint.returned_unhandled:
                 continue
@@ -223,6 +242,7 @@ def unit_counts(tickets: Iterable[TicketFacts], period: Period) -> dict[int, Uni
             c.should_handle += 1
             c.should_close += 1
             c.extended += stint.extended
+            c.suspended += stint.suspended
             if stint.handled:
                 on_time = ticket.handled_on_time is not False
                 c.handled += 1
@@ -288,7 +308,8 @@ def worker_counts(tickets: Iterable[TicketFacts], period: Period,
             elif ticket.source == "patrol":
                 c = out.setdefault(ticket.reporter_id, WorkerCounts())
                 c.reported += 1
-                c.valid_reports += ticket.accepted_at is not None and ticket.status != "merged"
+                c.valid_reports += (ticket.accepted_at is not None
+                                    and ticket.status not in ("merged", "voided"))
         requested_at: datetime | None = None
         for ev in ticket.events:
             if ev.action == "request_verification":

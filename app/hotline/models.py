@@ -47,3 +47,28 @@ class HotlineCase(Model):
         table = "hotline_cases"
         # One ticket per order of a platform (staff-filed cases have no order: NULLs differ).
         unique_together = (("integration", "order_number"),)
+
+
+class HotlineForward(Model):
+    """热线推送: a case forwarded to an outside body, and the body's answer (staff only)."""
+
+    id = fields.IntField(primary_key=True)
+    ticket: fields.OneToOneRelation = fields.OneToOneField(
+        "models.Ticket", related_name=False, on_delete=fields.CASCADE)
+    ticket_id: int
+    body_name = fields.CharField(max_length=100)  # the outside body (外部单位)
+    body_contact = fields.CharField(max_length=100, default="")  # its phone or mailbox
+    external_number = fields.CharField(max_length=64, default="")  # the body's own order number
+    reason = fields.CharField(max_length=255)
+    forwarded_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    forwarded_by_id: int | None
+    forwarded_at = fields.DatetimeField()
+    reply = fields.CharField(max_length=1000, default="")  # 回复: what the body answered
+    replied_at = fields.DatetimeField(null=True)
+    replied_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    replied_by_id: int | None
+
+    class Meta:
+        table = "hotline_forwards"

@@ -10,13 +10,15 @@ the outbox's attempts, where admins see them (GET /api/v1/admin/outbox).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from app.hotline.models import HotlineCase
+from app.hotline.models import HotlineCase, HotlineForward
 from app.hotline.notices import STATUS_PUSH
 from app.integrations.outbound import post_signed
 from app.notifications.models import Outbox
 from app.notifications.outbox import enqueue, notice
 from app.tickets.models import Ticket, TicketSource
+from app.tickets.workflow import Status
 
 __all__ = ["STATUS_PUSH", "on_ticket_change", "send"]
 
@@ -28,9 +30,16 @@ async def on_ticket_change(before: Ticket | None, after: Ticket) -> None:
     case = await HotlineCase.filter(ticket_id=after.id, integration_id__isnull=False).first()
     if case is None:
         return  # filed by a dispatcher: nobody outside to tell
-    payload = {"integration_id": case.integration_id, "order_number": case.order_number,
+    payload: dict[str, Any] = {"integration_id": case.integration_id, "order_number": case.order_number,
                "number": after.number, "from_status": before.status, "status": after.status,
                "version": after.version, "changed_at": datetime.now(UTC).isoformat()}
+    if after.status == Status.FORWARDED:
+        # 热线推送: 12345 hears where the case went (written in this transaction, before us).
+        row = await HotlineForward.get_or_none(ticket_id=after.id)
+        if row is not None:
+            payload["forward"] = {"body_name": row.body_name, "body_contact": row.body_contact,
+                                  "external_number": row.external_number,
+                                  "reason": row.reason}
     await enqueue([notice(STATUS_PUSH, recipient_id=None, ticket_id=after.id, payload=payload)])
 
 
@@ -41,4 +50,5 @@ async def send(row: Outbox) -> None:
         "order_number": payload.get("order_number"), "ticket_number": payload.get("number"),
         "status": payload.get("status"), "from_status": payload.get("from_status"),
         "version": payload.get("version"), "changed_at": payload.get("changed_at"),
+        **({"forward": payload["forward"]} if payload.get("forward") else {}),
     }, request_id=f"gongzhi-outbox-{row.id}")

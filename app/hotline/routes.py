@@ -1,4 +1,5 @@
-"""Hotline API: dispatchers file calls and record 回访; 12345 pushes orders (signed)."""
+"""Hotline API: dispatchers file calls, record 回访 and forward cases outside the district's
+remit (热线推送); 12345 pushes orders (signed)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from app.core.api import client_ip, endpoint
 from app.hotline import service
 from app.hotline.schemas import (
     CallbackIn,
+    ForwardIn,
+    ForwardOut,
+    ForwardReplyIn,
     HotlineCaseCreate,
     HotlineCaseOut,
     HotlineOrderIn,
@@ -19,7 +23,8 @@ from app.hotline.schemas import (
 from app.integrations import service as integrations
 from app.integrations.models import IntegrationKind
 from app.integrations.routes import SIGNED
-from app.tickets.routes import IDEMPOTENCY
+from app.tickets import idempotency
+from app.tickets.routes import IDEMPOTENCY, answer_once
 
 bp = Blueprint("hotline")
 TAG = "hotline"
@@ -52,6 +57,41 @@ async def get_case(request: Request, ticket_id: int) -> HotlineCaseOut:
           body=CallbackIn, response=HotlineCaseOut, errors=(403, 409))
 async def record_callback(request: Request, ticket_id: int, body: CallbackIn) -> HotlineCaseOut:
     return await service.record_callback(actor=request.ctx.user, ticket_id=ticket_id, body=body)
+
+
+@bp.post("/tickets/<ticket_id:int>/forward")
+@IDEMPOTENCY
+@endpoint(summary="热线推送: forward a case outside the district's remit to an outside body "
+          "(dispatchers of its area); final, out of the rates", tag=TAG, body=ForwardIn,
+          response=ForwardOut, status=201, errors=(403, 404, 409))
+async def forward(request: Request, ticket_id: int, body: ForwardIn) -> HTTPResponse:
+    async def run() -> idempotency.Answer:
+        out = await service.forward(actor=request.ctx.user, ticket_id=ticket_id, body=body)
+        return 201, out.model_dump(mode="json")
+
+    return await answer_once(request, body, run)
+
+
+@bp.get("/tickets/<ticket_id:int>/forward")
+@endpoint(summary="A forwarded case: the outside body, why, and its answer (staff of the "
+          "area, the reporter)", tag=TAG, response=ForwardOut, errors=(403, 404))
+async def get_forward(request: Request, ticket_id: int) -> ForwardOut:
+    return await service.get_forward(viewer=request.ctx.user, ticket_id=ticket_id)
+
+
+@bp.post("/tickets/<ticket_id:int>/forward/reply")
+@IDEMPOTENCY
+@endpoint(summary="回复: record the outside body's answer to a forwarded case (once; the "
+          "reporter is told)", tag=TAG, body=ForwardReplyIn, response=ForwardOut,
+          errors=(403, 404, 409))
+async def record_forward_reply(request: Request, ticket_id: int,
+                               body: ForwardReplyIn) -> HTTPResponse:
+    async def run() -> idempotency.Answer:
+        out = await service.record_forward_reply(actor=request.ctx.user, ticket_id=ticket_id,
+                                                 body=body)
+        return 200, out.model_dump(mode="json")
+
+    return await answer_once(request, body, run)
 
 
 @bp.post("/hooks/hotline12345/orders")

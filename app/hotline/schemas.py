@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.core.api import Input
-from app.hotline.models import CallbackResult, HotlineCase
+from app.hotline.models import CallbackResult, HotlineCase, HotlineForward
 from app.tickets.schemas import Location, ReportCreate
 
 PHONE = r"^[0-9+()\- ]{3,32}$"
@@ -80,3 +80,46 @@ class HotlineOrderOut(BaseModel):
     ticket_number: str | None
     status: str
     is_new: bool = Field(description="false: the order was pushed before; the same ticket")
+
+
+class ForwardIn(Input):
+    """热线推送: where a case outside the district's remit goes, and why."""
+
+    body_name: str = Field(min_length=1, max_length=100, description="The outside body, e.g. "
+                           "市供电公司")
+    body_contact: str = Field(default="", max_length=100, description="Its phone or mailbox")
+    external_number: str = Field(default="", max_length=64,
+                                 description="The body's own order number, if it gave one")
+    reason: str = Field(min_length=1, max_length=255, description="Why it is not ours "
+                        "(the reporter reads it)")
+    version: int | None = Field(default=None, ge=1, description="The ticket version read; "
+                                "409 stale_version if it changed since")
+
+
+class ForwardReplyIn(Input):
+    """回复: what the outside body answered."""
+
+    reply: str = Field(min_length=1, max_length=1000)
+
+
+class ForwardOut(BaseModel):
+    """A forwarded case: the outside body, why, and its answer once recorded."""
+
+    ticket_id: int
+    ticket_number: str | None
+    status: str
+    body_name: str
+    body_contact: str
+    external_number: str
+    reason: str
+    forwarded_at: datetime
+    reply: str
+    replied_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: HotlineForward, *, number: str | None,
+                   status: str) -> ForwardOut:
+        return cls(ticket_id=row.ticket_id, ticket_number=number, status=status,
+                   body_name=row.body_name, body_contact=row.body_contact,
+                   external_number=row.external_number, reason=row.reason,
+                   forwarded_at=row.forwarded_at, reply=row.reply, replied_at=row.replied_at)

@@ -1,20 +1,27 @@
 """Hotline cases: filed by a dispatcher for a caller or pushed by 12345 (one ticket per order),
-the caller's details for staff, and 回访 (the callback result)."""
+the caller's details for staff, 回访 (the callback result), and 热线推送 (a case outside the
+district's remit forwarded to an outside body, whose answer is recorded later)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 
 from app.accounts.models import Role, User
 from app.accounts.scope import scope_of
-from app.core.errors import Conflict, Forbidden, NotFound
-from app.hotline.models import HotlineCase
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.hotline import notices
+from app.hotline.models import HotlineCase, HotlineForward
 from app.hotline.schemas import (
     CallbackIn,
+    ForwardIn,
+    ForwardOut,
+    ForwardReplyIn,
     HotlineCaseCreate,
     HotlineCaseOut,
     HotlineOrderIn,
@@ -22,9 +29,11 @@ from app.hotline.schemas import (
 )
 from app.integrations import service as integrations
 from app.integrations.models import Integration
+from app.notifications.outbox import NoticeKind, enqueue, notice
 from app.tickets import idempotency, intake
-from app.tickets.access import ticket_roles
-from app.tickets.models import Ticket, TicketSource
+from app.tickets.access import get_visible_or_raise, ticket_roles
+from app.tickets.door import Change, transition
+from app.tickets.models import Ticket, TicketFollower, TicketSource
 from app.tickets.workflow import Status
 
 log = logging.getLogger("gongzhi.hotline")
@@ -134,3 +143,113 @@ async def record_callback(*, actor: User, ticket_id: int, body: CallbackIn) -> H
     if not done:
         raise Conflict("该工单已回访", code="callback_recorded")
     return await _out(await HotlineCase.get(id=case.id), ticket)
+
+
+# --- 热线推送: forwarding a case outside the district's remit --------------------------------
+
+# Who reads a forward's record: the staff of the case's area, and its reporter.
+SEES_FORWARD = frozenset({Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.SUPERVISOR, Role.ADMIN,
+                          Role.RESIDENT})
+
+
+async def _tell_reporter(ticket: Ticket, kind: NoticeKind, *, actor: User,
+                         body_name: str) -> None:
+    """The reporter's and followers' notice of a forward step (in the step's transaction)."""
+    followers = cast(list[int], await TicketFollower.filter(ticket_id=ticket.id)
+                     .values_list("user_id", flat=True))
+    recipients = set(followers)
+    if ticket.reporter_id is not None:
+        recipients.add(ticket.reporter_id)
+    recipients.discard(actor.id)
+    payload = {"number": ticket.number, "action": kind.name, "status": Status.FORWARDED,
+               "body": body_name}
+    await enqueue([notice(kind, recipient_id=uid, ticket_id=ticket.id, payload=dict(payload))
+                   for uid in sorted(recipients)])
+
+
+async def _forward_out(ticket_id: int) -> ForwardOut:
+    row = await HotlineForward.get(ticket_id=ticket_id)
+    ticket = await Ticket.get(id=ticket_id)
+    return ForwardOut.from_model(row, number=ticket.number, status=ticket.status)
+
+
+async def forward(*, actor: User, ticket_id: int, body: ForwardIn) -> ForwardOut:
+    """热线推送: a dispatcher forwards a case outside the district's remit to an outside body.
+
+    Through the door (`forward`: its roles and statuses are the workflow table's); the record,
+    the reporter's notice and, for a 12345 order, the status push commit with it.
+    """
+    async def effect(ticket: Ticket, change: Change) -> None:
+        await HotlineForward.create(
+            ticket_id=ticket.id, body_name=body.body_name, body_contact=body.body_contact,
+            external_number=body.external_number, reason=body.reason,
+            forwarded_by_id=actor.id, forwarded_at=datetime.now(UTC))
+        change.data.update(body_name=body.body_name, external_number=body.external_number)
+        # Off the unit and the clock: the case is no longer the district's to handle.
+        change.fields.update(assignee_id=None, unit_id=None, claimed_at=None,
+                             is_overdue=False)
+        await _tell_reporter(ticket, notices.FORWARDED, actor=actor, body_name=body.body_name)
+
+    await transition(ticket_id=ticket_id, action="forward", actor=actor, note=body.reason,
+                     expected_version=body.version, effect=effect)
+    return await _forward_out(ticket_id)
+
+
+async def record_forward_reply(*, actor: User, ticket_id: int,
+                               body: ForwardReplyIn) -> ForwardOut:
+    """回复: a dispatcher records the outside body's answer (once); the reporter is told."""
+    async def effect(ticket: Ticket, change: Change) -> None:
+        row = await HotlineForward.get_or_none(ticket_id=ticket.id)
+        if row is None:  # forwarded before forwards were recorded: nothing to answer
+            raise NotFound("找不到该案件的推送记录", code="forward_not_found")
+        done = await HotlineForward.filter(id=row.id, replied_at__isnull=True).update(
+            reply=body.reply, replied_at=datetime.now(UTC), replied_by_id=actor.id)
+        if not done:
+            raise Conflict("外部单位的答复已记录", code="reply_recorded")
+        change.data.update(body_name=row.body_name)
+        await _tell_reporter(ticket, notices.FORWARD_REPLIED, actor=actor,
+                             body_name=row.body_name)
+
+    await transition(ticket_id=ticket_id, action="forward_reply", actor=actor, note=body.reply,
+                     effect=effect)
+    return await _forward_out(ticket_id)
+
+
+async def get_forward(*, viewer: User, ticket_id: int) -> ForwardOut:
+    """A forwarded case's record: staff of its area and its reporter (others who see the
+    case: 403; a case not forwarded: 404)."""
+    ticket, roles = await get_visible_or_raise(user=viewer, ticket_id=ticket_id)
+    if not roles & SEES_FORWARD:
+        raise Forbidden("无权查看推送记录", code="forward_forbidden")
+    if not await HotlineForward.exists(ticket_id=ticket.id):
+        raise NotFound("该案件没有推送记录", code="forward_not_found")
+    return await _forward_out(ticket.id)
+
+
+async def forward_of(*, viewer: User, ticket_id: int) -> ForwardOut | None:
+    """`get_forward` for a page that shows it when there is one to show (else None)."""
+    try:
+        return await get_forward(viewer=viewer, ticket_id=ticket_id)
+    except (NotFound, Forbidden):
+        return None
+
+
+# The console form's fields of a forward besides its reason.
+FORWARD_FIELDS = ("body_name", "body_contact", "external_number")
+
+
+async def forward_step(*, actor: User, ticket_id: int, action: str, version: int | None,
+                       text: str, fields: Mapping[str, str]) -> None:
+    """A forward (`text`: the reason) or the body's reply (`text`: the reply) from a form;
+    input a model refuses is 422, as through the API."""
+    try:
+        if action == "forward":
+            body = ForwardIn.model_validate({**{k: fields.get(k, "") for k in FORWARD_FIELDS},
+                                             "reason": text, "version": version})
+            await forward(actor=actor, ticket_id=ticket_id, body=body)
+        else:
+            await record_forward_reply(actor=actor, ticket_id=ticket_id,
+                                       body=ForwardReplyIn.model_validate({"reply": text}))
+    except ValidationError:
+        raise Invalid("请填写接收的外部单位和理由（或外部单位的答复），并检查长度",
+                      code="invalid_forward") from None

@@ -36,6 +36,8 @@ MAX_SPAN = timedelta(days=90)
 CLOCK_SKEW = timedelta(minutes=1)
 # Not on the Open311 face: still waiting for 立案, or ended without being worked.
 HIDDEN_STATUSES = frozenset({Status.SUBMITTED}) | workflow.DROPPED_STATUSES
+# GeoReport's "closed": done here, fixed or forwarded to the body responsible (热线推送).
+ENDED_STATUSES = [Status.CLOSED, Status.FORWARDED]
 DESCRIPTION_MAX = 1000  # our reports' limit (the spec allows up to 4,000 characters)
 # mySociety's update statuses, from ours (docs/open311.md).
 UPDATE_STATUS: dict[str, str] = {
@@ -45,6 +47,9 @@ UPDATE_STATUS: dict[str, str] = {
     Status.RETURNED: "INVESTIGATING", Status.REOPENED: "IN_PROGRESS",
     Status.REJECTED: "CLOSED", Status.MERGED: "DUPLICATE",
     Status.SUSPENDED: "INVESTIGATING", Status.VOIDED: "NO_FURTHER_ACTION",
+    Status.ESCALATED: "INVESTIGATING",
+    # 热线推送: handed to the outside body responsible (mySociety's own status for it).
+    Status.FORWARDED: "NOT_COUNCILS_RESPONSIBILITY",
 }
 
 
@@ -133,7 +138,7 @@ async def _request_rows(tickets: list[Ticket]) -> list[dict[str, Any]]:
     for t in tickets:
         category = categories[t.category_id]
         unit = units.get(t.unit_id) if t.unit_id else None
-        is_closed = t.status == Status.CLOSED
+        is_closed = t.status in ENDED_STATUSES
         link = links.get(t.id)
         rows.append({
             "service_request_id": t.number or str(t.id),
@@ -226,9 +231,9 @@ async def list_requests(*, args: Mapping[str, str]) -> list[dict[str, Any]]:
             if not wanted <= {"open", "closed"}:
                 raise Open311Error(400, "status 只能是 open、closed 或 open,closed")
             if wanted == {"closed"}:
-                qs = qs.filter(status=Status.CLOSED)
+                qs = qs.filter(status__in=ENDED_STATUSES)
             elif wanted == {"open"}:
-                qs = qs.exclude(status=Status.CLOSED)
+                qs = qs.exclude(status__in=ENDED_STATUSES)
         start, end = date_range(args)
         qs = qs.filter(created_at__gte=start, created_at__lte=end)
         if args.get("bbox"):

@@ -7,6 +7,7 @@ CSV layout are `results.py`'s, the visibility and timing rules `rules.py`'s.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -264,3 +265,32 @@ async def _responses_csv(poll: Poll, questions: Sequence[PollQuestion]) -> str:
         ballot_id=b.id, user_id=b.user_id, display_name=b.user.display_name if b.user else "",
         area_path=b.area_path, submitted_at=b.created_at) for b in ballots]
     return tally.responses_csv(questions, respondents, answers)
+
+
+@dataclass(frozen=True)
+class HeldAnswer:
+    """A held free-text answer with what a reviewer needs to judge it."""
+
+    poll_id: int
+    poll_title: str
+    prompt: str
+    answer_id: str
+    text: str
+
+
+async def held_for_review(*, user: User, limit: int = 100) -> list[HeldAnswer]:
+    """Held free-text answers of the polls `user` manages (`release_text`'s rule), oldest
+    polls first."""
+    paths = scope_of(user).paths(*STAFF_ROLES)
+    titles = dict(await Poll.filter(under_any("area_path", paths)).values_list("id", "title"))
+    if not titles:
+        return []
+    rows = await (PollAnswer.filter(poll_id__in=list(titles), text_held=True,
+                                    text__not_isnull=True)
+                  .order_by("poll_id", "question_id").limit(limit)
+                  .values("id", "poll_id", "question_id", "text"))
+    prompts = dict(await PollQuestion.filter(id__in={r["question_id"] for r in rows})
+                   .values_list("id", "prompt"))
+    return [HeldAnswer(poll_id=r["poll_id"], poll_title=titles[r["poll_id"]],
+                       prompt=prompts.get(r["question_id"], ""), answer_id=str(r["id"]),
+                       text=r["text"] or "") for r in rows]

@@ -181,6 +181,26 @@ async def decline(*, user: User, rating_id: int, reason: str) -> Rating:
     return await Rating.get(id=rating.id)
 
 
+async def held_comments(*, user: User, limit: int = 100) -> list[Rating]:
+    """Ratings in my area whose comment the content check held, oldest first."""
+    scope = scope_of(user)
+    return list(await Rating.filter(under_any("area_path", scope.paths(*STAFF)),
+                                    comment_held=True).order_by("id").limit(limit))
+
+
+async def release_comment(*, user: User, rating_id: int, seen: str | None = None) -> Rating:
+    """A reviewer clears a held comment: whoever sees the rating now sees the comment too.
+
+    `seen` is the comment the reviewer read (default: the one stored now); a resident's edit
+    since then is not released with it.
+    """
+    rating, _ = await _staff_rating(user, rating_id)
+    seen = rating.comment if seen is None else seen
+    if not await Rating.filter(id=rating.id, comment=seen).update(comment_held=False):
+        raise Conflict("评价留言已被修改，请重新审核", code="rating_changed")
+    return await Rating.get(id=rating.id)
+
+
 async def rating_outs(user: User, ratings: list[Rating]) -> list[RatingOut]:
     if not ratings:
         return []

@@ -333,8 +333,9 @@ async def _sources(reported: Any) -> list[dict[str, Any]]:
 
 
 async def _feed(tickets: Any) -> list[dict[str, Any]]:
-    """The newest reports and closings: number, category, community and time only (never a
-    reporter, a phone, a description or an address, which residents may have typed)."""
+    """The newest reports and closings: number, category, community, grid cell code and time
+    only (never a reporter, a phone, a description or an address, which residents may have
+    typed)."""
     fields = ("id", "number", "category_id", "area_path", "created_at", "closed_at", "status")
     new = await tickets.order_by("-created_at", "-id").limit(FEED_SIZE).values(*fields)
     closed = await tickets.filter(status=Status.CLOSED, closed_at__isnull=False).order_by(
@@ -351,6 +352,7 @@ async def _feed(tickets: Any) -> list[dict[str, Any]]:
         "number": row["number"] or str(row["id"]),
         "category": by_id[row["category_id"]].name if row["category_id"] in by_id else "",
         "community": names.get(_segment(row["area_path"], COMMUNITY_DEPTH), "未定位"),
+        "cell": _segment(row["area_path"], GRID_DEPTH),  # where the map flashes a new case
         "at": _iso(at),
     } for kind, at, row in events]
 

@@ -13,16 +13,18 @@ Definitions, for a half-open period [start, end) (see also docs/metrics.md):
 - accepted (立案数): tickets accepted in the period. rejected (不予立案数): rejected in the period.
 - dispatched (派遣数): tickets first dispatched in the period (re-dispatches do not add).
 - returned (退回数, wrongly dispatched): of `dispatched`, tickets a unit returned at least once.
-- should_handle (应处置数): of `dispatched`, those not later merged as duplicates.
+- should_handle (应处置数): of `dispatched`, those not later merged as duplicates, voided
+  (作废) or forwarded to an outside body (热线推送): none of those is a case of ours to handle.
 - handled (处置数): of `should_handle`, tickets handled at least once.
 - handled_on_time (按期处置数): of `handled`, first handling at or before the deadline that
   applied at that moment (after the extensions approved by then; a later rework's fresh
   deadline does not redeem a late first handling; without a deadline it cannot be late).
 - reworked (返工数): of `handled`, tickets reopened at least once (failed 核查 or 不满意重办).
-- should_close (应结案数): tickets accepted in the period, not later merged.
+- should_close (应结案数): tickets accepted in the period, not later merged, voided or forwarded.
 - closed (结案数): of `should_close`, tickets closed now (a reopened, not re-closed ticket is not).
 - closed_on_time (按期结案数): of `closed`, closed at or before the close deadline that applied
   at the closing (defaults to the handling deadline of the cycle that closed it).
+- forwarded (推送数): of `reported`, tickets forwarded to an outside body (热线推送) by now.
 - rated (评价数): ratings given in the period; satisfied / basically_satisfied / unsatisfied
   (满意 / 基本满意 / 不满意) split it; replied (回复数): of those, answered by staff. A ticket
   without a rating is in none of these: silence never counts as satisfaction.
@@ -61,6 +63,7 @@ class TicketCounts:
     should_close: int = 0  # 应结案数
     closed: int = 0  # 结案数
     closed_on_time: int = 0  # 按期结案数
+    forwarded: int = 0  # 推送数 (热线推送: forwarded to an outside body)
     rated: int = 0  # 评价数
     satisfied: int = 0  # 满意
     basically_satisfied: int = 0  # 基本满意
@@ -188,6 +191,8 @@ class TicketFacts:
     handled_on_time: bool | None = None
     closed_on_time: bool | None = None
     merged: bool = False
+    voided: bool = False  # 作废 (approved): no case of ours, like a merged duplicate
+    forwarded: bool = False  # 热线推送: forwarded to an outside body, not ours to handle
     returned: bool = False  # returned by a unit at least once
     reworked: bool = False  # reopened at least once
     rating: RatingLevel | None = None
@@ -208,14 +213,16 @@ def classify(facts: TicketFacts, *, period: Period) -> TicketCounts:
         return TicketCounts(reported=int(reported), self_disposed=int(reported))
 
     dispatched = period.contains(facts.first_dispatched_at)
-    should_handle = dispatched and not facts.merged
+    # Merged, voided and forwarded tickets were no cases of ours to handle or close.
+    ours = not (facts.merged or facts.voided or facts.forwarded)
+    should_handle = dispatched and ours
     handled_at = facts.first_handled_at if should_handle else None
     handled = handled_at is not None
     handled_on_time = handled_at is not None and _on_time(handled_at, facts.deadline_at,
                                                           facts.handled_on_time)
 
     accepted = period.contains(facts.accepted_at)
-    should_close = accepted and not facts.merged
+    should_close = accepted and ours
     closed_at = facts.closed_at if should_close else None
     closed = closed_at is not None
     close_due = facts.close_deadline_at or facts.deadline_at
@@ -236,6 +243,7 @@ def classify(facts: TicketFacts, *, period: Period) -> TicketCounts:
         should_close=int(should_close),
         closed=int(closed),
         closed_on_time=int(closed_on_time),
+        forwarded=int(reported and facts.forwarded),
         rated=int(rated),
         satisfied=int(rated and facts.rating == "satisfied"),
         basically_satisfied=int(rated and facts.rating == "basically_satisfied"),

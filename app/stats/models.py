@@ -29,6 +29,7 @@ class _Counts(Model):
     should_close = fields.IntField(default=0)
     closed = fields.IntField(default=0)
     closed_on_time = fields.IntField(default=0)
+    forwarded = fields.IntField(default=0)
 
     class Meta:
         abstract = True

@@ -45,6 +45,7 @@ def _facts(value: Callable[[str], Any]) -> metrics.TicketFacts:
         first_dispatched_at=value("first_dispatched_at"),
         first_handled_at=value("first_handled_at"), deadline_at=value("deadline_at"),
         closed_at=value("closed_at"), merged=value("status") == Status.MERGED,
+        voided=value("status") == Status.VOIDED, forwarded=value("status") == Status.FORWARDED,
         returned=value("return_count") > 0, reworked=value("rework_count") > 0,
         handled_on_time=_verdict(value("handled_on_time")),
         closed_on_time=_verdict(value("closed_on_time")),

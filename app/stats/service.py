@@ -43,6 +43,8 @@ from app.tickets.workflow import Status
 from app.units.models import Unit
 
 VIEWERS = (Role.DISPATCHER, Role.COMMUNITY_STAFF, Role.ADMIN)
+# Ended as no case of ours: out of 应处置 and 应结案 (docs/metrics.md).
+NOT_OURS = [Status.MERGED, Status.VOIDED, Status.FORWARDED]
 DEFAULT_DAYS = 30
 
 
@@ -64,10 +66,12 @@ def _aggregates(start: datetime, end: datetime) -> dict[str, Sum]:
     self_disposed = Q(is_self_disposed=True)
     case = ~self_disposed
     dispatched = case & _in("first_dispatched_at", start, end)
-    should_handle = dispatched & ~Q(status=Status.MERGED)
+    # Merged, voided and forwarded tickets are no cases of ours (`metrics.classify`).
+    ours = ~Q(status__in=NOT_OURS)
+    should_handle = dispatched & ours
     handled = should_handle & Q(first_handled_at__not_isnull=True)
     accepted = case & _in("accepted_at", start, end)
-    should_close = accepted & ~Q(status=Status.MERGED)
+    should_close = accepted & ours
     closed = should_close & Q(closed_at__not_isnull=True)
 
     def on_time(done: str, verdict: str) -> Q:
@@ -92,6 +96,7 @@ def _aggregates(start: datetime, end: datetime) -> dict[str, Sum]:
         "should_close": _count(should_close),
         "closed": _count(closed),
         "closed_on_time": _count(closed & on_time("closed_at", "closed_on_time")),
+        "forwarded": _count(_in("created_at", start, end) & Q(status=Status.FORWARDED)),
     }
     # Named apart from the columns: an annotation called `handled_on_time` would shadow the
     # column its own condition reads.

@@ -73,12 +73,17 @@ async def get_visible_or_raise(*, user: User, ticket_id: int) -> tuple[Ticket, s
     ticket = await Ticket.get_or_none(id=ticket_id)
     if ticket is None:
         raise NotFound("找不到该案件", code="ticket_not_found")
+    return ticket, await visible_roles_or_raise(user=user, ticket=ticket)
+
+
+async def visible_roles_or_raise(*, user: User, ticket: Ticket) -> set[str]:
+    """The caller's roles on a ticket in hand (`get_visible_or_raise` without the read)."""
     roles = ticket_roles(user, ticket)
     if not roles and await _is_follower(user, ticket):
         roles.add(FOLLOWER)
     if not roles and (not ticket.is_public or ticket.content_held):
         raise NotFound("找不到该案件", code="ticket_not_found")
-    return ticket, roles
+    return roles
 
 
 def on_duty(ticket: Ticket, scope: Scope, unit_kind: str | None) -> bool:
@@ -103,6 +108,14 @@ async def require_on_duty(user: User, ticket: Ticket) -> None:
 def in_scope(scope: Scope, roles: Sequence[Role]) -> Q:
     """The tickets under the areas where `scope` holds any of `roles` (a list's filter)."""
     return under_any("area_path", scope.paths(*roles))
+
+
+async def held_for_review(*, user: User, limit: int = 100) -> list[Ticket]:
+    """Tickets whose text the content check held, oldest first, that `user` may release
+    (`actions.release_content`'s rule: a dispatcher or community staff of the ticket's area)."""
+    return list(await Ticket.filter(in_scope(scope_of(user), [Role.DISPATCHER,
+                                                               Role.COMMUNITY_STAFF]),
+                                    content_held=True).order_by("id").limit(limit))
 
 
 def checks_own_handling(user: User, ticket: Ticket) -> bool:

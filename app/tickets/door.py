@@ -254,6 +254,8 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
             if steps[0].action == "claim":
                 raise Conflict("该任务已被其他网格员认领", code="already_claimed")
             raise Conflict("案件已被他人更新，请刷新后重试", code="stale_version")
+        # The row is locked and now holds exactly the row read plus `values`: no read-back.
+        ticket.version, ticket.updated_at = values["version"], now
 
     events = await _write_events(ticket, walked, now)
     # A new ticket has no followers yet.
@@ -264,10 +266,9 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
     await enqueue([row for step, _, _, to_status in walked
                    for row in _notices(ticket, step=step, to_status=to_status,
                                        followers=followers, now=now)])
-    after = ticket if before is None else await Ticket.get(id=ticket.id)
     for listener in _listeners:
-        await listener(before, after)
-    return after, events
+        await listener(before, ticket)
+    return ticket, events
 
 
 async def _require_separation(ticket: Ticket, action: str, actor: User) -> None:

@@ -8,8 +8,9 @@ first (deadline_at, id) for the task pool.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 from tortoise.expressions import Q, RawSQL
@@ -19,7 +20,6 @@ from app.accounts.scope import ROLE_LABELS, scope_of, staff_label
 from app.areas import service as areas
 from app.areas.geo import gcj02_to_wgs84
 from app.areas.models import Area
-from app.areas.service import area_ref
 from app.catalog import service as catalog
 from app.catalog.models import Category
 from app.core.errors import Forbidden, NotFound
@@ -28,15 +28,15 @@ from app.core.paths import under, under_any
 from app.media import moderation
 from app.media import service as media_service
 from app.media.models import Media, MediaCheck, MediaModeration, ModerationAction
-from app.tickets import workflow
+from app.tickets import reads, workflow
 from app.tickets.access import (
     FOLLOWER,
-    get_visible_or_raise,
     in_scope,
     not_handled_by,
     off_duty_actions,
     on_duty,
     ticket_roles,
+    visible_roles_or_raise,
     without_own_checks,
 )
 from app.tickets.deadlines import calendar_overrides, deadline_colour
@@ -46,7 +46,6 @@ from app.tickets.models import (
     ExtensionStatus,
     MediaStage,
     Ticket,
-    TicketEvent,
     TicketFollower,
     TicketMedia,
 )
@@ -60,7 +59,6 @@ from app.tickets.schemas import (
     TicketOut,
     TicketPage,
     TicketPoint,
-    TicketUnitRef,
 )
 from app.tickets.workflow import Status
 from app.units import service as unit_service
@@ -77,7 +75,7 @@ BY_DEADLINE = Ordering.of("deadline_at", "id", times=["deadline_at"])
 RESIDENT_STEPS = frozenset({
     "submit", "self_dispose", "auto_accept", "accept", "reject", "dispatch", "claim", "handle",
     "request_verification", "verify_pass", "verify_fail", "close", "rate_rework", "merge",
-    "withdraw", "add_info", "progress_note", "ask_info"})
+    "withdraw", "add_info", "progress_note", "ask_info", "forward", "forward_reply"})
 # Photos a resident who is not the reporter sees: before and after, not the 核查 evidence.
 PUBLIC_STAGES = frozenset({MediaStage.REPORT, MediaStage.HANDLING})
 STAFF, REPORTER, PUBLIC = "staff", "reporter", "public"
@@ -123,6 +121,7 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
         ) if others else set()
     now = datetime.now(UTC)
     overrides = await calendar_overrides()
+    refs = reads.Refs(cells, units)
     out = []
     for t in tickets:
         category = categories[t.category_id]
@@ -138,11 +137,9 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
         assignee = assignees.get(t.assignee_id) if t.assignee_id else None
         out.append(TicketOut(
             id=t.id, number=t.number, status=t.status, status_label=workflow.status_label(t.status),
-            source=t.source, category=_category_ref(category), description=t.description,
+            source=t.source, category=refs.category(category), description=t.description,
             location=TicketPoint(lng=t.lng, lat=t.lat), address=t.address,
-            cell=area_ref(cells.get(t.cell_id)) if t.cell_id else None,
-            unit=TicketUnitRef(id=units[t.unit_id].id, name=units[t.unit_id].name)
-            if t.unit_id in units else None,
+            cell=refs.cell(t.cell_id), unit=refs.unit(t.unit_id),
             urgency=t.urgency, is_public=t.is_public, content_held=t.content_held,
             routed_by=t.routed_by,
             deadline_at=t.deadline_at, deadline_colour=deadline_colour(t, category, now, overrides),  # type: ignore[arg-type]
@@ -193,20 +190,25 @@ async def photo_moderator(user: User, media: Media) -> tuple[int, str]:
     raise NotFound("找不到该图片", code="media_not_found")
 
 
-async def detail(*, user: User, ticket_id: int) -> TicketDetail:
+async def detail(*, user: User, ticket_id: int, ticket: Ticket | None = None) -> TicketDetail:
     """The ticket page: three statements for a ticket without photos (the ticket, its events
     with their actors, its photos with their files), one more when it has photos (their
-    moderation records), and one for whatever the timeline's actors did not bring."""
-    ticket, roles = await get_visible_or_raise(user=user, ticket_id=ticket_id)
-    events = await TicketEvent.filter(ticket_id=ticket.id).order_by("id").select_related("actor")
-    links = await TicketMedia.filter(ticket_id=ticket.id).order_by("id").select_related("media")
-    media = {link.media_id: link.media for link in links}
-    photos = [(link.event_id, link.stage, link.media) for link in links]
+    moderation records), and one for whatever the timeline's actors did not bring.
+
+    `ticket`: the row as the caller's own transition just wrote it (not read again)."""
+    if ticket is None or ticket.id != ticket_id:
+        # The columns the page shows (a list row's), as values: no 47-column model to build.
+        ticket = await reads.ticket_row(ticket_id, LIST_FIELDS)
+        if ticket is None:
+            raise NotFound("找不到该案件", code="ticket_not_found")
+    roles = await visible_roles_or_raise(user=user, ticket=ticket)
+    events, users = await reads.timeline(ticket.id)
+    photos = await reads.photos(ticket.id)
+    media = {medium.id: medium for _, _, medium in photos}
     # Records are about photos: a ticket without any has none to show.
     records = await MediaModeration.filter(
         Q(ticket_id=ticket.id) | Q(ticket_id=None, media_id__in=list(media))
     ).order_by("id") if media else []
-    users = {e.actor_id: e.actor for e in events if e.actor_id is not None and e.actor}
     missing = ({r.actor_id for r in records if r.actor_id} | {ticket.assignee_id or 0}) - {0}
     missing -= users.keys()
     if missing:
@@ -258,7 +260,7 @@ def _moderation_events(records: Sequence[tuple[MediaModeration, Media]], actors:
     return out
 
 
-def _detail_out(out: TicketOut, events: Sequence[TicketEvent], actors: dict[int, User],
+def _detail_out(out: TicketOut, events: Sequence[Any], actors: dict[int, User],
                 photos: Sequence[tuple[int | None, Any, Media]], *, view: str, viewer_id: int,
                 records: Sequence[tuple[MediaModeration, Media]] = ()) -> TicketDetail:
     """The detail: the ticket, its photos and its timeline, as `view` may read it.
@@ -319,17 +321,21 @@ def _with_page_facts(qs: Any, user: User) -> Any:
     """The list's per-row look-ups folded into its one statement: whether the caller follows
     each ticket, and its assignee's surname (all a list row shows of them)."""
     viewer = int(user.id)  # an integer: nothing of the request reaches the SQL text
-    return qs.only(*LIST_FIELDS).annotate(
+    return qs.annotate(
         caller_follows=RawSQL(
             f"(SELECT COUNT(*) FROM ticket_followers WHERE ticket_followers.ticket_id = tickets.id AND ticket_followers.user_id = {viewer})"),  # noqa: S608
         assignee_surname=RawSQL(
             "(SELECT users.surname FROM users WHERE users.id = tickets.assignee_id)"))
 
 
+# A page's rows are read as plain values, not models: Tortoise builds no instance per row.
+PAGE_FIELDS = (*LIST_FIELDS, "caller_follows", "assignee_surname")
+
+
 async def _page(user: User, qs: Any, limit: int, cursor: str | None,
                 ordering: Ordering = BY_NEWEST) -> TicketPage:
     rows, after = await keyset_page(_with_page_facts(qs, user), ordering=ordering, limit=limit,
-                                    cursor=cursor)
+                                    cursor=cursor, fields=PAGE_FIELDS)
     followed = {t.id for t in rows if t.caller_follows}
     assignees = {t.assignee_id: User(id=t.assignee_id, surname=t.assignee_surname)
                  for t in rows if t.assignee_id and t.assignee_surname is not None}
@@ -383,6 +389,10 @@ async def dispatcher_queue(*, user: User, limit: int, cursor: str | None) -> Tic
     return await _page(user, qs, limit, cursor)
 
 
+# 协办 (wired in app.wiring): subqueries of the tickets whose part the given units still owe.
+co_handled: list[Callable[[list[int]], Any]] = []
+
+
 async def list_tasks(*, user: User, scope_name: str, limit: int, cursor: str | None) -> TicketPage:
     """Grid workers: their cells' tasks for the grid team; handlers: their unit's tasks."""
     scope = scope_of(user)
@@ -390,6 +400,11 @@ async def list_tasks(*, user: User, scope_name: str, limit: int, cursor: str | N
         raise Forbidden("只有网格员和处置人员有任务列表")
     if scope_name == "mine":
         qs = Ticket.filter(assignee_id=user.id, status=Status.CLAIMED)
+        return await _page(user, qs, limit, cursor)
+    if scope_name == "co":  # 协办: cases led by another unit where my unit owes its part
+        units = list(scope.unit_ids.get(Role.HANDLER, ())) or [0]
+        owed = [Q(id__in=find(units)) for find in co_handled] or [Q(id=0)]
+        qs = Ticket.filter(Q(*owed, join_type="OR"), status__in=list(workflow.WORKED_STATUSES))
         return await _page(user, qs, limit, cursor)
     if scope_name == "verify":
         in_cells = in_scope(scope, [Role.GRID_WORKER])
@@ -431,7 +446,9 @@ async def public_near(*, lng: float, lat: float, crs: str, radius_m: int,
     if category_code:
         category = await catalog.get_category_or_raise(code=category_code)
         qs = qs.filter(category_id=category.id)
-    rows = await qs.order_by("-id").limit(200)
+    # Up to 200 rows, of which a public pin shows 8 columns: read as values, not models.
+    rows = [SimpleNamespace(**row) for row in await qs.order_by("-id").limit(200).values(
+        "id", "number", "status", "category_id", "lng", "lat", "follower_count", "created_at")]
     categories = await catalog.categories_by_id()
     found = []
     for t in rows:
@@ -444,3 +461,28 @@ async def public_near(*, lng: float, lat: float, crs: str, radius_m: int,
                 distance_m=round(distance, 1), follower_count=t.follower_count,
                 created_at=t.created_at))
     return sorted(found, key=lambda p: p.distance_m)[:50]
+
+
+async def open_duplicates_near(*, user: User, ticket_id: int, radius_m: int = 300,
+                               limit: int = 10) -> list[tuple[TicketOut, float]]:
+    """Open tickets of the same 小类 within `radius_m` of a ticket, nearest first, with their
+    distance in metres: the ones a dispatcher could merge it into (相同问题). Only tickets in
+    the user's dispatcher scope (or unlocated), the same rule as the dispatcher's queue."""
+    scope = scope_of(user)
+    if not scope.has(Role.DISPATCHER):
+        return []
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None:
+        return []
+    dlat = radius_m / 110_574
+    dlng = radius_m / (111_320 * max(math.cos(math.radians(ticket.lat)), 0.01))
+    qs = Ticket.filter(in_scope(scope, [Role.DISPATCHER]) | Q(area_path="")).filter(
+        category_id=ticket.category_id, status__in=list(workflow.OPEN_STATUSES),
+        lat__gte=ticket.lat - dlat, lat__lte=ticket.lat + dlat,
+        lng__gte=ticket.lng - dlng, lng__lte=ticket.lng + dlng).exclude(id=ticket.id)
+    rows = await qs.order_by("-id").limit(200)
+    near = sorted(((t, _distance_m(ticket.lng, ticket.lat, t.lng, t.lat)) for t in rows),
+                  key=lambda pair: pair[1])
+    near = [pair for pair in near if pair[1] <= radius_m][:limit]
+    outs = await ticket_outs(user, [t for t, _ in near])
+    return [(out, round(distance)) for out, (_, distance) in zip(outs, near, strict=True)]

@@ -48,11 +48,6 @@ IDEMPOTENCY = openapi.parameter(
     "body is 422 idempotency_key_reused (≤128 printable ASCII characters)")
 
 
-async def _detail(request: Request, ticket_id: int, status: int = 200) -> HTTPResponse:
-    detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
-    return json(detail.model_dump(mode="json"), status=status)
-
-
 async def answer_once(request: Request, body: BaseModel | None,
                 run: Callable[[], Awaitable[idempotency.Answer]]) -> HTTPResponse:
     """Answer `run`'s result, once per Idempotency-Key (a retry replays the first answer).
@@ -70,11 +65,16 @@ async def answer_once(request: Request, body: BaseModel | None,
 
 
 async def act_and_answer(request: Request, ticket_id: int, body: BaseModel | None,
-               act: Callable[[], Awaitable[Any]]) -> HTTPResponse:
-    """Take a ticket action (once per Idempotency-Key) and answer with the ticket's detail."""
+               act: Callable[[], Awaitable[Any]], *, written: bool = False) -> HTTPResponse:
+    """Take a ticket action (once per Idempotency-Key) and answer with the ticket's detail.
+
+    `written`: `act` returns the ticket as its last transition wrote it (the door's answer,
+    nothing written after it), so the detail does not read the row again.
+    """
     async def run() -> idempotency.Answer:
-        await act()
-        detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
+        done = await act()
+        detail = await queries.detail(user=request.ctx.user, ticket_id=ticket_id,
+                                      ticket=done if written else None)
         return 200, detail.model_dump(mode="json")
 
     return await answer_once(request, body, run)
@@ -88,7 +88,9 @@ async def report(request: Request, body: ReportCreate) -> HTTPResponse:
     detail, replayed = await intake.report(
         actor=request.ctx.user, body=body,
         idempotency_key=request.headers.get("idempotency-key"))
-    response = json(detail.model_dump(mode="json"), status=201)
+    # Straight to JSON bytes in pydantic's serialiser (as `endpoint` answers a model).
+    response = HTTPResponse(detail.model_dump_json(), status=201,
+                            content_type="application/json")
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -136,8 +138,8 @@ async def staff_list(request: Request, query: StaffListQuery) -> TicketPage:
 @bp.get("/tickets/<ticket_id:int>")
 @endpoint(summary="A ticket with its timeline and photos", tag=TAG, response=TicketDetail,
           errors=(404,))
-async def get_ticket(request: Request, ticket_id: int) -> HTTPResponse:
-    return await _detail(request, ticket_id)
+async def get_ticket(request: Request, ticket_id: int) -> TicketDetail:
+    return await queries.detail(user=request.ctx.user, ticket_id=ticket_id)
 
 
 @bp.post("/tickets/<ticket_id:int>/follow")
@@ -301,7 +303,7 @@ async def tasks(request: Request, query: TaskQuery) -> TicketPage:
           tag=TASKS, body=VersionIn, response=TicketDetail, errors=ACTION_ERRORS)
 async def claim(request: Request, ticket_id: int, body: VersionIn) -> HTTPResponse:
     return await act_and_answer(request, ticket_id, body, lambda: actions.claim(
-        actor=request.ctx.user, ticket_id=ticket_id, version=body.version))
+        actor=request.ctx.user, ticket_id=ticket_id, version=body.version), written=True)
 
 
 @bp.post("/tasks/<ticket_id:int>/release")
@@ -329,7 +331,7 @@ async def return_task(request: Request, ticket_id: int, body: ReasonIn) -> HTTPR
 async def handle(request: Request, ticket_id: int, body: HandleIn) -> HTTPResponse:
     return await act_and_answer(request, ticket_id, body, lambda: actions.handle(
         actor=request.ctx.user, ticket_id=ticket_id, note=body.note, media_ids=body.media_ids,
-        version=body.version))
+        version=body.version), written=True)
 
 
 @bp.post("/tasks/<ticket_id:int>/extension")

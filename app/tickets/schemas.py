@@ -149,9 +149,10 @@ class QueueQuery(PageQuery):
 
 
 class TaskQuery(PageQuery):
-    scope: Literal["pool", "mine", "verify"] = Field(
+    scope: Literal["pool", "mine", "verify", "co"] = Field(
         default="pool", description="pool: tasks to claim; mine: claimed by me; verify: "
-        "handled tickets in my cells waiting for 核查 (grid workers)")
+        "handled tickets in my cells waiting for 核查 (grid workers); co: cases another unit "
+        "leads where my unit still owes its 协办 part (handlers)")
 
 
 class VersionIn(Input):

@@ -28,6 +28,7 @@ The design, in one line per stage (数字城管 closed loop: 上报 → 立案 �
     dispatched | claimed | returned | reopened | escalated ──escalate──▶ escalated  (上报/升级)
     escalated ──accept_escalation──▶ dispatched          (the next level's staff pick a unit)
     dispatched | claimed ──add_co_unit | waive_co_unit | co_report──▶ (kept)  (主办/协办)
+    submitted | accepted | returned ──forward──▶ forwarded ──forward_reply──▶ (kept)  (热线推送)
 
 `handled` and `verifying` are both kept on purpose: `handled` means the unit reported the work
 done; `verifying` means a 核查 task is out to the cell's grid worker. The system issues
@@ -46,6 +47,10 @@ by dispatching it to a unit of their choice (`accept_escalation`), which resets 
 to the level's limit. Who may ask and accept at which level is the service's (scope).
 主办/协办 rows keep the status: a dispatcher adds or waives a co-handling unit, the co-unit's
 handler records its part; the lead unit's `handle` waits for every co-unit.
+
+热线推送 (issue 14, app/hotline): a case outside the district's remit is forwarded by a
+dispatcher to an outside body (`forward`, final: not ours to handle, out of the rates like a
+merged duplicate, counted in 推送数); the body's answer is recorded later (`forward_reply`).
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class Status(StrEnum):
     SUSPENDED = "suspended"  # 挂账/缓办: approved to wait; the deadline clock is paused
     VOIDED = "voided"  # 已作废: approved as void; out of the rates
     ESCALATED = "escalated"  # 已上报上级: waits in the next level's queue for a unit
+    FORWARDED = "forwarded"  # 已转外部处理: forwarded to an outside body (热线推送); final
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -89,14 +95,16 @@ STATUS_LABELS: dict[str, str] = {
     Status.SUSPENDED: "已挂账",
     Status.VOIDED: "已作废",
     Status.ESCALATED: "已上报上级",
+    Status.FORWARDED: "已转外部处理",
 }
 
 INITIAL_STATUS = Status.SUBMITTED
-# No action leads out of rejected, merged or voided; closed only via rate_rework (重办).
+# No action leads out of rejected, merged, voided or forwarded; closed only via rate_rework (重办).
 FINAL_STATUSES: frozenset[str] = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED,
-                                            Status.VOIDED})
+                                            Status.VOIDED, Status.FORWARDED})
 OPEN_STATUSES: frozenset[str] = frozenset(Status) - FINAL_STATUSES
-# Ended without being worked: off the public map, and never the original of a merge.
+# Ended without being worked: off the public map, and never the original of a merge. A
+# forwarded case is not dropped: the problem is real, the public sees where it went.
 DROPPED_STATUSES: frozenset[str] = frozenset({Status.REJECTED, Status.MERGED, Status.VOIDED})
 # What waits in a dispatcher's queue (with accepted tickets that routing found no unit for,
 # and tickets with a pending extension request, which are not a status).
@@ -184,6 +192,9 @@ VOIDABLE: tuple[str, ...] = (S.ACCEPTED, S.RETURNED, S.DISPATCHED, S.CLAIMED, S.
                              S.SUSPENDED)  # 作废: accepted (立案) and not yet handled
 # 上报/升级 (issue 15 item 3): while a unit holds it or it waits for a dispatcher or the level.
 ESCALATABLE: tuple[str, ...] = (S.DISPATCHED, S.CLAIMED, S.RETURNED, S.REOPENED, S.ESCALATED)
+# 热线推送: before any unit works it — on receipt (12345's 转办), after 立案, or after a unit
+# returned it as "not ours" and the dispatcher finds it is nobody's in the district.
+FORWARDABLE: tuple[str, ...] = (S.SUBMITTED, S.ACCEPTED, S.RETURNED)
 
 # THE table. Order is the order UIs list buttons in. Admins (city IT) manage configuration,
 # not cases, so they appear nowhere here; give a person the dispatcher role to work cases.
@@ -284,6 +295,12 @@ _TABLE: tuple[Transition, ...] = (
        [DISPATCHER], "免除协办", requires_reason=True),
     _t("co_report",          WORKED_STATUSES,                       None,
        [CO_HANDLER], "协办反馈", requires_note=True),
+    # 热线推送 (app/hotline, issue 14): the command centre forwards a case outside the
+    # district's remit to an outside body, and records the body's answer when it comes.
+    _t("forward",            FORWARDABLE,                           S.FORWARDED,
+       [DISPATCHER], "转外部处理", requires_reason=True),
+    _t("forward_reply",      [S.FORWARDED],                         None,
+       [DISPATCHER], "记录外部回复", requires_note=True),
 )
 # fmt: on
 

@@ -5,7 +5,7 @@ const COLOUR_CLASS = { green: 'deadline-green', yellow: 'deadline-yellow', red: 
 const STATUS_GROUPS = {
   open: ['submitted', 'accepted', 'dispatched', 'claimed', 'handled', 'verifying', 'returned', 'reopened'],
   closed: ['closed'],
-  other: ['rejected', 'merged'],
+  other: ['rejected', 'merged', 'voided', 'forwarded'],
 }
 
 const CHIP_CLASS = {
@@ -20,6 +20,8 @@ const CHIP_CLASS = {
   closed: 'chip-done',
   rejected: 'chip-off',
   merged: 'chip-off',
+  voided: 'chip-off',
+  forwarded: 'chip-off',
 }
 
 function pad(n) {

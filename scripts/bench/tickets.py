@@ -562,7 +562,7 @@ FILL_COLUMNS = {
     "source": "x.source", "description": "x.description",
     "lng": "x.lng", "lat": "x.lat", "original_lng": "x.lng", "original_lat": "x.lat",
     "original_crs": "'wgs84'", "address": "''", "area_path": "x.path", "status": "x.status",
-    "urgency": "x.urgency", "is_public": "1",
+    "urgency": "x.urgency", "is_public": "1", "level": "'grid'",
     "routed_by": "CASE WHEN x.routed_by <> '' THEN x.routed_by "
                  "WHEN x.rule_unit IS NOT NULL THEN 'rule' ELSE 'grid_team' END",
     "routing_rule_id": "NULL", "version": "x.version", "follower_count": "0",

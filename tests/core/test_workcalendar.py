@@ -261,6 +261,18 @@ def test_working_minutes_between_counts_only_office_time():
     assert working_minutes_between(at(2026, 2, 14, 18), at(2026, 2, 24, 8)) == 0
 
 
+def test_a_span_of_weeks_counts_each_working_day_in_full_and_its_ends_in_part():
+    # Tue 10 Feb 2026 10:00 → Tue 3 Mar 2026 15:00, across the Spring Festival: of the 20 days
+    # between, 10 are worked (11–14 Feb with the adjusted Saturday, 24–28 Feb, 2 Mar).
+    first_day, last_day = 120 + 240, 240 + 60
+    expected = first_day + 10 * 480 + last_day
+    assert working_minutes_between(at(2026, 2, 10, 10), at(2026, 3, 3, 15)) == expected
+    assert working_minutes_between(at(2026, 3, 3, 15), at(2026, 2, 10, 10)) == -expected
+    # An override taking one of those days off takes its 480 minutes off.
+    assert working_minutes_between(at(2026, 2, 10, 10), at(2026, 3, 3, 15),
+                                   overrides={date(2026, 2, 25): False}) == expected - 480
+
+
 # A 10-working-hour limit (600 min) from Monday 9 Jun 2025 08:00 ends Tuesday 10:00. (Not the
 # week before: Monday 2 Jun 2025 was the Dragon Boat Festival holiday.)
 START = at(2025, 6, 9, 8)

@@ -63,7 +63,8 @@ def test_a_unit_that_returned_a_case_and_got_it_back_counts_it_from_its_first_di
     assert set(counts) == {7}  # unit 8 only returned it: the dispatcher's error, not its case
     assert rules.as_dict(counts[7]) == {
         "should_handle": 1, "handled": 1, "handled_on_time": 1, "handled_late": 0,
-        "reworked": 0, "extended": 0, "should_close": 1, "closed": 1, "closed_on_time": 1}
+        "reworked": 0, "extended": 0, "suspended": 0, "should_close": 1, "closed": 1,
+        "closed_on_time": 1}
     mine = rules.dispatcher_counts([ticket], SEPT, LIMITS)[3]
     # Hand dispatches 5 and 25 minutes after a return (the clock starts at the return, not
     # the report); the first was returned.
@@ -91,6 +92,50 @@ def test_a_verification_counts_from_the_request_it_answers():
     worker = rules.worker_counts([ticket], SEPT, LIMITS)[5]
     assert (worker.verified, worker.verified_on_time) == (2, 1)
     assert rules.unit_counts([ticket], SEPT)[7].reworked == 1
+
+
+def test_a_suspension_counts_for_the_unit_that_held_the_case():
+    held = rules.TicketFacts(id=1, created_at=at(0), status="dispatched", unit_id=7, events=(
+        ev("dispatch", 0, data={"unit_id": 7}), ev("suspend", 30), ev("handle", 90)))
+    plain = rules.TicketFacts(id=2, created_at=at(0), status="dispatched", unit_id=7,
+                              events=(ev("dispatch", 0, data={"unit_id": 7}),))
+    counts = rules.unit_counts([held, plain], SEPT)[7]
+    assert (counts.should_handle, counts.suspended) == (2, 1)
+    assert rules.rates_of(rules.UNIT, counts)["suspension_rate"] == 0.5
+    assert rules.COUNT_LABELS["suspended"] == "挂账数"
+
+
+def test_voided_and_forwarded_cases_are_no_units_cases_like_merged_ones():
+    def case(status: str) -> rules.TicketFacts:
+        return rules.TicketFacts(id=1, created_at=at(0), status=status, unit_id=7,
+                                 accepted_at=at(0), source="patrol", reporter_id=5,
+                                 events=(ev("dispatch", 0, data={"unit_id": 7}),))
+
+    for status in ("merged", "voided", "forwarded"):
+        assert rules.unit_counts([case(status)], SEPT) == {}, status
+    assert rules.unit_counts([case("dispatched")], SEPT)[7].should_handle == 1
+    # A void patrol report was no valid report; one forwarded outside was a real problem.
+    valid = {s: rules.worker_counts([case(s)], SEPT, LIMITS)[5].valid_reports
+             for s in ("voided", "forwarded", "dispatched")}
+    assert valid == {"voided": 0, "forwarded": 1, "dispatched": 1}
+
+
+def test_an_escalated_case_is_the_accepting_levels_unit_case_not_the_first_units():
+    ticket = rules.TicketFacts(
+        id=1, created_at=at(0), status="closed", unit_id=8, handled_on_time=True,
+        closed_on_time=True, events=(
+            ev("dispatch", 0, data={"unit_id": 7}),
+            ev("escalate", 20, actor_role="handler"),
+            ev("accept_escalation", 60, actor_id=4, actor_role="community_staff",
+               data={"unit_id": 8}),
+            ev("handle", 90), ev("verify_pass", 100)))
+    counts = rules.unit_counts([ticket], SEPT)
+    assert set(counts) == {8}  # unit 7 sent it up unhandled: not a case it failed
+    assert (counts[8].should_handle, counts[8].handled, counts[8].closed) == (1, 1, 1)
+    # Still waiting in the next level's queue: open, nobody's handling yet.
+    waiting = rules.TicketFacts(id=2, created_at=at(0), status="escalated", events=(
+        ev("dispatch", 0, data={"unit_id": 7}), ev("escalate", 20)))
+    assert rules.unit_counts([waiting], SEPT) == {}
 
 
 async def test_two_admins_setting_the_first_rule_at_once_leave_one_rule(client, city):

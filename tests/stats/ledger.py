@@ -18,7 +18,7 @@ from fractions import Fraction
 # The counts, in the order the CSV export prints them.
 COUNTS = ("reported", "accepted", "rejected", "self_disposed", "dispatched", "returned",
           "should_handle", "handled", "handled_on_time", "reworked", "should_close", "closed",
-          "closed_on_time", "rated", "satisfied", "basically_satisfied", "unsatisfied",
+          "closed_on_time", "forwarded", "rated", "satisfied", "basically_satisfied", "unsatisfied",
           "replied")
 
 # key: (Chinese label, numerator, denominator), the "Rates" table of docs/metrics.md.
@@ -78,6 +78,8 @@ class Case:
     first_dispatched_at: datetime | None = None
     returned: bool = False
     merged: bool = False
+    voided: bool = False  # 作废, approved by a supervisor
+    forwarded: bool = False  # 热线推送: forwarded to an outside body
     first_handled_at: datetime | None = None
     # Judged when it happened, against the deadline the API showed at that moment.
     handled_on_time: bool | None = None
@@ -113,10 +115,12 @@ def case_counts(case: Case, start: datetime, end: datetime) -> dict[str, int]:
         return {**dict.fromkeys(COUNTS, 0), "reported": int(reported),
                 "self_disposed": int(reported)}
     dispatched = _within(case.first_dispatched_at, start, end)
-    should_handle = dispatched and not case.merged
+    # A duplicate, a void and a forwarded case are no cases of ours (docs/metrics.md).
+    ours = not (case.merged or case.voided or case.forwarded)
+    should_handle = dispatched and ours
     handled = should_handle and case.first_handled_at is not None
     accepted = _within(case.accepted_at, start, end)
-    should_close = accepted and not case.merged
+    should_close = accepted and ours
     closed = should_close and case.closed_at is not None
     return {
         **dict.fromkeys(COUNTS, 0),
@@ -132,6 +136,7 @@ def case_counts(case: Case, start: datetime, end: datetime) -> dict[str, int]:
         "should_close": int(should_close),
         "closed": int(closed),
         "closed_on_time": int(closed and bool(case.closed_on_time)),
+        "forwarded": int(reported and case.forwarded),
     }
 
 

@@ -219,6 +219,21 @@ def test_merged_duplicates_leave_the_handling_and_closing_cohorts():
     assert (counts.dispatched, counts.should_handle, counts.should_close) == (1, 0, 0)
 
 
+def test_voided_and_forwarded_tickets_leave_the_cohorts_and_forwards_count_apart():
+    stages = dict(reported_at=may(5), accepted_at=may(5), first_dispatched_at=may(5),
+                  returned=True)
+    voided = classify(TicketFacts(**stages, voided=True), period=MAY)
+    forwarded = classify(TicketFacts(**stages, forwarded=True), period=MAY)
+    for counts in (voided, forwarded):
+        assert (counts.reported, counts.accepted, counts.dispatched, counts.returned) == (
+            1, 1, 1, 1)
+        assert (counts.should_handle, counts.should_close) == (0, 0)
+    assert (voided.forwarded, forwarded.forwarded) == (0, 1)
+    # 推送数 follows the report: a case reported in April and forwarded since counts in April.
+    assert classify(TicketFacts(reported_at=may(5) - timedelta(days=30), forwarded=True),
+                    period=MAY).forwarded == 0
+
+
 def test_rejected_and_unrated_tickets():
     rejected = TicketFacts(reported_at=may(5), rejected_at=may(6))
     assert classify(rejected, period=MAY) == TicketCounts(reported=1, rejected=1)

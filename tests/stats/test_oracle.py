@@ -6,7 +6,8 @@ door kept the rollups (folded or not), then again after `stats rebuild`.
 
 Each example builds a fresh small city and drives several tickets, each to a fate hypothesis
 chooses: auto-routed and claimed, dispatched by hand, rejected, self-disposed, returned,
-recategorised, merged, extended (approved or refused), handled early, exactly at the deadline
+recategorised, merged, voided (作废, asked and approved), forwarded to an outside body (热线推送),
+extended (approved or refused), handled early, exactly at the deadline
 or late, verification passed or failed and reworked, closed by a dispatcher, rated 满意 /
 基本满意 / 不满意, replied to, sent back for 重办 — on days around a weekend or a holiday, in
 categories with limits as short as an hour, with steps that cross local midnight. A frozen
@@ -30,11 +31,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from app.accounts.models import Role
 from app.areas import service as areas_service
 from app.core import config_cache, ratelimit
 from app.stats import service as stats_service
 from tests.conftest import _empty_all_tables
-from tests.factories import make_category, make_rule, small_tree
+from tests.factories import make_category, make_rule, make_staff, small_tree
 from tests.stats import ledger
 from tests.stats.clock import Clock
 from tests.stats.ledger import Case, Rated, Scope
@@ -74,6 +76,7 @@ class World:
     holders: dict[int, dict]  # unit id → the headers of someone who works its tasks
     unit_names: dict[int, str]
     cases: dict[int, Case] = field(default_factory=dict)
+    supervisor: dict = field(default_factory=dict)  # grants 作废
 
     async def call(self, method: str, path: str, headers: dict, body: dict | None = None,
                    status: int = 200, **params: Any) -> Any:
@@ -99,7 +102,8 @@ async def fresh_world(client: Any, clock: Clock) -> World:
     holders = {city.department.id: city.handler, city.other_department.id: city.other_handler,
                city.team.id: city.worker}
     names = {u.id: u.name for u in (city.department, city.other_department, city.team)}
-    return World(client, city, clock, holders, names)
+    _, boss = await make_staff(Role.SUPERVISOR, area_code="990100")
+    return World(client, city, clock, holders, names, supervisor=boss)
 
 
 # --- driving one ticket to its fate, writing the ledger ----------------------------------------
@@ -158,17 +162,17 @@ def moves(w: World, case: Case) -> list[str]:
     """What may happen next, weighted by repetition; "stop" leaves the ticket as it is."""
     s = case.status
     others = [c for c in w.cases.values()
-              if c.id != case.id and c.status not in ("merged", "rejected")]
+              if c.id != case.id and c.status not in ("merged", "rejected", "voided")]
     merge = ["merge"] if others else []
     rating = case.ratings[0] if case.ratings else None
     if s == "submitted":
-        return ["accept"] * 4 + ["reject", "recategorise", *merge, "stop"]
+        return ["accept"] * 4 + ["reject", "recategorise", "forward", *merge, "stop"]
     if s in ("accepted", "returned"):
-        return ["dispatch"] * 3 + ["recategorise", *merge, "stop"]
+        return ["dispatch"] * 3 + ["recategorise", "forward", "void", *merge, "stop"]
     if s == "dispatched":
-        return ["claim"] * 6 + ["return", "extend", *merge, "stop"]
+        return ["claim"] * 6 + ["return", "extend", "void", *merge, "stop"]
     if s == "claimed":
-        return ["handle"] * 6 + ["return", "extend", "release", "stop"]
+        return ["handle"] * 6 + ["return", "extend", "release", "void", "stop"]
     if s == "verifying":
         return ["verify_pass"] * 3 + ["verify_fail", "verify_fail", "close", "stop"]
     if s == "closed" and not case.self_disposed:
@@ -203,10 +207,21 @@ async def step(w: World, case: Case, move: str, draw: Any) -> None:
     elif move == "merge":
         into = draw(st.sampled_from(sorted(
             x.id for x in w.cases.values()
-            if x.id != tid and x.status not in ("merged", "rejected"))), label="into")
+            if x.id != tid and x.status not in ("merged", "rejected", "voided"))), label="into")
         ticket = await w.call("POST", f"/tickets/{tid}/merge", c.dispatcher,
                               {"duplicate_of": into})
         case.merged = True
+    elif move == "forward":  # 热线推送: not ours, to an outside body
+        await w.call("POST", f"/tickets/{tid}/forward", c.dispatcher,
+                     {"body_name": "市供电公司", "reason": "不属于本区职责"}, status=201)
+        ticket = await w.call("GET", f"/tickets/{tid}", c.dispatcher)
+        case.forwarded = True
+    elif move == "void":  # 作废: a dispatcher asks, a supervisor grants at once
+        asked = await w.call("POST", f"/tickets/{tid}/approvals", c.dispatcher,
+                             {"kind": "void", "reason": "重复立案"}, status=201)
+        await w.call("POST", f"/approvals/{asked['id']}/approve", w.supervisor, {"note": ""})
+        ticket = await w.call("GET", f"/tickets/{tid}", c.dispatcher)
+        case.voided = True
     elif move == "dispatch":
         unit = draw(st.sampled_from([c.department.id, c.other_department.id]), label="unit")
         ticket = await w.call("POST", f"/tickets/{tid}/dispatch", c.dispatcher,

@@ -105,3 +105,24 @@ async def test_a_departments_task_is_labelled_with_its_handler(client):
     assert claimed.status_code == 200, claimed.text
     page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.resident)
     assert page.json()["assignee_label"] == "处置人员 陈"
+
+
+async def test_a_claim_and_a_handling_answer_what_the_page_then_shows(client):
+    """The actions answer from the row they wrote (no read-back): the same page, to the field."""
+    city = await build_city(client)
+    ticket = await report(client, city.resident, category="9904")  # to the grid team
+    claimed = await client.post(f"/api/v1/tasks/{ticket['id']}/claim", json={},
+                                headers=city.worker)
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["status"] == "claimed"
+    assert claimed.json()["version"] == ticket["version"] + 1
+    page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.worker)
+    assert claimed.json() == page.json()
+
+    handled = await client.post(f"/api/v1/tasks/{ticket['id']}/handle", headers=city.worker,
+                                json={"note": "已清理", "version": claimed.json()["version"]})
+    assert handled.status_code == 200, handled.text
+    assert handled.json()["status"] == "verifying"  # handled, then sent to 核查
+    assert handled.json()["version"] == ticket["version"] + 3
+    page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.worker)
+    assert handled.json() == page.json()

@@ -70,6 +70,10 @@ EXPECTED = {
     "add_co_unit": ({"dispatched", "claimed"}, None, {"dispatcher"}),
     "waive_co_unit": ({"dispatched", "claimed"}, None, {"dispatcher"}),
     "co_report": ({"dispatched", "claimed"}, None, {"co_handler"}),
+    # 热线推送 (issue 14): a dispatcher forwards a case outside the district's remit before any
+    # unit works it; it ends there, and the outside body's answer is recorded on it later.
+    "forward": ({"submitted", "accepted", "returned"}, "forwarded", {"dispatcher"}),
+    "forward_reply": ({"forwarded"}, None, {"dispatcher"}),
 }  # fmt: skip
 
 HAPPY_PATHS = [
@@ -203,7 +207,7 @@ def test_every_from_state_and_role_is_known():
 
 def test_status_sets_and_labels():
     assert INITIAL_STATUS == "submitted"
-    assert FINAL_STATUSES == {"closed", "rejected", "merged", "voided"}
+    assert FINAL_STATUSES == {"closed", "rejected", "merged", "voided", "forwarded"}
     assert OPEN_STATUSES | FINAL_STATUSES == set(Status)
     assert not OPEN_STATUSES & FINAL_STATUSES
     assert set(STATUS_LABELS) == set(Status)
@@ -215,10 +219,11 @@ def test_inputs_required_by_each_action():
     assert reasons == {
         "reject", "return", "verify_fail", "rate_rework", "request_extension", "refuse_extension",
         "request_suspend", "request_send_back", "request_void", "refuse_request", "escalate",
-        "waive_co_unit",
+        "waive_co_unit", "forward",
     }  # fmt: skip
     assert {a for a, t in TRANSITIONS.items() if t.requires_note} == {
-        "handle", "self_dispose", "supervise", "progress_note", "ask_info", "co_report"}
+        "handle", "self_dispose", "supervise", "progress_note", "ask_info", "co_report",
+        "forward_reply"}
     assert {a for a, t in TRANSITIONS.items() if t.requires_duplicate_of} == {"merge"}
 
 
@@ -227,7 +232,7 @@ def test_status_keeping_actions_are_marked_and_cannot_create():
     assert kept == {"request_extension", "approve_extension", "refuse_extension", "recategorise",
                     "add_info", "supervise", "request_suspend", "request_send_back",
                     "request_void", "refuse_request", "progress_note", "ask_info",
-                    "add_co_unit", "waive_co_unit", "co_report"}
+                    "add_co_unit", "waive_co_unit", "co_report", "forward_reply"}
     assert TRANSITIONS["approve_extension"].next_status("claimed") == "claimed"
     with pytest.raises(ValueError):
         TRANSITIONS["recategorise"].next_status(None)
@@ -323,6 +328,21 @@ def test_a_ticket_suspended_resumed_sent_back_and_voided():
     for action, role in steps:
         status = resolve(action=action, status=status, roles=[role]).next_status(status)
     assert status == "voided"
+
+
+def test_a_forwarded_ticket_ends_but_stays_on_the_map_and_only_takes_the_reply():
+    from app.tickets.workflow import DROPPED_STATUSES, ON_THE_CLOCK
+
+    assert "forwarded" in FINAL_STATUSES and "forwarded" not in ON_THE_CLOCK
+    assert "forwarded" not in DROPPED_STATUSES  # the problem is real: the public sees where
+    assert STATUS_LABELS["forwarded"] == "已转外部处理"
+    assert allowed_actions("forwarded", ROLES) == ["forward_reply"]
+    steps = [("submit", "resident"), ("auto_accept", "system"), ("dispatch", "system"),
+             ("return", "handler"), ("forward", "dispatcher"), ("forward_reply", "dispatcher")]
+    status: str | None = None
+    for action, role in steps:
+        status = resolve(action=action, status=status, roles=[role]).next_status(status)
+    assert status == "forwarded"
 
 
 def test_an_escalated_ticket_waits_on_the_clock_for_the_next_level():

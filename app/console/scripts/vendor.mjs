@@ -16,4 +16,10 @@ cpSync(join(modules, "chart.js", "dist", "chart.umd.min.js"), join(vendor, "char
 for (const name of ["leaflet.js", "leaflet.css", "images"]) {
   cpSync(join(modules, "leaflet", "dist", name), join(vendor, "leaflet", name), { recursive: true });
 }
+// The workbench map's marker clustering (its own CSS only; the colours are static/map.css).
+mkdirSync(join(vendor, "leaflet.markercluster"), { recursive: true });
+for (const name of ["leaflet.markercluster.js", "leaflet.markercluster.js.map", "MarkerCluster.css"]) {
+  cpSync(join(modules, "leaflet.markercluster", "dist", name),
+         join(vendor, "leaflet.markercluster", name));
+}
 console.log(`console vendor files copied to ${vendor}`);

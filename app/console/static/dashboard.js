@@ -21,13 +21,79 @@
     });
   }
 
+  // --- the trend: days or months as the page chose, or weeks (按周) on request --------------
+  var trendChart = null;
+
+  function csvRows(text) {
+    // The export's CSV (Python's csv module): quoted fields may hold commas and "" quotes.
+    var rows = [], row = [], field = "", quoted = false;
+    text = text.replace(/^\ufeff/, "");
+    for (var i = 0; i < text.length; i++) {
+      var c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+        else if (c === '"') { quoted = false; }
+        else { field += c; }
+      } else if (c === '"') { quoted = true; }
+      else if (c === ",") { row.push(field); field = ""; }
+      else if (c === "\n") { row.push(field.replace(/\r$/, "")); rows.push(row); row = []; field = ""; }
+      else { field += c; }
+    }
+    if (field || row.length) { row.push(field); rows.push(row); }
+    return rows;
+  }
+
+  function trendPoints(text) {
+    var rows = csvRows(text), head = rows[0] || [];
+    var at = { label: head.indexOf("名称"), reported: head.indexOf("reported"),
+               closed: head.indexOf("closed"), rate: head.indexOf("按期结案率") };
+    return rows.slice(1).map(function (r) {
+      return { label: r[at.label], reported: Number(r[at.reported]), closed: Number(r[at.closed]),
+               closed_on_time_rate: r[at.rate] };
+    });
+  }
+
+  function drawTrend(points) {
+    var canvas = document.getElementById("trend-chart");
+    if (trendChart) { trendChart.destroy(); }
+    trendChart = bars(canvas, points, false);
+    var body = document.querySelector("#trend tbody");
+    body.textContent = "";
+    points.forEach(function (p) {
+      var tr = document.createElement("tr"), th = document.createElement("th");
+      th.scope = "row"; th.textContent = p.label; tr.appendChild(th);
+      [p.reported, p.closed, p.closed_on_time_rate].forEach(function (v) {
+        var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+
+  function trendSwitch() {
+    var box = document.getElementById("trend-by");
+    if (!box) { return; }
+    box.addEventListener("change", function (e) {
+      var by = e.target.value, url = box.dataset.csv + "&by=" + by;
+      // The same figures as the CSV export (the stats breakdown by=day|week|month).
+      fetch(url, { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) { throw new Error(r.status); }
+        return r.text();
+      }).then(function (text) {
+        drawTrend(trendPoints(text));
+        document.getElementById("trend-export").setAttribute("href", url);
+        document.body.dataset.trendBy = by;
+      });
+    });
+  }
+
   function charts() {
     if (typeof Chart === "undefined") { return; }
     var data = document.getElementById("trend-data");
     var canvas = document.getElementById("trend-chart");
     if (data && canvas) {
-      bars(canvas, JSON.parse(data.textContent), false);
+      trendChart = bars(canvas, JSON.parse(data.textContent), false);
       document.body.dataset.trendReady = "true";
+      trendSwitch();
     }
     var all = document.getElementById("charts-data");
     if (!all) { return; }

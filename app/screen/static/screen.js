@@ -149,6 +149,39 @@
       data.sources.map(function (s) { return s.count; }));
   }
 
+  // --- new cases flash on the map where they were reported (their grid cell) ---------------
+  var seen = null;          // numbers of the new reports already shown
+  var FLASH_MS = 8000;
+
+  function flashCell(code, number) {
+    if (!cells || !code) { return; }
+    cells.eachLayer(function (layer) {
+      if (layer.feature.properties.code !== code) { return; }
+      var path = layer.getElement();
+      if (path) {
+        path.classList.remove("flash");
+        void path.getBoundingClientRect();  // restart the animation
+        path.classList.add("flash");
+        setTimeout(function () { path.classList.remove("flash"); }, FLASH_MS);
+      }
+      var dot = L.circleMarker(layer.getBounds().getCenter(), { radius: 14, className: "flash-dot", interactive: false }).addTo(map);
+      setTimeout(function () { dot.remove(); }, FLASH_MS);
+      // The numbers flashed lately, for a reader of the page (and its browser test).
+      var flashed = ($("map").dataset.flashed || "").split(" ").filter(Boolean).slice(-19);
+      $("map").dataset.flashed = flashed.concat([number]).join(" ");
+    });
+  }
+
+  function flashNew() {
+    var news = data.feed.filter(function (e) { return e.kind === "new"; });
+    if (seen === null) {  // the first figures: what is already there does not flash
+      seen = {};
+    } else {
+      news.forEach(function (e) { if (!seen[e.number]) { flashCell(e.cell, e.number); } });
+    }
+    news.forEach(function (e) { seen[e.number] = true; });
+  }
+
   function drawFeed() {
     var feed = $("feed");
     feed.textContent = "";
@@ -192,6 +225,7 @@
     drawMap();
     drawCharts();
     drawFeed();
+    flashNew();
   }
 
   // --- live: events first, polling as the fallback ------------------------------------------

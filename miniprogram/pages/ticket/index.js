@@ -44,7 +44,7 @@ function photosByStage(media) {
 }
 
 // Statuses after which no further progress message can come.
-const FINAL = ['closed', 'rejected', 'merged']
+const FINAL = ['closed', 'rejected', 'merged', 'voided']  // a forwarded case still gets the outside body's answer
 
 function ratingView(r, now) {
   if (!r) return null

@@ -120,6 +120,12 @@ try {
                                before + 1, { timeout: PERIOD_MS });
   await screen.locator(`#feed li[data-number="${ticket.number}"]`).waitFor({ timeout: PERIOD_MS });
   step(`a new report showed in ${Date.now() - reportedAt} ms (limit ${PERIOD_MS} ms)`);
+  // …and flashes on the map, in its grid cell.
+  await screen.waitForFunction((n) => (document.getElementById("map").dataset.flashed || "").split(" ").includes(n),
+                               ticket.number, { timeout: PERIOD_MS });
+  assert.ok(await screen.locator("#map path.flash").count() >= 1, "no grid cell flashes");
+  assert.ok(await screen.locator("#map path.flash-dot").count() >= 1, "no ring pulses on the map");
+  step("the new report flashed on the map");
 
   // 5. It is accepted, handled and verified: 结案 moves.
   const closedBefore = Number(await kpi("closed"));
@@ -188,6 +194,14 @@ try {
   await staff.getByLabel("按期结案率", { exact: true }).check();
   await staff.waitForFunction(() => document.getElementById("heat-map").dataset.metric === "rate");
   assert.ok(await staff.locator("#table-ranking tbody tr").count() > 0, "the unit ranking is shown");
+  // The trend by week (按周) beside days and months: its weeks add up to the month's reports.
+  await staff.getByLabel("按周", { exact: true }).check();
+  await staff.waitForFunction(() => document.body.dataset.trendBy === "week");
+  const weeks = await staff.evaluate(() => [...document.querySelectorAll("#trend tbody tr")]
+    .map((tr) => [tr.children[0].textContent, Number(tr.children[1].textContent)]));
+  assert.ok(weeks.length >= 1 && weeks.every(([label]) => label.endsWith("起一周")), JSON.stringify(weeks));
+  assert.equal(weeks.reduce((n, [, reported]) => n + reported, 0), monthNow.counts.reported,
+               "the weekly trend adds up to the month's reports");
   const dashAxe = await new AxeBuilder({ page: staff }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
   const dashSerious = dashAxe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
   for (const v of dashSerious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);

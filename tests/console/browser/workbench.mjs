@@ -84,6 +84,8 @@ try {
   await row.waitFor();
   assert.match(await row.innerText(), /积存垃圾渣土/);
   await page.waitForSelector("path.cell");  // the district's grid polygons, drawn locally
+  // The map loads the tab's cases inside its bounds (/console/map/cases.json), not the page's.
+  await page.waitForFunction(() => Number(document.getElementById("map").dataset.loaded) >= 1);
   const marker = page.locator("path.marker");
   assert.ok((await marker.count()) >= 1, "no case marker on the map");
   // Chinese text renders in a real CJK font, not tofu boxes.
@@ -178,6 +180,33 @@ try {
   await page.getByRole("link", { name: "上报时间" }).click();
   await page.waitForURL(/sort=oldest/);
   step("the 上报时间 column sorts oldest first, in the URL");
+
+  // 10. The map clusters cases reported at one place: every loaded case is a marker or counted
+  // in a cluster; a click on the cluster opens it up into its markers.
+  await page.waitForFunction(() => Number(document.getElementById("map").dataset.loaded) >= 4);
+  const drawn = await page.evaluate(() => ({
+    loaded: Number(document.getElementById("map").dataset.loaded),
+    markers: document.querySelectorAll("#map path.marker").length,
+    clustered: Array.from(document.querySelectorAll("#map .case-cluster"))
+      .reduce((n, c) => n + parseInt(c.textContent, 10), 0),
+  }));
+  assert.ok(drawn.clustered >= 4, `no cluster of the cases reported at 运河路 8 号: ${JSON.stringify(drawn)}`);
+  assert.equal(drawn.markers + drawn.clustered, drawn.loaded, "a loaded case is neither a marker nor in a cluster");
+  await page.screenshot({ path: join(OUT, "07-clustered.png") });
+  await page.locator("#map .case-cluster").first().click();
+  await page.waitForFunction(() => document.querySelectorAll("#map path.marker").length >= 4);
+  step(`the map clusters the ${drawn.loaded} cases of 全部; a click opens the cluster into markers`);
+
+  // 11. Back from a case's full page: the list as it was (tab, order), its scroll restored.
+  const listUrl = page.url();
+  await page.locator("#cases tr.row td").nth(2).click();
+  await page.locator("#case a.full-page").click();
+  await page.waitForURL(/\/console\/tickets\/\d+$/);
+  assert.equal(await page.locator("#back-to-list").getAttribute("href"), listUrl.slice(BASE.length));
+  await page.locator("#back-to-list").click();
+  await page.waitForURL(listUrl);
+  await page.waitForFunction(() => document.body.dataset.scrollRestored !== undefined);
+  step("返回工作台 went back to the same list and restored its scroll");
 
   assert.deepEqual(outside, [], "the console fetched something from outside itself");
   assert.deepEqual(consoleErrors, [], "the browser reported script errors");
