@@ -13,7 +13,9 @@
           style: function () { return { className: "cell" }; },
           onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); },
         }).addTo(target);
-        if (layer.getBounds().isValid()) { target.fitBounds(layer.getBounds()); }
+        // Not animated: a click right after the grid appears must land where it looks.
+        if (layer.getBounds().isValid()) { target.fitBounds(layer.getBounds(), { animate: false }); }
+        target.getContainer().dataset.gridReady = "1";
         if (onReady) { onReady(layer); }
       });
   }

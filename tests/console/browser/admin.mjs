@@ -57,7 +57,7 @@ try {
   await page.getByLabel("密码").fill(demoPassword("admin"));
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(/\/console\//);
-  await page.getByRole("link", { name: "系统管理" }).click();
+  await page.getByRole("navigation", { name: "主导航" }).getByRole("link", { name: "系统管理" }).click();
   await page.waitForURL(`${BASE}/console/admin/categories`);
   await axeClean(page, "the category tree");
   await page.screenshot({ path: join(OUT, "20-admin-categories.png") });

@@ -78,13 +78,13 @@ try {
   await page.getByLabel("密码").fill(demoPassword("community_staff"));
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(`${BASE}/console/`);
-  await page.getByRole("link", { name: "评价回复" }).click();
+  await page.getByRole("navigation", { name: "主导航" }).getByRole("link", { name: "评价回复" }).click();
   await page.waitForURL(`${BASE}/console/ratings`);
   assert.match(await page.locator("main").innerText(), /评价回复/);
   await axeClean(page, "the ratings page");
   step("community staff opened 评价回复 from the menu; axe finds nothing serious");
 
-  await page.getByRole("link", { name: "民意调查" }).click();
+  await page.getByRole("navigation", { name: "主导航" }).getByRole("link", { name: "民意调查" }).click();
   await page.waitForURL(`${BASE}/console/polls`);
   await page.getByRole("link", { name: "发起投票" }).click();
   await page.waitForURL(`${BASE}/console/polls/new`);

@@ -59,7 +59,7 @@ try {
   await page.getByLabel("问题类别").selectOption({ label: "0102 污水井盖" });
   await page.getByLabel("问题描述").fill("来电反映：小区门口井盖松动，晚上有人差点踩空");
   await page.getByLabel("地址", { exact: true }).fill("运河路 8 号门口");
-  await page.waitForSelector("#hotline-map path.cell");
+  await page.waitForSelector("#hotline-map[data-grid-ready] path.cell");
   await page.locator("#hotline-map path.cell").first().click();  // the place, on the grid map
   assert.match(await page.getByLabel("经度").inputValue(), /^\d+\.\d{6}$/);
   assert.match(await page.getByLabel("纬度").inputValue(), /^\d+\.\d{6}$/);
