@@ -336,10 +336,10 @@ async def rates(*, user: User, query: ApprovalRatesQuery) -> ApprovalRates:
     paths = await scoped_area_paths(scope=scope, roles=RATE_VIEWERS, area_code=query.area)
     in_scope = Q(under_any("area_path", paths), is_self_disposed=False)
     # 应处置: first dispatched in the period; 立案: accepted in it. Neither counts a merged
-    # duplicate; 应处置 counts no voided ticket either (作废 is out of the rates).
+    # duplicate; 应处置 counts no voided or forwarded ticket either (both are out of the rates).
     should_handle = Ticket.filter(in_scope, first_dispatched_at__gte=start,
                                   first_dispatched_at__lt=end).exclude(
-        status__in=[Status.MERGED, Status.VOIDED])
+        status__in=[Status.MERGED, Status.VOIDED, Status.FORWARDED])
     accepted = Ticket.filter(in_scope, accepted_at__gte=start, accepted_at__lt=end).exclude(
         status=Status.MERGED)
     counts: dict[tuple[str, str], int] = {}

@@ -132,6 +132,13 @@ async def test_a_forwarded_case_leaves_the_rates_and_counts_in_its_own_figure(cl
     assert counts["reported"] == 2 and counts["dispatched"] == 2 and counts["returned"] == 1
     assert counts["should_handle"] == 1 and counts["should_close"] == 1  # only `kept`
     assert counts["forwarded"] == 1
+    # The requests register's rates take it out of their 应处置 base too.
+    rates = await client.get("/api/v1/approvals/rates", headers=city.dispatcher, params={
+        "area": "990100", "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat()})
+    assert rates.status_code == 200, rates.text
+    bases = {k["kind"]: k["base"] for k in rates.json()["kinds"]}
+    assert bases["suspend"] == bases["extend"] == bases["send_back"] == 1  # only `kept`
     assert kept != tid
 
 
