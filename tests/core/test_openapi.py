@@ -82,3 +82,33 @@ async def test_operations_that_take_an_idempotency_key_document_its_422(client):
     assert keyed
     for method, path, op in keyed:
         assert "422" in op["responses"], (method, path)
+
+
+async def test_every_success_declares_what_it_returns(client):
+    """A client (the mini-program, the console's scripts, an integrator) reads fields from
+    each answer: each 2xx answer but 204 names its content, and JSON ones their schema."""
+    doc = await spec(client)
+    missing = []
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, op in ops.items():
+            for code, answer in op["responses"].items():
+                if not code.startswith("2") or code == "204":
+                    continue
+                content = answer.get("content") or {}
+                schema = (content.get("application/json") or {}).get("schema")
+                if not content or ("application/json" in content and not _names_fields(schema)):
+                    missing.append((method, path, code))
+    assert missing == []
+
+
+def _names_fields(schema) -> bool:
+    """A $ref, or an object with properties, or an array of such: not a bare `{}`/object."""
+    if not schema:
+        return False
+    if "$ref" in schema or schema.get("properties"):
+        return True
+    if schema.get("type") == "array":
+        return _names_fields(schema.get("items"))
+    return any(_names_fields(s) for s in schema.get("oneOf", []) + schema.get("anyOf", []))
