@@ -8,6 +8,7 @@ when it is loaded, so every page also works as a full page load.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -18,9 +19,9 @@ from sanic.request import RequestParameters
 from sanic.response import HTTPResponse, redirect
 
 from app.console import admin as _admin  # noqa: F401
+from app.console import approvals, domain, queues, sessions
 from app.console import community as _community  # noqa: F401  (registers /console/ratings*)
 from app.console import dashboard as _dashboard  # noqa: F401  (registers /console/dashboard*)
-from app.console import domain, queues, sessions
 from app.console import grid as _grid  # noqa: F401  (registers /console/admin/grid*)
 from app.console import hotline as _hotline  # noqa: F401  (registers /console/hotline*)
 from app.console import polls as _polls  # noqa: F401  (registers /console/polls*)
@@ -232,6 +233,8 @@ async def _case_context(request: Request, ticket_id: int) -> dict[str, Any]:
             actions = [a for a in actions if a not in ("approve_extension", "refuse_extension")]
     needs_units = "dispatch" in actions
     staff_extras = {
+        "requests": await approvals.of_case(user=user, ticket_id=ticket_id,
+                                            allowed=detail.allowed_actions),
         "supervisions": await domain.ticket_supervisions(user=user, ticket_id=ticket_id),
         "can_supervise": "supervise" in detail.allowed_actions,
         "levels": domain.LEVEL_LABELS,
@@ -328,14 +331,41 @@ async def raise_supervision(request: Request, ticket_id: int) -> HTTPResponse:
             "deadline_at": deadline})
     except ValidationError:
         return await _case_with_notice(request, ticket_id, 422, "请选择督办级别并填写督办意见")
-    try:
+    async def supervise() -> str:
         await domain.raise_supervision(actor=request.ctx.console.user, ticket_id=ticket_id,
                                        body=body)
+        return "已督办，已通知承办单位"
+
+    return await _case_after(request, ticket_id, supervise())
+
+
+@bp.post("/tickets/<ticket_id:int>/requests")
+async def ask_request(request: Request, ticket_id: int) -> HTTPResponse:
+    """申请回退/挂账/作废 from the case page: the requests register decides who may."""
+    form = _form(request)
+    return await _case_after(request, ticket_id, approvals.ask(
+        actor=request.ctx.console.user, ticket_id=ticket_id,
+        kind=(form.get("kind") or "").strip(), reason=(form.get("reason") or "").strip()[:255]))
+
+
+@bp.post("/tickets/<ticket_id:int>/requests/<approval_id:int>/decision")
+async def decide_request(request: Request, ticket_id: int, approval_id: int) -> HTTPResponse:
+    """批准/驳回 a pending request of this case (not one's own; the register checks)."""
+    form = _form(request)
+    return await _case_after(request, ticket_id, approvals.decide(
+        actor=request.ctx.console.user, ticket_id=ticket_id, approval_id=approval_id,
+        approve=form.get("approve") == "1", note=(form.get("note") or "").strip()[:500]))
+
+
+async def _case_after(request: Request, ticket_id: int, step: Awaitable[str]) -> HTTPResponse:
+    """Run one step on a case: the case as it now is, with the step's notice or its refusal."""
+    try:
+        done = await step
     except domain.NotFound as exc:
         return await error_page(request, 404, exc.message)
     except domain.AppError as exc:
         return await _case_with_notice(request, ticket_id, exc.status_code, exc.message)
-    response = await _case_with_notice(request, ticket_id, 200, "已督办，已通知承办单位", ok=True)
+    response = await _case_with_notice(request, ticket_id, 200, done, ok=True)
     response.headers["HX-Trigger"] = json.dumps({"ticket-changed": {"id": ticket_id}})
     return response
 
