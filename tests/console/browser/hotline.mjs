@@ -2,54 +2,12 @@
 // map (no tile server), files it, lands on the new case with the caller's details, and raises a
 // 督办 on it. axe-core checks the form (WCAG 2.1 AA). Run by scripts/test-console:
 //   BASE_URL=http://127.0.0.1:8000 VAR_DIR=var node tests/console/browser/hotline.mjs
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import assert from "node:assert/strict";
+import { BASE, OUT, assert, axeClean, browserTest, join, signIn } from "./harness.mjs";
 
-const require = createRequire(new URL("../../../app/console/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const { AxeBuilder } = require("@axe-core/playwright");
-
-const BASE = process.env.BASE_URL || "http://127.0.0.1:8000";
-const VAR_DIR = process.env.VAR_DIR || "var";
-const OUT = process.env.OUT || "test-output/console";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-mkdirSync(OUT, { recursive: true });
-
-function demoPassword(username) {
-  const lines = readFileSync(join(VAR_DIR, "demo-accounts.txt"), "utf8").split("\n");
-  const row = lines.map((l) => l.split("\t")).find((cols) => cols[0] === username);
-  assert.ok(row, `no ${username} in ${VAR_DIR}/demo-accounts.txt`);
-  return row[1].trim();
-}
-
-let stage = "start";
-const step = (what) => { stage = what; console.log(`ok  ${what}`); };
 const phone = `139${String(Date.now()).slice(-8)}`;
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
-let failed = false;
-let page = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: "zh-CN",
-                                             timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  const outside = [];
-  page.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) outside.push(r.url()); });
-  const consoleErrors = [];
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${stage}: ${m.text()}`); });
-  page.on("pageerror", (e) => consoleErrors.push(String(e)));
-
-  await page.goto(`${BASE}/console/login`);
-  await page.getByLabel("用户名").fill("dispatcher");
-  await page.getByLabel("密码").fill(demoPassword("dispatcher"));
-  await page.getByRole("button", { name: "登录" }).click();
-  await page.waitForURL(`${BASE}/console/`);
+await browserTest("hotline", async ({ page, step }) => {
+  await signIn(page, "dispatcher");
   await page.getByRole("link", { name: "热线登记" }).click();
   await page.waitForURL(`${BASE}/console/hotline/new`);
   step("dispatcher opened 热线登记 from the menu");
@@ -64,10 +22,7 @@ try {
   assert.match(await page.getByLabel("经度").inputValue(), /^\d+\.\d{6}$/);
   assert.match(await page.getByLabel("纬度").inputValue(), /^\d+\.\d{6}$/);
   await page.screenshot({ path: join(OUT, "10-hotline-form.png"), fullPage: true });
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const serious = axe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  for (const v of serious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
-  assert.equal(serious.length, 0, "serious or critical accessibility violations on the hotline form");
+  await axeClean(page, "the hotline form");
   step("the form is filled; a click on the grid map set the point; axe finds nothing serious");
 
   await page.getByRole("button", { name: "登记并立案" }).click();
@@ -86,18 +41,4 @@ try {
   assert.match(await page.locator("#case").innerText(), /重点督办 · 群众反映强烈，请尽快处置/);
   await page.screenshot({ path: join(OUT, "11-supervised.png"), fullPage: true });
   step("督办 raised from the case page");
-
-  assert.deepEqual(outside, [], "the console fetched something from outside itself");
-  assert.deepEqual(consoleErrors, [], "the browser reported script errors");
-  step("nothing fetched from outside; no script errors");
-} catch (error) {
-  failed = true;
-  console.error(error);
-  if (page) {
-    await page.screenshot({ path: join(OUT, "failure-hotline.png"), fullPage: true }).catch(() => {});
-    console.error(`at ${page.url()}:\n${(await page.locator("main").innerText().catch(() => "")).slice(0, 800)}`);
-  }
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});
