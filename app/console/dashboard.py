@@ -23,7 +23,7 @@ COUNT_ROWS = (
     ("reported", "上报数"), ("self_disposed", "自行处置数"), ("accepted", "立案数"),
     ("dispatched", "派遣数"), ("should_handle", "应处置数"), ("handled", "处置数"),
     ("handled_on_time", "按期处置数"), ("should_close", "应结案数"), ("closed", "结案数"),
-    ("closed_on_time", "按期结案数"), ("rated", "评价数"),
+    ("closed_on_time", "按期结案数"), ("forwarded", "推送数"), ("rated", "评价数"),
 )
 BREAKDOWNS = {"street": "按街道", "community": "按社区", "grid": "按网格", "unit": "按处置单位",
               "category_major": "按大类", "category": "按小类", "source": "按来源",
@@ -124,10 +124,11 @@ async def _trend(user: Any, choice: Choice, period: periods.Period) -> list[dict
 
 
 async def _ranking(user: Any, choice: Choice, period: periods.Period) -> Any:
-    """The units' 考核 table for the period: 按期处置率, 返工, 超期 and the grade."""
+    """The units' 考核 table for the period: 按期处置率, 返工, 超期 and the grade (from the
+    stats rollups, not the tickets' timelines: `evaluation.rank_units`)."""
     query = domain.EvaluationQuery.model_validate(
         {"area": choice.area, "from": period.start, "to": period.end})
-    return await domain.evaluation.evaluate(viewer=user, kind="unit", query=query)
+    return await domain.evaluation.rank_units(viewer=user, query=query)
 
 
 def _chart(table: Any) -> list[dict[str, Any]]:
@@ -149,18 +150,36 @@ async def dashboard(request: Request) -> HTTPResponse:
     choice = Choice.from_args(request.args)
     period = _period(choice)
     figures = await _summaries(user, choice, period)
+    shared: dict[Any, Any] = {}  # 大类 and 小类 read the category rollup once
     tables = {by: await domain.stats.breakdown(
-        viewer=user, query=_stats_query(choice, period, by=by)) for by in BREAKDOWNS}
+        viewer=user, query=_stats_query(choice, period, by=by), shared=shared)
+        for by in BREAKDOWNS}
     trend = await _trend(user, choice, period)
-    charts = {by: _chart(tables[by]) for by in BREAKDOWNS if by != "grid"}
+    charts: dict[str, Any] = {by: _chart(tables[by]) for by in BREAKDOWNS if by != "grid"}
     satisfaction = [row for row in tables["community"].rows if row.counts["rated"]]
     ranking = await _ranking(user, choice, period)
+    charts["ranking"] = _rate_chart(ranking.rows, {ranking.decided_by: None})
+    charts["satisfaction"] = _rate_chart(
+        satisfaction, {"satisfaction_rate": None, "reply_rate": None})
     return await render(
         request, "dashboard/index.html", choice=choice, period=period, kinds=periods.KINDS,
         areas=await domain.stats_areas(user=user), tables=tables, breakdowns=BREAKDOWNS,
         trend=trend, trend_json=_script_json(trend), charts_json=_script_json(charts),
         ranking=ranking, satisfaction=satisfaction, ranking_label=_decided_by(ranking),
         trend_by=trend_by(choice.kind, period), **figures)
+
+
+def _rate_chart(rows: list[Any], keys: dict[str, None]) -> dict[str, Any]:
+    """Rates in percent per row (the first 30), for a bar chart: {labels, series}."""
+    rows = rows[:30]
+    series = []
+    for key in keys:
+        label = next((row.rates[key].label for row in rows if key in row.rates),
+                     domain.stats_metrics.RATE_LABELS.get(key, key))
+        values = [None if row.rates[key].value is None else round(row.rates[key].value * 100, 2)
+                  for row in rows]
+        series.append({"label": label, "values": values})
+    return {"labels": [row.name for row in rows], "series": series}
 
 
 def _decided_by(ranking: Any) -> str:

@@ -34,6 +34,7 @@ from app.evaluation.schemas import (
     GradeRuleOut,
 )
 from app.settings import current as current_settings
+from app.stats import service as stats
 from app.stats.metrics import Period, format_percent, midnight
 from app.tickets.models import Ticket, TicketEvent
 from app.units.models import Unit
@@ -164,6 +165,36 @@ async def evaluate(*, viewer: User, kind: str, query: EvaluationQuery) -> Evalua
         counted = rules.dispatcher_counts(tickets, period, limits)
     else:
         counted = rules.worker_counts(tickets, period, limits)
+    return await _table(kind, period, counted)
+
+
+@replica.heavy_read
+async def rank_units(*, viewer: User, query: EvaluationQuery) -> EvaluationTable:
+    """The units' table of `evaluate(kind=unit)`, counted from the stats rollups (whole days,
+    the period's edges from the tickets) instead of every ticket's timeline: what the
+    dashboard and the API show. It differs only for a ticket that went through several
+    units, or was imported without the door's verdicts (docs/metrics.md, "The units'
+    ranking from the rollups")."""
+    period = _period(query)
+    paths = await _scope_paths(viewer, query.area)
+    counted: dict[int, rules.Counts] = {}
+    per_unit = await stats.unit_counts(paths=paths, start=period.start, end=period.end)
+    for unit_id, c in per_unit.items():
+        if unit_id and c["should_handle"] > 0:  # 0: tickets no unit holds
+            counted[unit_id] = rules.UnitCounts(
+                should_handle=c["should_handle"], handled=c["handled"],
+                handled_on_time=c["handled_on_time"],
+                handled_late=c["handled"] - c["handled_on_time"], reworked=c["reworked"],
+                extended=c["extended"], suspended=c["suspended"],
+                # The evaluation's 应结案 is the dispatched cohort (`rules.unit_counts`).
+                should_close=c["should_handle"], closed=c["dispatched_closed"],
+                closed_on_time=c["dispatched_closed_on_time"])
+    return await _table(rules.UNIT, period, counted)
+
+
+async def _table(kind: str, period: Period, counted: Mapping[int, rules.Counts]
+                 ) -> EvaluationTable:
+    """The rows of `counted`, named, graded by the kind's rule and ranked."""
     rule = await _grade_rule(kind)
     names = await _names(kind, list(counted))
     subjects: list[tuple[int, rules.Counts]] = sorted(counted.items(), key=lambda kv: kv[0])

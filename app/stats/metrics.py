@@ -195,6 +195,8 @@ class TicketFacts:
     forwarded: bool = False  # 热线推送: forwarded to an outside body, not ours to handle
     returned: bool = False  # returned by a unit at least once
     reworked: bool = False  # reopened at least once
+    extended: bool = False  # an extension (延期) approved at least once
+    suspended: bool = False  # 挂账 approved at least once
     rating: RatingLevel | None = None
     rated_at: datetime | None = None
     replied: bool = False
@@ -265,6 +267,26 @@ def tally(facts: Iterable[TicketFacts], *, period: Period) -> TicketCounts:
 RATING_COUNTS = ("rated", "satisfied", "basically_satisfied", "unsatisfied", "replied")
 # The counts a ticket's own stages decide (the rest come from the ratings table).
 TICKET_COUNTS = tuple(f.name for f in fields(TicketCounts) if f.name not in RATING_COUNTS)
+# Kept in the rollups beside those, for the units' ranking (考核, docs/metrics.md): of
+# `should_handle` (the dispatched cohort), the tickets closed now and closed on time, and
+# those with an approved extension or 挂账. Not published figures.
+COHORT_COUNTS = ("dispatched_closed", "dispatched_closed_on_time", "extended", "suspended")
+ROLLUP_COUNTS = TICKET_COUNTS + COHORT_COUNTS
+
+
+def cohort(facts: TicketFacts, *, period: Period) -> dict[str, int]:
+    """One ticket's `COHORT_COUNTS` for `period`, anchored to its first dispatch.
+
+    On time as the evaluation judges it (`app.evaluation.rules.unit_counts`): the verdict the
+    door stored, a closing without one counting as on time.
+    """
+    should_handle = (not facts.self_disposed and period.contains(facts.first_dispatched_at)
+                     and not (facts.merged or facts.voided or facts.forwarded))
+    closed = should_handle and facts.closed_at is not None
+    return {"dispatched_closed": int(closed),
+            "dispatched_closed_on_time": int(closed and facts.closed_on_time is not False),
+            "extended": int(should_handle and facts.extended),
+            "suspended": int(should_handle and facts.suspended)}
 
 
 def stage_days(facts: TicketFacts, tz: tzinfo) -> set[date]:
@@ -285,7 +307,8 @@ def day_period(day: date, tz: tzinfo) -> Period:
 
 
 def by_day(facts: TicketFacts, tz: tzinfo) -> dict[date, dict[str, int]]:
-    """The ticket's ticket counts per local day: `classify` for each day it touches.
+    """The ticket's ticket counts per local day: `classify` (and `cohort`) for each day it
+    touches.
 
     Days partition time, and `classify` counts a ticket in a period iff the stage its count
     is anchored to falls in it, so summing these over the whole days of a period gives
@@ -293,8 +316,10 @@ def by_day(facts: TicketFacts, tz: tzinfo) -> dict[date, dict[str, int]]:
     """
     out = {}
     for day in stage_days(facts, tz):
-        counts = classify(facts, period=day_period(day, tz))
-        out[day] = {name: getattr(counts, name) for name in TICKET_COUNTS}
+        period = day_period(day, tz)
+        counts = classify(facts, period=period)
+        out[day] = {**{name: getattr(counts, name) for name in TICKET_COUNTS},
+                    **cohort(facts, period=period)}
     return out
 
 
@@ -307,7 +332,7 @@ def change(before: TicketFacts | None, after: TicketFacts | None,
     delta = {}
     for day in old.keys() | new.keys():
         moved = {name: new.get(day, {}).get(name, 0) - old.get(day, {}).get(name, 0)
-                 for name in TICKET_COUNTS}
+                 for name in ROLLUP_COUNTS}
         moved = {name: value for name, value in moved.items() if value}
         if moved:
             delta[day] = moved

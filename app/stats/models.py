@@ -1,5 +1,6 @@
 """The daily rollups behind the summaries: ticket counts per (local day, grid cell), per
-(local day, community, unit) and per (local day, community, category).
+(local day, community, unit), per (local day, community, category) and per (local day,
+community, source, urgency).
 
 Every ticket change writes what it adds to each day's counts as `StatsDelta` rows, in the
 same transaction as the change (inserts only: no hot row to lock). The job process folds
@@ -30,6 +31,11 @@ class _Counts(Model):
     closed = fields.IntField(default=0)
     closed_on_time = fields.IntField(default=0)
     forwarded = fields.IntField(default=0)
+    # The units' ranking's cohort counts (`metrics.COHORT_COUNTS`), not published figures.
+    dispatched_closed = fields.IntField(default=0)
+    dispatched_closed_on_time = fields.IntField(default=0)
+    extended = fields.IntField(default=0)
+    suspended = fields.IntField(default=0)
 
     class Meta:
         abstract = True
@@ -68,12 +74,27 @@ class StatsDailyCategory(_Counts):
         indexes = (("category_path", "day"),)
 
 
+class StatsDailySource(_Counts):
+    """By intake channel and urgency: `area_path` is the community's path, `source` and
+    `urgency` the ticket's ("" for deltas written before this rollup existed)."""
+
+    id = fields.IntField(primary_key=True)
+    source = fields.CharField(max_length=16)
+    urgency = fields.CharField(max_length=8)
+
+    class Meta:
+        table = "stats_daily_sources"
+        unique_together = (("day", "area_path", "source", "urgency"),)
+
+
 class StatsDelta(_Counts):
     """Not yet folded into the rollups. Counts may be negative (a ticket merged later)."""
 
     id = fields.BigIntField(primary_key=True)
     unit_id = fields.IntField(null=True)
     category_id = fields.IntField(null=True)
+    source = fields.CharField(max_length=16, null=True)
+    urgency = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "stats_deltas"

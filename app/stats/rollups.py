@@ -18,7 +18,13 @@ from tortoise.transactions import in_transaction
 from app.catalog import service as catalog
 from app.core import workcalendar
 from app.stats import metrics
-from app.stats.models import StatsDaily, StatsDailyCategory, StatsDailyUnit, StatsDelta
+from app.stats.models import (
+    StatsDaily,
+    StatsDailyCategory,
+    StatsDailySource,
+    StatsDailyUnit,
+    StatsDelta,
+)
 from app.tickets.models import Ticket
 from app.tickets.workflow import Status
 
@@ -47,6 +53,7 @@ def _facts(value: Callable[[str], Any]) -> metrics.TicketFacts:
         closed_at=value("closed_at"), merged=value("status") == Status.MERGED,
         voided=value("status") == Status.VOIDED, forwarded=value("status") == Status.FORWARDED,
         returned=value("return_count") > 0, reworked=value("rework_count") > 0,
+        extended=value("extension_count") > 0, suspended=value("suspend_count") > 0,
         handled_on_time=_verdict(value("handled_on_time")),
         closed_on_time=_verdict(value("closed_on_time")),
     )
@@ -63,18 +70,21 @@ def facts_of(ticket: Ticket) -> metrics.TicketFacts:
 
 def _delta_rows(change: dict[date, dict[str, int]], ticket: Ticket) -> list[StatsDelta]:
     return [StatsDelta(day=day, area_path=ticket.area_path, unit_id=ticket.unit_id,
-                       category_id=ticket.category_id, **counts)
+                       category_id=ticket.category_id, source=str(ticket.source),
+                       urgency=str(ticket.urgency), **counts)
             for day, counts in change.items()]
 
 
-def _key(ticket: Ticket) -> tuple[str, int | None, int | None]:
-    return ticket.area_path, ticket.unit_id, ticket.category_id
+def _key(ticket: Ticket) -> tuple[str, int | None, int | None, str, str]:
+    return (ticket.area_path, ticket.unit_id, ticket.category_id, str(ticket.source),
+            str(ticket.urgency))
 
 
 async def record(before: Ticket | None, after: Ticket) -> None:
     """Call in the transaction that changed the ticket: what it adds to the daily counts."""
     if before is not None and _key(before) != _key(after):
-        # Moved to another unit, category or cell: its counts leave the old rows, join new ones.
+        # Moved to another unit, category, cell or urgency: its counts leave the old rows,
+        # join new ones.
         rows = (_delta_rows(metrics.change(facts_of(before), None, TZ), before)
                 + _delta_rows(metrics.change(None, facts_of(after), TZ), after))
     else:
@@ -88,39 +98,42 @@ Totals = dict[tuple[Any, ...], dict[str, int]]
 
 
 def _add(totals: Totals, key: tuple[Any, ...], counts: dict[str, int]) -> None:
-    into = totals.setdefault(key, dict.fromkeys(metrics.TICKET_COUNTS, 0))
+    into = totals.setdefault(key, dict.fromkeys(metrics.ROLLUP_COUNTS, 0))
     for name, value in counts.items():
         into[name] += value
 
 
 @dataclass
 class _Rollups:
-    """Contributions gathered for the three rollups, by their keys."""
+    """Contributions gathered for the four rollups, by their keys."""
 
     categories_by_id: dict[int, Any]
     cells: Totals = field(default_factory=dict)
     units: Totals = field(default_factory=dict)
     categories: Totals = field(default_factory=dict)
+    sources: Totals = field(default_factory=dict)
 
     def add(self, day: date, cell_path: str, unit_id: int | None, category_id: int | None,
-            counts: dict[str, int]) -> None:
+            source: str | None, urgency: str | None, counts: dict[str, int]) -> None:
         community = community_path(cell_path)
         category = self.categories_by_id.get(category_id) if category_id else None
         _add(self.cells, (day, cell_path), counts)
         _add(self.units, (day, community, unit_id or 0), counts)
         _add(self.categories, (day, community, category.path if category else ""), counts)
+        _add(self.sources, (day, community, source or "", urgency or ""), counts)
+
+    def _all(self) -> tuple[tuple[Any, tuple[str, ...], Totals], ...]:
+        return ((StatsDaily, CELL_KEYS, self.cells),
+                (StatsDailyUnit, UNIT_KEYS, self.units),
+                (StatsDailyCategory, CATEGORY_KEYS, self.categories),
+                (StatsDailySource, SOURCE_KEYS, self.sources))
 
     async def fold(self) -> None:
-        await _fold(StatsDaily, CELL_KEYS, self.cells)
-        await _fold(StatsDailyUnit, UNIT_KEYS, self.units)
-        await _fold(StatsDailyCategory, CATEGORY_KEYS, self.categories)
+        for model, keys, totals in self._all():
+            await _fold(model, keys, totals)
 
     async def replace(self) -> None:
-        rollups: tuple[tuple[Any, tuple[str, ...], dict], ...] = (
-            (StatsDaily, CELL_KEYS, self.cells),
-            (StatsDailyUnit, UNIT_KEYS, self.units),
-            (StatsDailyCategory, CATEGORY_KEYS, self.categories))
-        for model, keys, totals in rollups:
+        for model, keys, totals in self._all():
             await model.all().delete()
             await model.bulk_create(
                 [model(**dict(zip(keys, key, strict=True)), **counts)
@@ -142,10 +155,11 @@ COMPACT_BATCH = 2000
 CELL_KEYS = ("day", "area_path")
 UNIT_KEYS = ("day", "area_path", "unit_id")
 CATEGORY_KEYS = ("day", "area_path", "category_path")
+SOURCE_KEYS = ("day", "area_path", "source", "urgency")
 
 
 async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
-    """Fold delta rows into both rollups, a batch per transaction; returns rows folded.
+    """Fold delta rows into the rollups, a batch per transaction; returns rows folded.
 
     The batch is read with a row lock, so a second job instance waits and then finds the
     rows gone rather than folding them twice.
@@ -160,7 +174,8 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
             rollups = _Rollups(await catalog.categories_by_id())
             for row in rows:
                 rollups.add(row.day, row.area_path, row.unit_id, row.category_id,
-                            {name: getattr(row, name) for name in metrics.TICKET_COUNTS})
+                            row.source, row.urgency,
+                            {name: getattr(row, name) for name in metrics.ROLLUP_COUNTS})
             await rollups.fold()
             await StatsDelta.filter(id__in=[r.id for r in rows]).delete()
         folded += len(rows)
@@ -170,13 +185,13 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
 
 
 async def rebuild(*, batch: int = 20_000) -> int:
-    """Recount both rollups from the tickets (after a bulk import, or to repair them).
+    """Recount the rollups from the tickets (after a bulk import, or to repair them).
 
     Run it while nothing else changes tickets (a maintenance window): a ticket changed while
     it runs may be counted twice or not at all. Returns the tickets read.
     """
-    fields_needed = ("id", "area_path", "unit_id", "category_id", "created_at",
-                     "is_self_disposed",
+    fields_needed = ("id", "area_path", "unit_id", "category_id", "source", "urgency",
+                     "created_at", "is_self_disposed", "extension_count", "suspend_count",
                      "accepted_at", "rejected_at", "first_dispatched_at", "first_handled_at",
                      "deadline_at", "closed_at", "status", "return_count", "rework_count",
                      "handled_on_time", "closed_on_time")
@@ -191,7 +206,7 @@ async def rebuild(*, batch: int = 20_000) -> int:
             for row in rows:
                 for day, counts in metrics.by_day(_facts(row.__getitem__), TZ).items():
                     rollups.add(day, row["area_path"], row["unit_id"], row["category_id"],
-                                counts)
+                                str(row["source"]), str(row["urgency"]), counts)
             read += len(rows)
             after = rows[-1]["id"]
         await StatsDelta.all().delete()

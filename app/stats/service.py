@@ -24,7 +24,13 @@ from app.core.errors import Forbidden, Invalid
 from app.core.paths import under, under_any
 from app.ratings.models import Rating
 from app.stats import metrics
-from app.stats.models import StatsDaily, StatsDailyCategory, StatsDailyUnit, StatsDelta
+from app.stats.models import (
+    StatsDaily,
+    StatsDailyCategory,
+    StatsDailySource,
+    StatsDailyUnit,
+    StatsDelta,
+)
 
 # Keeping the rollups lives in `rollups`; its entry points stay reachable from here.
 from app.stats.rollups import (  # noqa: F401
@@ -37,7 +43,14 @@ from app.stats.rollups import (  # noqa: F401
     rebuild,
     record,
 )
-from app.stats.schemas import Breakdown, BreakdownRow, RateOut, StatsQuery, Summary
+from app.stats.schemas import (
+    Breakdown,
+    BreakdownQuery,
+    BreakdownRow,
+    RateOut,
+    StatsQuery,
+    Summary,
+)
 from app.tickets.models import Ticket, TicketSource
 from app.tickets.workflow import Status
 from app.units.models import Unit
@@ -97,6 +110,14 @@ def _aggregates(start: datetime, end: datetime) -> dict[str, Sum]:
         "closed": _count(closed),
         "closed_on_time": _count(closed & on_time("closed_at", "closed_on_time")),
         "forwarded": _count(_in("created_at", start, end) & Q(status=Status.FORWARDED)),
+        # `metrics.cohort`: of should_handle, closed now (on time unless judged late), and
+        # with an approved extension or 挂账.
+        "dispatched_closed": _count(should_handle & Q(closed_at__not_isnull=True)),
+        "dispatched_closed_on_time": _count(
+            should_handle & Q(closed_at__not_isnull=True)
+            & (Q(closed_on_time__isnull=True) | Q(closed_on_time=True))),
+        "extended": _count(should_handle & Q(extension_count__gt=0)),
+        "suspended": _count(should_handle & Q(suspend_count__gt=0)),
     }
     # Named apart from the columns: an annotation called `handled_on_time` would shadow the
     # column its own condition reads.
@@ -209,7 +230,7 @@ GROUP_DEPTH = {"grid": 4, "community": 3, "street": 2}
 
 # --- where the ticket counts come from -----------------------------------------------------
 
-_SUMS = {f"sum_{name}": Sum(name) for name in metrics.TICKET_COUNTS}
+Names = tuple[str, ...]
 
 
 def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
@@ -221,12 +242,12 @@ def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
     return (first, stop) if first < stop else None
 
 
-async def _scanned(tickets: Any, start: datetime, end: datetime,
-                   key_field: str | None) -> list[dict[str, Any]]:
+async def _scanned(tickets: Any, start: datetime, end: datetime, key_field: str | None,
+                   names: Names = metrics.TICKET_COUNTS) -> list[dict[str, Any]]:
     """Counts read from the tickets themselves (any filter, any period)."""
     # In UTC, as stored: SQLite compares datetimes as text, "+08:00" bounds would misorder.
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    aggregates = _aggregates(start, end)
+    aggregates = {k: v for k, v in _aggregates(start, end).items() if k[4:] in names}
     qs = tickets.filter(_touches_period(start, end)).annotate(**aggregates)
     if key_field is None:
         rows = await qs.values(*aggregates)
@@ -241,20 +262,24 @@ async def _scanned(tickets: Any, start: datetime, end: datetime,
     return [_unsum(row) for row in rows]
 
 
-def _sums(qs: Any, key_field: str | None) -> Any:
-    qs = qs.annotate(**_SUMS)
-    return qs.group_by(key_field).values(key_field, *_SUMS) if key_field else qs.values(*_SUMS)
+def _sums(qs: Any, key_field: str | None, names: Names = metrics.TICKET_COUNTS) -> Any:
+    """The counts `names` (the published ones unless asked) summed, per `key_field`."""
+    sums = {f"sum_{name}": Sum(name) for name in names}
+    qs = qs.annotate(**sums)
+    return qs.group_by(key_field).values(key_field, *sums) if key_field else qs.values(*sums)
 
 
 def _unsum(row: dict[str, Any]) -> dict[str, Any]:
     return {(k[4:] if k.startswith("sum_") else k): v for k, v in row.items()}
 
 
-CELLS, UNITS, CATEGORIES = "cells", "units", "categories"  # the rollups
+CELLS, UNITS, CATEGORIES, SOURCES = "cells", "units", "categories", "sources"  # the rollups
+SOURCE_KEYS = ("source", "urgency")  # the groupings only the source rollup keeps
 
 
 async def _rolled_up(rollup: str, paths: list[str], category_path: str | None, query: Any,
-                     first: date, stop: date, key_field: str | None) -> list[dict[str, Any]]:
+                     first: date, stop: date, key_field: str | None,
+                     names: Names = metrics.TICKET_COUNTS) -> list[dict[str, Any]]:
     """Counts of whole days from a rollup and the deltas not yet folded into it."""
     days = Q(day__gte=first, day__lt=stop)
     pending = StatsDelta.filter(days, under_any("area_path", paths))
@@ -268,9 +293,11 @@ async def _rolled_up(rollup: str, paths: list[str], category_path: str | None, q
         folded = StatsDailyCategory.filter(days, under_any("area_path", paths),
                                            under("category_path", category_path))
         pending = pending.filter(category_id__in=await _category_ids(category_path))
+    elif rollup == SOURCES:
+        folded = StatsDailySource.filter(days, under_any("area_path", paths))
     else:
         folded = StatsDaily.filter(days, under_any("area_path", paths))
-    rows = await _sums(folded, key_field) + await _sums(pending, key_field)
+    rows = await _sums(folded, key_field, names) + await _sums(pending, key_field, names)
     return [_unsum(row) for row in rows]
 
 
@@ -279,9 +306,12 @@ def _rollup_for(paths: list[str], query: Any, key_field: str | None) -> str | No
 
     The rollups per community (by unit, by category) are far smaller than the one per cell,
     so they serve whatever does not need cells: scopes of whole communities or more, rows
-    per community, street or unit. Neither combines a unit with a category.
+    per community, street or unit. Neither combines a unit with a category. Rows per source
+    or urgency come from the source rollup, which keeps neither unit nor category.
     """
     coarse = all(len(path_levels(p)) <= COMMUNITY_LEVELS for p in paths)
+    if key_field in SOURCE_KEYS:
+        return SOURCES if coarse and not query.unit and not query.category else None
     per_cell = key_field == "area_path" and getattr(query, "by", None) == "grid"
     by_unit = bool(query.unit) or key_field == "unit_id"
     if query.category:
@@ -292,9 +322,9 @@ def _rollup_for(paths: list[str], query: Any, key_field: str | None) -> str | No
 
 
 async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | None, query: Any,
-                         start: datetime, end: datetime,
-                         key_field: str | None) -> list[dict[str, Any]]:
-    """Rows of ticket counts for the period (grouped by `key_field` when given).
+                         start: datetime, end: datetime, key_field: str | None,
+                         names: Names = metrics.TICKET_COUNTS) -> list[dict[str, Any]]:
+    """Rows of ticket counts `names` for the period (grouped by `key_field` when given).
 
     Whole local days come from a rollup (`_rollup_for`); the hours before the first and after
     the last whole day, and what no rollup can answer, are counted from the tickets. All reads
@@ -304,28 +334,34 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
     days = _whole_days(start, end)
     rollup = _rollup_for(paths, query, key_field)
     if days is None or rollup is None:
-        return await _scanned(tickets, start, end, key_field)
+        return await _scanned(tickets, start, end, key_field, names)
     first, stop = days
     async with in_transaction(replica.reading_from()):
-        rows = await _rolled_up(rollup, paths, category_path, query, first, stop, key_field)
+        rows = await _rolled_up(rollup, paths, category_path, query, first, stop, key_field,
+                                names)
         for a, b in ((start, metrics.midnight(first, TZ)), (metrics.midnight(stop, TZ), end)):
             if a < b:
-                rows += await _scanned(tickets, a, b, key_field)
+                rows += await _scanned(tickets, a, b, key_field, names)
     return rows
 
 
 @replica.heavy_read
-async def breakdown(*, viewer: User, query: Any) -> Breakdown:
+async def breakdown(*, viewer: User, query: Any, shared: dict[Any, Any] | None = None
+                    ) -> Breakdown:
     """The same counts per unit, grid cell, community, street, source, category (大类 or
-    小类) or urgency, or per day / week / month (the trend, `groups`)."""
+    小类) or urgency, or per day / week / month (the trend, `groups`).
+
+    `shared`: a dict the caller passes to several breakdowns of one scope and period (the
+    dashboard's) so that 大类 and 小类 read the category rollup once."""
     from app.stats import groups  # it builds on this module
 
     start, end = _period(query)
     tickets, ratings, paths, category_path = await _filtered(viewer, query)
     if query.by in groups.BYS:
-        return await groups.breakdown(query, tickets, ratings, paths, category_path, start, end)
+        return await groups.breakdown(query, tickets, ratings, paths, category_path, start, end,
+                                      shared=shared)
     if query.by == "source":
-        return await _by_source(tickets, ratings, start, end)
+        return await _by_source(query, tickets, ratings, paths, category_path, start, end)
     key_field = "unit_id" if query.by == "unit" else "area_path"
     rows = await _ticket_counts(tickets, paths, category_path, query, start, end,
                                 key_field=key_field)
@@ -354,25 +390,31 @@ SOURCE_NAMES = {TicketSource.RESIDENT: "群众上报", TicketSource.PATROL: "网
                 TicketSource.STAFF: "工作人员上报"}
 
 
-async def _by_source(tickets: Any, ratings: Any, start: datetime, end: datetime) -> Breakdown:
-    """Per intake channel. The rollups keep no source, so this counts from the tickets (the
-    scope's, in the period: slower than the rollups at a city's scale, see docs/metrics.md)."""
-    rows = await _scanned(tickets, start, end, "source")
-    aggregates = _rating_aggregates()
-    for source in TicketSource:  # a rating has no source: one aggregate per channel
-        rated = await ratings.filter(
-            _in("created_at", start, end),
-            ticket_id__in=Subquery(Ticket.filter(source=source).values("id")),
-        ).annotate(**aggregates).values(*aggregates)
-        rows += [{**row, "source": source.value} for row in rated]
+async def _by_source(query: Any, tickets: Any, ratings: Any, paths: list[str],
+                     category_path: str | None, start: datetime, end: datetime) -> Breakdown:
+    """Per intake channel: whole days from the source rollup where it answers (a scope of
+    whole communities, no unit or category filter), the rest from the tickets."""
+    from app.stats import groups  # it builds on this module
+
+    rows = await _ticket_counts(tickets, paths, category_path, query, start, end,
+                                key_field="source")
+    # A rating has no source: grouped by its ticket's, in one read.
+    rows += await groups._grouped_ratings(ratings, start, end, "source")
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        grouped.setdefault(str(row["source"]), []).append(row)
-    result = [BreakdownRow(key=key, name=SOURCE_NAMES.get(TicketSource(key), key),
+        grouped.setdefault(str(row["source"] or ""), []).append(row)
+    result = [BreakdownRow(key=key, name=_source_name(key),
                            **_summary(_total(group), start, end).model_dump())
               for key, group in sorted(grouped.items())
               if any(int(v or 0) for row in group for k, v in row.items() if k != "source")]
     return Breakdown(by="source", rows=result)
+
+
+def _source_name(key: str) -> str:
+    try:
+        return SOURCE_NAMES.get(TicketSource(key), key)
+    except ValueError:
+        return key or "未知"
 
 
 async def _names(by: str, keys: list[str]) -> dict[str, str]:
@@ -395,3 +437,21 @@ def to_csv(table: Breakdown) -> str:
         writer.writerow([row.key, row.name, *[row.counts[c] for c in count_names],
                          *[row.rates[k].display for k in rate_keys]])
     return out.getvalue()
+
+
+async def unit_counts(*, paths: list[str], start: datetime,
+                      end: datetime) -> dict[int, dict[str, int]]:
+    """The rollups' counts (`metrics.ROLLUP_COUNTS`) of [start, end) in the area `paths`, per
+    unit holding the ticket now (0: none): whole days from the per-unit rollup where it
+    answers, the edges from the tickets (the units' ranking, `app.evaluation`)."""
+    tickets = Ticket.filter(under_any("area_path", paths))
+    by_unit = BreakdownQuery.model_validate({"by": "unit"})
+    rows = await _ticket_counts(tickets, paths, None, by_unit, start.astimezone(UTC),
+                                end.astimezone(UTC), key_field="unit_id",
+                                names=metrics.ROLLUP_COUNTS)
+    out: dict[int, dict[str, int]] = {}
+    for row in rows:
+        into = out.setdefault(int(row["unit_id"] or 0), dict.fromkeys(metrics.ROLLUP_COUNTS, 0))
+        for name in metrics.ROLLUP_COUNTS:
+            into[name] += int(row.get(name) or 0)
+    return out

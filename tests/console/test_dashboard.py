@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from app.accounts.models import Role
@@ -254,3 +255,28 @@ async def test_the_case_ledger_streams_every_ticket_of_the_scope_with_its_stage_
     bad = await client.get("/console/dashboard/ledger.csv", params={
         "period": "custom", "from": "2026-03-10", "to": "2026-03-01"})
     assert bad.status_code == 422
+
+
+async def test_forwarded_reports_have_their_row_and_rates_their_charts(client, city):
+    tid = (await report(client, city.resident, "9902"))["id"]  # 噪音: waits for 立案
+    forwarded = await client.post(f"/api/v1/tickets/{tid}/forward", headers=city.dispatcher,
+                                  json={"body_name": "市供电公司", "reason": "不属于本区职责"})
+    assert forwarded.status_code == 201, forwarded.text
+    done = (await report(client, city.resident, "9904"))["id"]
+    for path, headers, body in ((f"/api/v1/tasks/{done}/claim", city.worker, {}),
+                                (f"/api/v1/tasks/{done}/handle", city.worker, {"note": "已清理"})):
+        assert (await client.post(path, json=body, headers=headers)).status_code == 200
+    await dispatcher(client, username="dash-forward")
+    page = (await client.get("/console/dashboard", params={"period": "month"})).text
+    assert re.search(r'<tr data-count="forwarded"><th scope="row">推送数</th>', page)
+    assert cell(page, "count", "forwarded") == "1"
+    # The ranking's chart: the deciding rate in percent per unit, the table's order.
+    charts = json.loads(re.search(r'<script type="application/json" id="charts-data">(.*?)'
+                                  r"</script>", page, re.S).group(1))
+    assert 'data-rate-chart="ranking"' in page
+    shown = rows_of(page, "table-ranking")
+    assert charts["ranking"]["labels"] == [cells[1] for cells in shown.values()]
+    [series] = charts["ranking"]["series"]
+    assert series["label"] == "按期处置率" and series["values"][0] == 100.0
+    assert charts["satisfaction"] == {"labels": [], "series": [
+        {"label": "满意率", "values": []}, {"label": "回复率", "values": []}]}

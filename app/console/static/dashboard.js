@@ -21,6 +21,23 @@
     });
   }
 
+  // Rates in percent (the ranking's deciding rate, 满意率/回复率): one bar series per rate.
+  var RATE_COLOURS = ["#0b5cad", "#1a7f37", "#b35900"];
+
+  function rateBars(canvas, chart) {
+    return new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: chart.labels,
+        datasets: chart.series.map(function (s, i) {
+          return { label: s.label + "（%）", data: s.values, backgroundColor: RATE_COLOURS[i % RATE_COLOURS.length] };
+        })
+      },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, indexAxis: "y",
+        scales: { x: { beginAtZero: true, max: 100 } } }
+    });
+  }
+
   // --- the trend: days or months as the page chose, or weeks (按周) on request --------------
   var trendChart = null;
 
@@ -101,6 +118,10 @@
     document.querySelectorAll("canvas[data-chart]").forEach(function (c) {
       var points = tables[c.dataset.chart] || [];
       if (points.length) { bars(c, points, true); }
+    });
+    document.querySelectorAll("canvas[data-rate-chart]").forEach(function (c) {
+      var chart = tables[c.dataset.rateChart];
+      if (chart && chart.labels.length) { rateBars(c, chart); }
     });
     document.body.dataset.chartsReady = "true";
   }
