@@ -4,30 +4,8 @@
 // is closed early (htmx, in place). axe-core checks the pages (WCAG 2.1 AA). Run by
 // scripts/test-console:
 //   BASE_URL=http://127.0.0.1:8000 VAR_DIR=var node tests/console/browser/community.mjs
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import assert from "node:assert/strict";
+import { assert, axeClean, BASE, browserTest, join, OUT, signIn, step } from "./harness.mjs";
 
-const require = createRequire(new URL("../../../app/console/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const { AxeBuilder } = require("@axe-core/playwright");
-
-const BASE = process.env.BASE_URL || "http://127.0.0.1:8000";
-const VAR_DIR = process.env.VAR_DIR || "var";
-const OUT = process.env.OUT || "test-output/console";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-mkdirSync(OUT, { recursive: true });
-
-function demoPassword(username) {
-  const lines = readFileSync(join(VAR_DIR, "demo-accounts.txt"), "utf8").split("\n");
-  const row = lines.map((l) => l.split("\t")).find((cols) => cols[0] === username);
-  assert.ok(row, `no ${username} in ${VAR_DIR}/demo-accounts.txt`);
-  return row[1].trim();
-}
-
-let stage = "start";
-const step = (what) => { stage = what; console.log(`ok  ${what}`); };
 const title = `停车改造意见征集 ${Date.now() % 100000}`;
 
 async function api(method, path, body, token) {
@@ -49,35 +27,9 @@ async function residentVotes(openid, community, pollId, choice, value) {
     { question_id: single.id, option_ids: [choice] }, { question_id: scale.id, value }] }, token);
 }
 
-async function axeClean(page, what) {
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const serious = axe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  for (const v of serious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
-  assert.equal(serious.length, 0, `serious or critical accessibility violations on ${what}`);
-}
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
-let failed = false;
-let page = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: "zh-CN",
-                                             timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  const outside = [];
-  page.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) outside.push(r.url()); });
-  const consoleErrors = [];
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${stage}: ${m.text()}`); });
-  page.on("pageerror", (e) => consoleErrors.push(String(e)));
-
-  await page.goto(`${BASE}/console/login`);
-  await page.getByLabel("用户名").fill("community_staff");
-  await page.getByLabel("密码").fill(demoPassword("community_staff"));
-  await page.getByRole("button", { name: "登录" }).click();
-  await page.waitForURL(`${BASE}/console/`);
+await browserTest("community", async ({ page }) => {
+  await signIn(page, "community_staff");
   await page.getByRole("navigation", { name: "主导航" }).getByRole("link", { name: "评价回复" }).click();
   await page.waitForURL(`${BASE}/console/ratings`);
   assert.match(await page.locator("main").innerText(), /评价回复/);
@@ -132,18 +84,4 @@ try {
   assert.equal(await page.locator("#poll .poll-status").innerText(), "已结束");
   await page.waitForFunction(() => document.querySelectorAll("canvas[data-chart][data-drawn]").length === 2);
   step("closed early in place (htmx); the charts are drawn again");
-
-  assert.deepEqual(outside, [], "the console fetched something from outside itself");
-  assert.deepEqual(consoleErrors, [], "the browser reported script errors");
-  step("nothing fetched from outside; no script errors");
-} catch (error) {
-  failed = true;
-  console.error(error);
-  if (page) {
-    await page.screenshot({ path: join(OUT, "failure-community.png"), fullPage: true }).catch(() => {});
-    console.error(`at ${page.url()}:\n${(await page.locator("main").innerText().catch(() => "")).slice(0, 800)}`);
-  }
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

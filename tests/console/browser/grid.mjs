@@ -3,37 +3,7 @@
 // good file: its polygons are drawn on the map (no tile server) and the import is confirmed.
 // axe-core checks both previews and the 内容审核 queue (WCAG 2.1 AA). Run by scripts/test-console:
 //   BASE_URL=http://127.0.0.1:8000 VAR_DIR=var node tests/console/browser/grid.mjs
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import assert from "node:assert/strict";
-
-const require = createRequire(new URL("../../../app/console/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const { AxeBuilder } = require("@axe-core/playwright");
-
-const BASE = process.env.BASE_URL || "http://127.0.0.1:8000";
-const VAR_DIR = process.env.VAR_DIR || "var";
-const OUT = process.env.OUT || "test-output/console";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-mkdirSync(OUT, { recursive: true });
-
-function demoPassword(username) {
-  const lines = readFileSync(join(VAR_DIR, "demo-accounts.txt"), "utf8").split("\n");
-  const row = lines.map((l) => l.split("\t")).find((cols) => cols[0] === username);
-  assert.ok(row, `no ${username} in ${VAR_DIR}/demo-accounts.txt`);
-  return row[1].trim();
-}
-
-let stage = "start";
-const step = (what) => { stage = what; console.log(`ok  ${what}`); };
-
-async function axeClean(page, what) {
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const serious = axe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  for (const v of serious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
-  assert.equal(serious.length, 0, `serious or critical accessibility violations on ${what}`);
-}
+import { assert, axeClean, BASE, browserTest, join, OUT, signIn, step } from "./harness.mjs";
 
 // A new district far from the demo's grid (unique code and place, so a rerun on the same
 // database does not meet the last run's cells): district › street › community, one square
@@ -58,28 +28,8 @@ function district(cells) {
 const BAD = district([[0, 0, 0.01, 0.01], [0.005, 0, 0.015, 0.01], [0.015, 0.01, 0.03, 0.02]]);
 const GOOD = district([[0, 0, 0.01, 0.02], [0.01, 0, 0.02, 0.02]]);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
-let failed = false;
-let page = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: "zh-CN",
-                                             timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  const outside = [];
-  page.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) outside.push(r.url()); });
-  const consoleErrors = [];
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${stage}: ${m.text()}`); });
-  page.on("pageerror", (e) => consoleErrors.push(String(e)));
-
-  await page.goto(`${BASE}/console/login`);
-  await page.getByLabel("用户名").fill("admin");
-  await page.getByLabel("密码").fill(demoPassword("admin"));
-  await page.getByRole("button", { name: "登录" }).click();
-  await page.waitForURL(/\/console\//);
+await browserTest("grid", async ({ page }) => {
+  await signIn(page, "admin");
   await page.getByRole("link", { name: "网格导入" }).click();
   await page.waitForURL(`${BASE}/console/admin/grid`);
   // Chinese text renders in a real CJK font, not tofu boxes.
@@ -133,18 +83,4 @@ try {
   await page.screenshot({ path: join(OUT, "43-review-queue.png"), fullPage: true });
   await axeClean(page, "the content-review queue");
   step("内容审核 opens from the menu with its three lists; axe finds nothing serious");
-
-  assert.deepEqual(outside, [], "the console fetched something from outside itself");
-  assert.deepEqual(consoleErrors, [], "the browser reported script errors");
-  step("nothing fetched from outside; no script errors");
-} catch (error) {
-  failed = true;
-  console.error(error);
-  if (page) {
-    await page.screenshot({ path: join(OUT, "failure-grid.png"), fullPage: true }).catch(() => {});
-    console.error(`at ${page.url()}:\n${(await page.locator("main").innerText().catch(() => "")).slice(0, 800)}`);
-  }
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -57,17 +57,25 @@ export async function signIn(page, username) {
   await page.waitForURL(`${BASE}/console/`);
 }
 
-// Run one browser test: `body({ page, context, browser, step })` drives a fresh page (desktop
-// size, Chinese, Beijing time); `step(text)` prints a passed step. Afterwards the guards; on a
-// failure, a full-page screenshot `failure-<name>.png` and the page's text. Exits the process.
-export async function browserTest(name, body) {
-  const browser = await chromium.launch({
+// Debian's chromium, headless, with nothing of its own phoning home.
+export function launch() {
+  return chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync"],
   });
-  let stage = "start";
-  const step = (what) => { stage = what; console.log(`ok  ${what}`); };
+}
+
+// A step passed: printed, and named in any script error that follows.
+let stage = "start";
+export function step(what) { stage = what; console.log(`ok  ${what}`); }
+export const currentStep = () => stage;
+
+// Run one browser test: `body({ page, context, browser, step })` drives a fresh page (desktop
+// size, Chinese, Beijing time); `step(text)` prints a passed step. Afterwards the guards; on a
+// failure, a full-page screenshot `failure-<name>.png` and the page's text. Exits the process.
+export async function browserTest(name, body) {
+  const browser = await launch();
   let failed = false;
   let page = null;
   try {

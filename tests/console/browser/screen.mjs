@@ -6,54 +6,18 @@
 // Run by scripts/test-console (which sets SCREEN_REFRESH_S / SCREEN_CACHE_S and restarts the
 // server when this script writes $RESTART_REQUEST):
 //   BASE_URL=... VAR_DIR=... OUT=... node tests/console/browser/screen.mjs
-import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { api, assert, axeClean, BASE, currentStep, demoPassword, join, launch, OUT, step } from "./harness.mjs";
 
-const require = createRequire(new URL("../../../app/console/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const { AxeBuilder } = require("@axe-core/playwright");
-
-const BASE = process.env.BASE_URL || "http://127.0.0.1:8000";
-const VAR_DIR = process.env.VAR_DIR || "var";
-const OUT = process.env.OUT || "test-output/console";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const REFRESH_S = parseFloat(process.env.SCREEN_REFRESH_S || "5");
 const CACHE_S = parseFloat(process.env.SCREEN_CACHE_S || "5");
 // One refresh period: figures are at most CACHE_S old and pushed every REFRESH_S.
 const PERIOD_MS = (REFRESH_S + CACHE_S) * 1000 + 1500;
-mkdirSync(OUT, { recursive: true });
-
-function demoPassword(username) {
-  const lines = readFileSync(join(VAR_DIR, "demo-accounts.txt"), "utf8").split("\n");
-  const row = lines.map((l) => l.split("\t")).find((cols) => cols[0] === username);
-  assert.ok(row, `no ${username} in ${VAR_DIR}/demo-accounts.txt`);
-  return row[1].trim();
-}
-
-async function api(path, { method = "GET", token, body } = {}) {
-  const response = await fetch(BASE + path, {
-    method,
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await response.json();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 const login = async (username) => (await api("/api/v1/auth/login", {
   method: "POST", body: { username, password: demoPassword(username) } })).access_token;
 
-let stage = "start";
-const step = (what) => { stage = what; console.log(`ok  ${what}`); };
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 let failed = false;
 let screen = null;
 try {
@@ -79,7 +43,7 @@ try {
   const outside = [];
   screen.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) outside.push(r.url()); });
   const errors = [];
-  screen.on("pageerror", (e) => errors.push(`${stage}: ${e}`));
+  screen.on("pageerror", (e) => errors.push(`${currentStep()}: ${e}`));
   await screen.goto(link);
   await screen.waitForFunction(() => document.getElementById("link-state").dataset.state === "live");
   await screen.waitForSelector("#map path");  // the district's own polygons, no tiles
@@ -202,12 +166,9 @@ try {
   assert.ok(weeks.length >= 1 && weeks.every(([label]) => label.endsWith("起一周")), JSON.stringify(weeks));
   assert.equal(weeks.reduce((n, [, reported]) => n + reported, 0), monthNow.counts.reported,
                "the weekly trend adds up to the month's reports");
-  const dashAxe = await new AxeBuilder({ page: staff }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const dashSerious = dashAxe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  for (const v of dashSerious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
-  assert.equal(dashSerious.length, 0, "serious or critical accessibility violations on the dashboard");
+  const dashMinor = await axeClean(staff, "the dashboard");
   await staff.screenshot({ path: join(OUT, "12-dashboard.png"), fullPage: true });
-  step(`dashboard figures, charts and heat map equal the stats API; axe: no serious violation (${dashAxe.violations.length} minor)`);
+  step(`dashboard figures, charts and heat map equal the stats API; axe: no serious violation (${dashMinor} minor)`);
 
   // 8. The dispatcher revokes the link: the screen says so within one refresh period.
   await staff.goto(`${BASE}/console/screen/links`);
@@ -225,7 +186,7 @@ try {
   step("nothing fetched from outside; no script errors");
 } catch (error) {
   failed = true;
-  console.error(`failed at: ${stage}`);
+  console.error(`failed after: ${currentStep()}`);
   console.error(error);
   if (screen) await screen.screenshot({ path: join(OUT, "screen-failure.png") }).catch(() => {});
 } finally {

@@ -4,42 +4,8 @@
 // $OUT (test-output/console); axe-core checks the workbench (WCAG 2.1 AA: no serious or
 // critical violation). Run by scripts/test-console, which starts a server with demo data:
 //   BASE_URL=http://127.0.0.1:8000 VAR_DIR=var node tests/console/browser/workbench.mjs
-import { createRequire } from "node:module";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import assert from "node:assert/strict";
+import { api, assert, axeClean, BASE, browserTest, demoPassword, join, OUT, signIn, step } from "./harness.mjs";
 
-// The packages live in app/console/node_modules (the console's package.json pins them).
-const require = createRequire(new URL("../../../app/console/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
-const { AxeBuilder } = require("@axe-core/playwright");
-
-const BASE = process.env.BASE_URL || "http://127.0.0.1:8000";
-const VAR_DIR = process.env.VAR_DIR || "var";
-const OUT = process.env.OUT || "test-output/console";
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-mkdirSync(OUT, { recursive: true });
-
-function demoPassword(username) {
-  const lines = readFileSync(join(VAR_DIR, "demo-accounts.txt"), "utf8").split("\n");
-  const row = lines.map((l) => l.split("\t")).find((cols) => cols[0] === username);
-  assert.ok(row, `no ${username} in ${VAR_DIR}/demo-accounts.txt`);
-  return row[1].trim();
-}
-
-async function api(path, { method = "GET", token, body } = {}) {
-  const response = await fetch(BASE + path, {
-    method,
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await response.json();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-let stage = "start";
-const step = (what) => { stage = what; console.log(`ok  ${what}`); };
 
 // 1. A resident reports through the API (as the mini-program does).
 const resident = await api("/api/v1/auth/dev", { method: "POST", body: { openid: `browser-${Date.now()}`, display_name: "张阿姨" } });
@@ -51,32 +17,12 @@ const ticket = await api("/api/v1/tickets", {
 assert.equal(ticket.status, "submitted");
 step(`resident reported ${ticket.number}`);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
-let failed = false;
-let page = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: "zh-CN",
-                                             timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  const outside = [];
-  // Nothing may be fetched from anywhere but the console itself (no CDN, no tiles).
-  page.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) outside.push(r.url()); });
-  const consoleErrors = [];
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${stage}: ${m.text()}`); });
-  page.on("pageerror", (e) => consoleErrors.push(String(e)));
-
+await browserTest("workbench", async ({ page }) => {
   // 2. The dispatcher signs in.
   await page.goto(`${BASE}/console/`);
   await page.waitForURL(/\/console\/login/);
   await page.screenshot({ path: join(OUT, "01-login.png") });
-  await page.getByLabel("用户名").fill("dispatcher");
-  await page.getByLabel("密码").fill(demoPassword("dispatcher"));
-  await page.getByRole("button", { name: "登录" }).click();
-  await page.waitForURL(`${BASE}/console/`);
+  await signIn(page, "dispatcher");
   step("dispatcher signed in");
 
   // 3. The case is on the list (待受理) and on the map.
@@ -104,11 +50,8 @@ try {
   step("row and marker select each other; the case opened beside the list");
 
   // 5. Accessibility of the workbench (WCAG 2.1 AA).
-  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const serious = axe.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  for (const v of serious) console.error(`axe ${v.impact}: ${v.id} ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`);
-  assert.equal(serious.length, 0, "serious or critical accessibility violations on the workbench");
-  step(`axe: no serious or critical violation (${axe.violations.length} minor)`);
+  const minor = await axeClean(page, "the workbench");
+  step(`axe: no serious or critical violation (${minor} minor)`);
 
   // 6. Accept it: the case panel and the list update without a page reload.
   await page.evaluate(() => { window.__noReload = true; });
@@ -215,18 +158,4 @@ try {
   await page.waitForURL(listUrl);
   await page.waitForFunction(() => document.body.dataset.scrollRestored !== undefined);
   step("返回工作台 went back to the same list and restored its scroll");
-
-  assert.deepEqual(outside, [], "the console fetched something from outside itself");
-  assert.deepEqual(consoleErrors, [], "the browser reported script errors");
-  step("nothing fetched from outside; no script errors");
-} catch (error) {
-  failed = true;
-  console.error(error);
-  if (page) {
-    await page.screenshot({ path: join(OUT, "failure.png"), fullPage: true }).catch(() => {});
-    console.error(`at ${page.url()}:\n${(await page.locator("main").innerText().catch(() => "")).slice(0, 800)}`);
-  }
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});
