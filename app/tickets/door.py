@@ -31,6 +31,7 @@ from app.tickets import workflow
 from app.tickets.access import ticket_roles
 from app.tickets.models import MediaStage, Ticket, TicketEvent, TicketFollower, TicketMedia
 from app.tickets.notices import NOTICE_FOR_ACTION
+from app.tickets.reads import ID, Prepared
 from app.tickets.workflow import Status
 
 SYSTEM = workflow.SYSTEM
@@ -41,6 +42,10 @@ STATUS_STAMPS: dict[str, str] = {Status.ACCEPTED: "accepted_at", Status.REJECTED
 class TicketError(AppError):
     """A workflow refusal rendered in the envelope (status set per code)."""
 
+
+# A new ticket's public number, written once its id is known (SQL built once per process).
+_SET_NUMBER = Prepared(Ticket, lambda number, key: Ticket.filter(id=key).update(number=number),
+                       sentinels=("\x00number", ID))
 
 _TRANSITION_STATUS = {"unknown_action": 400, "role_not_allowed": 403, "invalid_transition": 409,
                       workflow.SEPARATION_CODE: 403}
@@ -246,7 +251,7 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
         # The public number is derived from the id, so it is unique without another lookup.
         ticket.number = (f"{ticket.created_at.astimezone(workcalendar.SHANGHAI):%Y%m%d}"
                          f"{ticket.id:06d}")
-        await Ticket.filter(id=ticket.id).update(number=ticket.number)
+        await _SET_NUMBER.execute(ticket.number, ticket.id)
     else:
         values = {**fields, "status": status, "version": before.version + 1, "updated_at": now}
         # Conditional on the version we read: of two concurrent writers exactly one wins.

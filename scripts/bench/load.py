@@ -72,9 +72,13 @@ def serve(port: int, workers: int) -> int:
     """`python -m app serve --workers N` (app/__main__.py cmd_serve) with the bench routes."""
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
+    from sanic.worker.manager import WorkerManager
 
     from app.core import supervise
 
+    # Sanic stops the server when a worker has not booted within 30 s, which a worker on a
+    # shared, loaded 2-core machine can miss (imports, the locate index): allow 120 s here.
+    WorkerManager.THRESHOLD = 1200  # in 0.1 s ticks
     loader = AppLoader(factory=partial(supervise.served, _bench_app))
     app = loader.load()
     app.prepare(host="127.0.0.1", port=port, workers=workers, access_log=False, motd=False)

@@ -82,11 +82,43 @@ def bench_blueprint():  # type: ignore[no-untyped-def]
     return bp
 
 
+def _profile_on_signals(out_dir: Path) -> None:
+    """cProfile the server between SIGUSR1 and SIGUSR2; each stop writes `<n>.prof`.
+
+    The parent brackets each measured phase of a product endpoint with the two signals
+    (`--profile DIR`), so the profile holds that endpoint's requests and nothing else.
+    """
+    import cProfile
+    import signal
+
+    profiler: list[cProfile.Profile] = []
+    written = 0
+
+    def start(*_: object) -> None:
+        # CPU time, not wall time: what the bench's server CPU per request counts (a
+        # statement's send is otherwise charged with the time the process waits to run again).
+        profiler[:] = [cProfile.Profile(time.process_time)]
+        profiler[0].enable()
+
+    def stop(*_: object) -> None:
+        nonlocal written
+        if profiler:
+            profiler[0].disable()
+            profiler.pop().dump_stats(out_dir / f"{written}.prof")
+            written += 1
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+
+
 def serve(port: int) -> None:
     """What `python -m app serve --workers 1` does, with the bench routes added."""
     from sanic import Sanic
 
     from app.main import create_app
+
+    if profile_dir := os.environ.get("BENCH_PROFILE_DIR"):
+        _profile_on_signals(Path(profile_dir))
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -200,10 +232,63 @@ class Phase:
         return seconds / self.load.ok * 1000 if self.load.ok else float("nan")
 
 
+@dataclass
+class Profiling:
+    """Server-side cProfile of the product endpoints' phases (`--profile DIR`)."""
+
+    out_dir: Path
+    server_pid: int
+    phases: list[str] = field(default_factory=list)  # the label of each `<n>.prof`
+
+    async def bracket(self, label: str, run: Any) -> Any:
+        import signal
+
+        os.kill(self.server_pid, signal.SIGUSR1)
+        try:
+            return await run
+        finally:
+            os.kill(self.server_pid, signal.SIGUSR2)
+            self.phases.append(label)
+
+    def report(self, top: int = 25) -> None:
+        import pstats
+
+        time.sleep(1.0)  # the last dump
+        for label in dict.fromkeys(self.phases):
+            files = [str(self.out_dir / f"{n}.prof") for n, name in enumerate(self.phases)
+                     if name == label and (self.out_dir / f"{n}.prof").exists()]
+            if not files:
+                continue
+            print(f"\nServer profile of {label} (cProfile of CPU time, {len(files)} phases; its "
+                  f"own overhead inflates every figure, compare shares)")
+            for key, title in (("tottime", "own time"), ("cumulative", "inclusive")):
+                stats = pstats.Stats(*files)
+                stats.sort_stats(key)
+                total = stats.total_tt
+                print(f"  top {top} by {title} (total {total:.2f} s):")
+                width = 90
+                rows = [(fn, st) for fn, st in stats.stats.items()]
+                index = 2 if key == "tottime" else 3
+                rows.sort(key=lambda kv: -kv[1][index])
+                shown = 0
+                for (path, line, name), st in rows:
+                    if key == "cumulative" and "/app/" not in path:
+                        continue  # inclusive: the project's functions only
+                    where = f"{Path(path).parent.name}/{Path(path).name}:{line} {name}"
+                    print(f"    {st[index] / total:6.1%} {st[1]:>8} calls  {where[-width:]}")
+                    shown += 1
+                    if shown >= top:
+                        break
+
+
 async def run_pair(name_a: str, request_a: common.Request, name_b: str,
                    request_b: common.Request, *, concurrency: int, seconds: float, rounds: int,
-                   server_pid: int, db_pid: int | None) -> tuple[Phase, Phase]:
-    """Time A and B alternately (A B, B A, A B ...) and sum each one's rounds."""
+                   server_pid: int, db_pid: int | None,
+                   profiling: Profiling | None = None) -> tuple[Phase, Phase]:
+    """Time A and B alternately (A B, B A, A B ...) and sum each one's rounds.
+
+    With `profiling`, A's phases are profiled in the server (and so are not timed fairly).
+    """
     phases = {name_a: Phase(name_a, common.LoadResult(name_a)),
               name_b: Phase(name_b, common.LoadResult(name_b))}
     requests = {name_a: request_a, name_b: request_b}
@@ -217,8 +302,10 @@ async def run_pair(name_a: str, request_a: common.Request, name_b: str,
             phase = phases[name]
             s0, c0 = _cpu_seconds(server_pid), time.process_time()
             d0 = _cpu_seconds(db_pid) if db_pid else float("nan")
-            result = await common.closed_loop(name, requests[name], concurrency=concurrency,
-                                              seconds=seconds)
+            loop = common.closed_loop(name, requests[name], concurrency=concurrency,
+                                      seconds=seconds)
+            result = await (profiling.bracket(name, loop) if profiling and name == name_a
+                            else loop)
             phase.server_cpu += _cpu_seconds(server_pid) - s0
             phase.client_cpu += time.process_time() - c0
             if db_pid:
@@ -240,7 +327,8 @@ class HttpResults:
 
 
 async def http_bench(base_url: str, city: City, *, concurrency: int, seconds: float,
-                     rounds: int, server_pid: int) -> HttpResults:
+                     rounds: int, server_pid: int,
+                     profiling: Profiling | None = None) -> HttpResults:
     import httpx
 
     db_pid = _mariadb_pid()
@@ -275,7 +363,7 @@ async def http_bench(base_url: str, city: City, *, concurrency: int, seconds: fl
 
         sub, ins = await run_pair("submit", submit, "bare insert", bare_insert,
                                   concurrency=concurrency, seconds=seconds, rounds=rounds,
-                                  server_pid=server_pid, db_pid=db_pid)
+                                  server_pid=server_pid, db_pid=db_pid, profiling=profiling)
         if not created:
             raise RuntimeError(f"no ticket was created: {sub.load.error_samples}")
 
@@ -285,8 +373,11 @@ async def http_bench(base_url: str, city: City, *, concurrency: int, seconds: fl
                 "Authorization": f"Bearer {residents[r][1]}"})
             if response.status_code != 200:
                 return f"{response.status_code} {response.text[:200]}"
-            if len(response.json()["timeline"]) < 3:
+            page = response.json()
+            if len(page["timeline"]) < 3:
                 return "timeline shorter than submit + accept + dispatch"
+            if not (page["number"] or "").endswith(f"{ticket_id:06d}"):  # as written
+                return f"number {page['number']!r} of ticket {ticket_id}"
             return None
 
         async def bare_read(w: int, seq: int) -> str | None:
@@ -296,7 +387,7 @@ async def http_bench(base_url: str, city: City, *, concurrency: int, seconds: fl
 
         det, read = await run_pair("detail", detail, "bare read", bare_read,
                                    concurrency=concurrency, seconds=seconds, rounds=rounds,
-                                   server_pid=server_pid, db_pid=db_pid)
+                                   server_pid=server_pid, db_pid=db_pid, profiling=profiling)
     return HttpResults(sub, ins, det, read, concurrency, seconds, rounds)
 
 
@@ -967,6 +1058,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-stats", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="cProfile the server during the submit and detail phases (files in "
+                        "DIR, top functions printed); the timings of those phases then include "
+                        "the profiler's overhead")
     parser.add_argument("--serve-port", type=int, help=argparse.SUPPRESS)  # the server child
     args = parser.parse_args(argv)
 
@@ -1016,16 +1111,22 @@ def main(argv: list[str] | None = None) -> int:
 
         if not (args.skip_http and args.skip_stats):
             port = common.free_port()
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                overrides["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
             server = common.ServerProcess(
                 [sys.executable, str(Path(__file__).resolve()), "--serve-port", str(port)],
                 env={**os.environ, **overrides}, port=port, log_path=var_dir / "server.log")
             server.wait_ready()
         if not args.skip_http:
             assert server is not None
+            profiling = (Profiling(args.profile, server.proc.pid) if args.profile else None)
             http = asyncio.run(http_bench(server.base_url, city, concurrency=args.concurrency,
                                           seconds=args.seconds, rounds=args.rounds,
-                                          server_pid=server.proc.pid))
+                                          server_pid=server.proc.pid, profiling=profiling))
             print_http(http)
+            if profiling is not None:
+                profiling.report()
             print_anatomy(asyncio.run(anatomy(settings, city)))
         if not args.skip_stats:
             run_stats(args, settings, target, database, city, server)

@@ -126,3 +126,28 @@ async def test_a_claim_and_a_handling_answer_what_the_page_then_shows(client):
     assert handled.json()["version"] == ticket["version"] + 3
     page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.worker)
     assert handled.json() == page.json()
+
+
+async def test_the_pages_prepared_reads_return_what_tortoises_own_queries_return(client, city):
+    """The page's statements are built once per process (`reads.Prepared`): their rows must
+    be the values Tortoise's own queries give, times, enums and booleans alike."""
+    from app.tickets import reads
+    from app.tickets.models import Ticket, TicketEvent, TicketMedia
+    from app.tickets.queries import LIST_FIELDS
+    from tests.tickets.test_repeatable import photo, post
+
+    tid = (await report(client, city.resident, "9904"))["id"]
+    media_id = await photo(client, city.resident)
+    added = await post(client, f"/tickets/{tid}/info", city.resident, note="晚上路灯也不亮",
+                       media_ids=[media_id])
+    assert added.status_code == 200, added.text
+    row = await reads.ticket_row(tid, LIST_FIELDS)
+    assert vars(row) == (await Ticket.filter(id=tid).values(*LIST_FIELDS))[0]
+    events, actors = await reads.timeline(tid)
+    assert [vars(e) for e in events] == await TicketEvent.filter(ticket_id=tid).order_by(
+        "id").values(*reads.EVENT_FIELDS, actor_surname="actor__surname")
+    assert [e.action for e in events][-1] == "add_info"
+    links = await TicketMedia.filter(ticket_id=tid).order_by("id")
+    assert [(event_id, stage, medium.id) for event_id, stage, medium in await reads.photos(tid)
+            ] == [(link.event_id, link.stage, link.media_id) for link in links] != []
+    assert await reads.ticket_row(tid + 1000, LIST_FIELDS) is None
