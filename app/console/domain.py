@@ -129,6 +129,10 @@ def dispatcher_condition(scope: Scope) -> Q:
     return in_scope(scope, [Role.DISPATCHER]) | Q(area_path="")
 
 
+# What a list row reads of a ticket (the API's list reads the same columns).
+LIST_FIELDS = ticket_queries.LIST_FIELDS
+
+
 async def ticket_outs(user: User, tickets: Sequence[Ticket]) -> list[TicketOut]:
     return await ticket_queries.ticket_outs(user, tickets)
 
@@ -292,6 +296,11 @@ async def grid_cells(*, scope: Scope) -> Iterable[Area]:
 
 async def category_by_code(*, code: str) -> Category:
     return await catalog.get_category_or_raise(code=code)
+
+
+async def category_ids(*, code: str) -> list[int]:
+    """The ids of a category's subtree, as the API's list filters by (404 when unknown)."""
+    return await ticket_queries.category_subtree_ids(code)
 
 
 async def ticket_id_of(*, reference: str) -> int | None:

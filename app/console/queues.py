@@ -6,6 +6,7 @@ Which tickets a dispatcher may see at all is the tickets domain's rule
 
 from __future__ import annotations
 
+import time as clock
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tortoise.expressions import Q, Subquery
+from tortoise.functions import Min
 
 from app.console import domain
 from app.console.domain import Status, Ticket
@@ -24,6 +26,12 @@ PAGE_SIZE = 50
 # "即将超期" in a list filter: the deadline falls within this window. (The row colour is the
 # domain's own 80 %-of-the-limit rule; a query cannot compute working time.)
 NEAR_DEADLINE = timedelta(hours=24)
+# A keyword (`%…%`: no index can serve it) searches the reports of this many days before the
+# end of the date filter, unless the filter gives a start (the form says so).
+KEYWORD_DAYS = 90
+# The tab counts are kept this long per dispatcher scope in this process; the list never
+# computes them (the tabs load them in a request of their own, `tab_counts`).
+COUNTS_CACHE_S = 20.0
 
 
 def _pending_extensions() -> Q:
@@ -144,8 +152,7 @@ async def _narrow(qs: Any, f: Filters, now: datetime, scope: domain.Scope) -> An
     if f.status:
         qs = qs.filter(status=f.status)
     if f.category:
-        category = await domain.category_by_code(code=f.category)
-        qs = qs.filter(domain.under("category__path", category.path))
+        qs = qs.filter(category_id__in=await domain.category_ids(code=f.category))
     if f.unit:
         qs = qs.filter(unit_id=f.unit)
     if f.area:
@@ -165,40 +172,121 @@ async def _narrow(qs: Any, f: Filters, now: datetime, scope: domain.Scope) -> An
     if f.date_to:
         qs = qs.filter(created_at__lt=_beijing_midnight(f.date_to + timedelta(days=1)))
     if f.q:
-        keyword = Q(description__icontains=f.q) | Q(address__icontains=f.q)
-        if f.q.isascii() and f.q.isdigit():
-            keyword |= Q(number=f.q)
-            if len(f.q) < 10:  # a ticket id; longer digit strings are case numbers only
-                keyword |= Q(id=int(f.q))
-        qs = qs.filter(keyword)
+        qs = await _keyword(qs, f, now)
     return qs
+
+
+async def _keyword(qs: Any, f: Filters, now: datetime) -> Any:
+    """A case number (or a ticket id) typed in full finds that case, at any date; any other
+    keyword searches the descriptions and addresses of the reports of KEYWORD_DAYS before the
+    end of the date filter, unless the filter has a start.
+
+    A `%…%` search can use no index: it reads every row in its range. The range is bounded by
+    id as well as by date (`_first_id_since`): the list walks the primary key newest first, and
+    without an id bound it would walk it to the end whenever fewer than a page match.
+    `contains`, not `icontains`: the columns' collation already ignores case, and
+    UPPER(CAST(…)) costs a conversion per row.
+    """
+    exact = Q(number=f.q)
+    if f.q.isascii() and f.q.isdigit() and len(f.q) < 10:  # a ticket id
+        exact |= Q(id=int(f.q))
+    if len(f.q) >= 4 and await qs.filter(exact).exists():
+        return qs.filter(exact)
+    if f.date_from is None:
+        last = f.date_to or now.astimezone(SHANGHAI).date()
+        start = _beijing_midnight(last - timedelta(days=KEYWORD_DAYS - 1))
+        qs = qs.filter(created_at__gte=start, id__gte=await _first_id_since(start))
+    return qs.filter(Q(description__contains=f.q) | Q(address__contains=f.q))
+
+
+# The smallest ticket id created at or after a time, per time (local midnights only). Always a
+# valid lower bound once known: ids only grow, so a ticket created later has a larger id.
+_first_ids: dict[datetime, int] = {}
+
+
+async def _first_id_since(start: datetime) -> int:
+    if start not in _first_ids:
+        if len(_first_ids) > 400:
+            _first_ids.clear()
+        [row] = await Ticket.filter(created_at__gte=start).annotate(
+            lowest=Min("id")).values("lowest")
+        if row["lowest"] is None:  # nothing yet: the next search asks again
+            return 2**31
+        _first_ids[start] = int(row["lowest"])
+    return _first_ids[start]
 
 
 @dataclass
 class QueuePage:
     filters: Filters
-    counts: dict[str, int]
+    counts: dict[str, int] | None  # None: the tabs load them (`tab_counts`)
     items: list[domain.TicketOut]
     next: str | None
 
 
-async def load(*, user: domain.User, filters: Filters) -> QueuePage:
-    """The tab counts of this dispatcher's queues, and one page of the chosen tab, filtered."""
+def _dispatcher_scope(user: domain.User) -> domain.Scope:
     scope = domain.scope_of(user)
     if not scope.has(domain.Role.DISPATCHER):
         raise domain.Forbidden("工作台目前只对派遣员开放")
+    return scope
+
+
+# Per dispatcher scope (its areas): (valid until, the counts). Counts are per scope, not per
+# user: every dispatcher of a district sees the same queues.
+_counts: dict[tuple[str, ...], tuple[float, dict[str, int]]] = {}
+
+
+def _counts_key(scope: domain.Scope) -> tuple[str, ...]:
+    return tuple(sorted(scope.paths(domain.Role.DISPATCHER)))
+
+
+def cached_counts(*, user: domain.User) -> dict[str, int] | None:
+    """The tab counts when this process counted them within COUNTS_CACHE_S (no query)."""
+    hit = _counts.get(_counts_key(domain.scope_of(user)))
+    return hit[1] if hit is not None and hit[0] > clock.monotonic() else None
+
+
+def forget_all() -> None:
+    """Empty this process's caches (tests: each has a database of its own)."""
+    _counts.clear()
+    _first_ids.clear()
+
+
+def forget_counts(*, user: domain.User) -> None:
+    """After this user changed a case: the next tabs count again."""
+    _counts.pop(_counts_key(domain.scope_of(user)), None)
+
+
+async def tab_counts(*, user: domain.User, fresh: bool = False) -> dict[str, int]:
+    """How many cases wait in each of this dispatcher's queues (全部 is not counted); from the
+    per-scope cache unless `fresh` (the tabs ask fresh after an action)."""
+    scope = _dispatcher_scope(user)
+    key = _counts_key(scope)
+    hit = None if fresh else _counts.get(key)
+    if hit is not None and hit[0] > clock.monotonic():
+        return hit[1]
     now = datetime.now(UTC)
     base = domain.dispatcher_condition(scope)
     counts = {q.key: await Ticket.filter(base).filter(q.condition(now)).count()
               for q in QUEUES if q.key != "all"}
+    _counts[key] = (clock.monotonic() + COUNTS_CACHE_S, counts)
+    return counts
+
+
+async def load(*, user: domain.User, filters: Filters) -> QueuePage:
+    """One page of the chosen tab, filtered; the tab counts only when already cached."""
+    scope = _dispatcher_scope(user)
+    now = datetime.now(UTC)
+    base = domain.dispatcher_condition(scope)
     queue = QUEUE_BY_KEY[filters.queue]
     qs = await _narrow(Ticket.filter(base).filter(queue.condition(now)), filters, now,
                        scope)
     if filters.sort == "deadline":
         qs = qs.filter(deadline_at__isnull=False)
+    # The columns a list row shows, as plain values (the API's lean read), not whole models.
     rows, after = await keyset_page(qs, ordering=SORTS[filters.sort], limit=PAGE_SIZE,
-                                    cursor=filters.cursor)
-    return QueuePage(filters=filters, counts=counts,
+                                    cursor=filters.cursor, fields=domain.LIST_FIELDS)
+    return QueuePage(filters=filters, counts=cached_counts(user=user),
                      items=await domain.ticket_outs(user, rows), next=after)
 
 
@@ -240,9 +328,7 @@ class MapCases:
 async def map_cases(*, user: domain.User, filters: Filters, bounds: Bounds) -> MapCases:
     """The chosen tab's cases with the list's filters, inside `bounds`, across all pages (the
     list shows 50 at a time; the map shows up to MAP_LIMIT, newest first)."""
-    scope = domain.scope_of(user)
-    if not scope.has(domain.Role.DISPATCHER):
-        raise domain.Forbidden("工作台目前只对派遣员开放")
+    scope = _dispatcher_scope(user)
     now = datetime.now(UTC)
     queue = QUEUE_BY_KEY[filters.queue]
     qs = Ticket.filter(domain.dispatcher_condition(scope)).filter(queue.condition(now))

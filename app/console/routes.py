@@ -148,10 +148,15 @@ def _markers(items: list[domain.TicketOut]) -> str:
     return json.dumps([_marker(t) for t in items], ensure_ascii=False).replace("</", "<\\/")
 
 
-def _queue_context(result: queues.QueuePage) -> dict[str, Any]:
-    """What the list (`workbench/_queue.html`) needs, for the page and its fragments."""
+def _queue_context(result: queues.QueuePage, *, recount: bool = False) -> dict[str, Any]:
+    """What the list (`workbench/_queue.html`) needs, for the page and its fragments.
+
+    `recount`: after an action, the tabs load their counts afresh (not from the cache)."""
+    if recount:
+        result.counts = None
     return {
         "result": result, "queues": queues.QUEUES, "markers": _markers(result.items),
+        "recount": recount,
         "deadline_text": DEADLINE_TEXT, "source_labels": queues.SOURCE_LABELS,
         "deadline_filters": queues.DEADLINE_FILTERS, "now": datetime.now(UTC),
         "sort_labels": queues.SORT_LABELS,
@@ -165,7 +170,8 @@ async def workbench(request: Request) -> HTTPResponse:
     if not domain.scope_of(user).has(domain.Role.DISPATCHER):
         return await render(request, "home.html", roles=domain.role_names(user))
     filters = queues.Filters.from_args(request.args)
-    context = _queue_context(await queues.load(user=user, filters=filters))
+    context = _queue_context(await queues.load(user=user, filters=filters),
+                             recount=bool(request.args.get("recount")))
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-body":
         return await render(request, "workbench/_queue.html", fragment=True, **context)
     scope = domain.scope_of(user)
@@ -173,7 +179,20 @@ async def workbench(request: Request) -> HTTPResponse:
         request, "workbench/index.html", statuses=domain.workflow.STATUS_LABELS,
         categories=await domain.leaf_categories(), units=await domain.dispatch_units(user=user),
         areas=await domain.scope_areas(scope=scope), tile_url=current().console_tile_url,
-        **context)
+        keyword_days=queues.KEYWORD_DAYS, **context)
+
+
+@bp.get("/queue-counts")
+@page
+async def queue_counts(request: Request) -> HTTPResponse:
+    """The queue tabs with their counts (the view's filters in the tabs' links): loaded by
+    the tabs themselves, so the list never waits for six counts. `fresh`: not from the
+    per-scope cache (after an action)."""
+    user = request.ctx.console.user
+    filters = queues.Filters.from_args(request.args)
+    counts = await queues.tab_counts(user=user, fresh=bool(request.args.get("fresh")))
+    return await render(request, "workbench/_tabs.html", f=filters, counts=counts,
+                        queues=queues.QUEUES)
 
 
 @bp.post("/bulk")
@@ -186,10 +205,11 @@ async def bulk(request: Request) -> HTTPResponse:
     picks = queues.parse_picks(form.getlist("ticket") or [])
     result = await queues.run_bulk(user=user, action=form.get("action") or "", picks=picks,
                                    unit_id=_form_int(form.get("unit_id")))
+    queues.forget_counts(user=user)
     if not is_htmx(request):
         return redirect(f"{PREFIX}/?{back}", status=303)
     filters = queues.Filters.from_args({k: v[0] for k, v in parse_qs(back).items()})
-    context = _queue_context(await queues.load(user=user, filters=filters))
+    context = _queue_context(await queues.load(user=user, filters=filters), recount=True)
     return await render(request, "workbench/_queue.html", fragment=True, **context,
                         bulk_notice=result.notice, bulk_ok=not result.refused)
 
@@ -303,6 +323,7 @@ async def ticket_action(request: Request, ticket_id: int, action: str) -> HTTPRe
         if exc.code == "stale_version":
             message = "该案件已被他人更新，未执行您的操作。下面是案件的最新状态，请确认后重试。"
         return await _case_with_notice(request, ticket_id, exc.status_code, message)
+    queues.forget_counts(user=request.ctx.console.user)
     done = DONE_TEXT.get(action) or f"已{domain.ACTION_LABELS.get(action, action)}"
     response = await _case_with_notice(request, ticket_id, 200, done, ok=True)
     response.headers["HX-Trigger"] = json.dumps({"ticket-changed": {"id": ticket_id}})
@@ -331,6 +352,7 @@ async def raise_supervision(request: Request, ticket_id: int) -> HTTPResponse:
             "deadline_at": deadline})
     except ValidationError:
         return await _case_with_notice(request, ticket_id, 422, "请选择督办级别并填写督办意见")
+
     async def supervise() -> str:
         await domain.raise_supervision(actor=request.ctx.console.user, ticket_id=ticket_id,
                                        body=body)
@@ -365,6 +387,7 @@ async def _case_after(request: Request, ticket_id: int, step: Awaitable[str]) ->
         return await error_page(request, 404, exc.message)
     except domain.AppError as exc:
         return await _case_with_notice(request, ticket_id, exc.status_code, exc.message)
+    queues.forget_counts(user=request.ctx.console.user)
     response = await _case_with_notice(request, ticket_id, 200, done, ok=True)
     response.headers["HX-Trigger"] = json.dumps({"ticket-changed": {"id": ticket_id}})
     return response

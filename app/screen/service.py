@@ -16,7 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -121,14 +121,62 @@ async def revoke_link(*, actor: User, link_id: int) -> DisplayLink:
     await DisplayLink.filter(id=link_id, revoked_at__isnull=True).update(
         revoked_at=datetime.now(UTC))
     _links.pop(link.token_hash, None)
+    await _tell_revoked(link.token_hash)
     await link.refresh_from_db(fields=["revoked_at"])
     return link
 
 
-# token hash -> (valid until, scope): a screen polls often; a revoke reaches other
-# processes within SCREEN_CACHE_S (this process forgets at once).
-_links: dict[str, tuple[float, ScreenScope]] = {}
+# token hash -> [resolved at, checked at, scope]. A resolved link (the link, its creator, the
+# creator's grants: about 7 statements) is kept LINK_RESOLVE_S; every LINK_CACHE_S one
+# statement checks that it is still there and unrevoked (and marks it seen). So 50 screens on
+# 50 links do not read 50 links, creators and grants every few seconds. A revoke ends a link at
+# once: this process forgets it, and other processes see the Redis key `_tell_revoked` writes
+# (checked on every use). Without Redis only this process is told at once (the others within
+# LINK_CACHE_S); with Redis unreachable a link is trusted SCREEN_CACHE_S after its check. A
+# creator who loses the grant or the account ends their links within LINK_RESOLVE_S.
+_links: dict[str, list[Any]] = {}
+LINK_CACHE_S = 60.0
+LINK_RESOLVE_S = 300.0
 LINK_GONE = "大屏链接无效或已被撤销"
+
+
+def _revoked_key(digest: str) -> str:
+    return f"gz:screen:revoked:{digest}"
+
+
+async def _tell_revoked(digest: str) -> None:
+    # Kept twice as long as any process caches a link: after that the database says it.
+    try:
+        await redis_core.run(lambda r: r.set(_revoked_key(digest), "1",
+                                             ex=int(2 * LINK_CACHE_S)))
+    except redis_core.Unavailable:
+        pass
+
+
+async def _cached_link(digest: str) -> ScreenScope | None:
+    """The cached scope of a link while it may still be trusted; None: resolve it again."""
+    hit = _links.get(digest)
+    if hit is None:
+        return None
+    resolved_at, checked_at, screen = hit
+    now = time.monotonic()
+    trusted = now - resolved_at < LINK_RESOLVE_S
+    if trusted and redis_core.client() is not None:
+        try:
+            trusted = not await redis_core.run(lambda r: r.exists(_revoked_key(digest)))
+        except redis_core.Unavailable:
+            # Not told about revocations now: check the database after SCREEN_CACHE_S.
+            checked_at -= LINK_CACHE_S - current().screen_cache_s
+    if trusted and now - checked_at >= LINK_CACHE_S:
+        seen = datetime.now(UTC)
+        # One statement: still there and unrevoked (0 rows: gone), and seen now.
+        trusted = await DisplayLink.filter(token_hash=digest, revoked_at__isnull=True).update(
+            last_seen_at=seen) > 0
+        hit[1] = now
+    if trusted:
+        return cast(ScreenScope, screen)
+    _links.pop(digest, None)
+    return None
 
 
 async def scope_of_link(*, token: str) -> ScreenScope:
@@ -136,9 +184,9 @@ async def scope_of_link(*, token: str) -> ScreenScope:
     if not token or len(token) > 128:
         raise NotFound(LINK_GONE, code="display_link_not_found")
     digest = _hash(token)
-    hit = _links.get(digest)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    cached = await _cached_link(digest)
+    if cached is not None:
+        return cached
     link = await DisplayLink.get_or_none(token_hash=digest, revoked_at__isnull=True
                                          ).prefetch_related("area")
     creator = await accounts.get_active_user(user_id=link.created_by_id) if link else None
@@ -153,7 +201,7 @@ async def scope_of_link(*, token: str) -> ScreenScope:
     await DisplayLink.filter(Q(last_seen_at__isnull=True)
                              | Q(last_seen_at__lt=now - timedelta(minutes=1)),
                              id=link.id).update(last_seen_at=now)
-    _links[digest] = (time.monotonic() + current().screen_cache_s, screen)
+    _links[digest] = [time.monotonic(), time.monotonic(), screen]
     return screen
 
 
@@ -174,24 +222,31 @@ async def scope_for(*, viewer: User, area_code: str | None, title: str = "") -> 
 
 
 class _Cache:
-    """One computation per scope per SCREEN_CACHE_S: in this process (one request computes,
-    the others wait for it) and, with Redis, across processes."""
+    """The figures per scope: valid SCREEN_CACHE_S from the end of their computation, and one
+    computation per scope at a time (single flight): in this process one task computes while
+    the others wait for it, and with Redis one process computes (it holds a lock key) while
+    the others wait for the figures it shares."""
 
     def __init__(self) -> None:
-        self.local: dict[str, tuple[float, dict[str, Any]]] = {}
-        self.locks: dict[str, asyncio.Lock] = {}
+        self.local: dict[str, tuple[float, dict[str, Any]]] = {}  # key -> (fresh until, figures)
+        self.flights: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.computations = 0  # how many times the figures were computed (for tests)
 
     def clear(self) -> None:
         self.local.clear()
-        self.locks.clear()
+        self.flights.clear()
 
 
 cache = _Cache()
+# While new figures are being computed a screen that has older ones waits this long at most,
+# then shows the older ones (a computation at a city's scale may take seconds).
+STALE_WAIT_S = 1.0
+# How long another process's computation is waited for before this one computes itself.
+FLIGHT_S = 60.0
 
 
 async def figures(screen: ScreenScope) -> dict[str, Any]:
-    """The screen's figures for `screen`, at most SCREEN_CACHE_S old."""
+    """The screen's figures for `screen`, computed at most SCREEN_CACHE_S ago."""
     ttl = current().screen_cache_s
     if ttl <= 0:  # caching off (tests, or a deployment that wants every figure fresh)
         return await compute(screen)
@@ -199,33 +254,103 @@ async def figures(screen: ScreenScope) -> dict[str, Any]:
     hit = cache.local.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
-    lock = cache.locks.setdefault(key, asyncio.Lock())
-    async with lock:
-        hit = cache.local.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        data = await _shared(key)
-        if data is None:
-            data = await compute(screen)
-            await _share(key, data, ttl)
-        cache.local[key] = (time.monotonic() + ttl, data)
-        return data
+    flight = cache.flights.get(key)
+    if flight is None:
+        flight = asyncio.ensure_future(_refresh(key, screen, ttl))
+        cache.flights[key] = flight
+        flight.add_done_callback(lambda done: _landed(key, done))
+    if hit is None:
+        return await asyncio.shield(flight)
+    try:
+        return await asyncio.wait_for(asyncio.shield(flight), STALE_WAIT_S)
+    except TimeoutError:
+        return hit[1]
+    except Exception:
+        log.exception("screen figures for %s: computing failed; showing older ones", key)
+        return hit[1]
 
 
-async def _shared(key: str) -> dict[str, Any] | None:
+def _landed(key: str, done: asyncio.Future[dict[str, Any]]) -> None:
+    if cache.flights.get(key) is done:
+        del cache.flights[key]
+    if not done.cancelled() and done.exception() is not None:  # retrieved: logged once here
+        log.warning("screen figures for %s not computed: %r", key, done.exception())
+
+
+async def _refresh(key: str, screen: ScreenScope, ttl: float) -> dict[str, Any]:
+    """New figures for `key`: another process's, or computed here (and shared)."""
+    shared = await _shared(key)
+    if shared is None:
+        lock = await _lock(key)
+        if lock == "":  # another process computes: wait for what it shares
+            shared = await _wait_shared(key)
+        if shared is None:
+            try:
+                data = await compute(screen)
+                shared = (time.time() + ttl, data)  # valid from the end of the computation
+                await _share(key, shared, ttl)
+            finally:
+                if lock:
+                    await _unlock(key, lock)
+    until, data = shared
+    cache.local[key] = (time.monotonic() + max(0.0, until - time.time()), data)
+    return data
+
+
+async def _shared(key: str) -> tuple[float, dict[str, Any]] | None:
     try:
         raw = await redis_core.run(lambda r: r.get(key))
     except redis_core.Unavailable:
         return None
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    found = json.loads(raw)
+    return float(found["until"]), found["data"]
 
 
-async def _share(key: str, data: dict[str, Any], ttl: float) -> None:
+async def _share(key: str, shared: tuple[float, dict[str, Any]], ttl: float) -> None:
+    body = json.dumps({"until": shared[0], "data": shared[1]}, ensure_ascii=False)
     try:
-        await redis_core.run(lambda r: r.set(key, json.dumps(data, ensure_ascii=False),
-                                             px=max(1, int(ttl * 1000))))
+        await redis_core.run(lambda r: r.set(key, body, px=max(1, int(ttl * 1000))))
     except redis_core.Unavailable:
         pass
+
+
+async def _lock(key: str) -> str | None:
+    """A token when this process may compute (it holds the lock), "" when another process
+    does, None without Redis (this process's own single flight is all there is)."""
+    token = secrets.token_hex(8)
+    try:
+        got = await redis_core.run(lambda r: r.set(f"{key}:lock", token, nx=True,
+                                                   px=int(FLIGHT_S * 1000)))
+    except redis_core.Unavailable:
+        return None
+    return token if got else ""
+
+
+async def _unlock(key: str, token: str) -> None:
+    try:
+        if await redis_core.run(lambda r: r.get(f"{key}:lock")) == token:
+            await redis_core.run(lambda r: r.delete(f"{key}:lock"))
+    except redis_core.Unavailable:
+        pass
+
+
+async def _wait_shared(key: str) -> tuple[float, dict[str, Any]] | None:
+    """The figures another process is computing, once shared; None when it gave up (its lock
+    is gone, or FLIGHT_S passed): then this process computes."""
+    deadline = time.monotonic() + FLIGHT_S
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        shared = await _shared(key)
+        if shared is not None:
+            return shared
+        try:
+            if not await redis_core.run(lambda r: r.exists(f"{key}:lock")):
+                return await _shared(key)
+        except redis_core.Unavailable:
+            return None
+    return None
 
 
 def _periods(now: datetime) -> dict[str, tuple[datetime, datetime]]:
@@ -256,9 +381,14 @@ async def compute(screen: ScreenScope) -> dict[str, Any]:
                                   query=_stats_query(screen, *periods["month"], by="grid"))
     units = await stats.breakdown(viewer=viewer,
                                   query=_stats_query(screen, *periods["month"], by="unit"))
+    # This month's reports per 大类 and per intake channel: the stats breakdowns (their daily
+    # rollups for whole days, the tickets for today), the figures the dashboard publishes.
+    majors = await stats.breakdown(
+        viewer=viewer, query=_stats_query(screen, *periods["month"], by="category_major"))
+    sources = await stats.breakdown(
+        viewer=viewer, query=_stats_query(screen, *periods["month"], by="source"))
     tickets = Ticket.filter(under_any("area_path", screen.paths))
     open_now = tickets.filter(status__in=list(OPEN_STATUSES))
-    month_start = periods["month"][0].astimezone(UTC)
     return {
         "generated_at": _iso(now),
         "refresh_s": current().screen_refresh_s,
@@ -276,8 +406,8 @@ async def compute(screen: ScreenScope) -> dict[str, Any]:
                                          deadline_at__lt=now).count(),
         "cells": await _cells(open_now, cells.rows),
         "units": _ranking(units.rows),
-        "categories": await _categories(tickets.filter(created_at__gte=month_start)),
-        "sources": await _sources(tickets.filter(created_at__gte=month_start)),
+        "categories": _categories(majors.rows),
+        "sources": _sources(sources.rows),
         "feed": await _feed(tickets),
     }
 
@@ -311,25 +441,18 @@ def _ranking(rows: list[Any]) -> list[dict[str, Any]]:
              "rate": r.rates["handled_on_time_rate"].model_dump()} for r in ranked[:RANKING_SIZE]]
 
 
-async def _categories(reported: Any) -> list[dict[str, Any]]:
+def _categories(rows: list[Any]) -> list[dict[str, Any]]:
     """Cases reported this month per 大类 (major class), most first."""
-    counted = await reported.annotate(n=Count("id")).group_by("category_id").values(
-        "category_id", "n")
-    by_id = await catalog.categories_by_id()
-    totals: dict[str, int] = {}
-    for row in counted:
-        category = by_id.get(row["category_id"])
-        major = by_id.get(category.parent_id) if category and category.parent_id else category
-        name = major.name if major else "其他"
-        totals[name] = totals.get(name, 0) + int(row["n"])
-    return [{"name": k, "count": v} for k, v in sorted(totals.items(), key=lambda i: -i[1])]
+    counted = [{"name": r.name, "count": r.counts["reported"]} for r in rows
+               if r.counts["reported"] > 0]
+    return sorted(counted, key=lambda r: -r["count"])
 
 
-async def _sources(reported: Any) -> list[dict[str, Any]]:
+def _sources(rows: list[Any]) -> list[dict[str, Any]]:
     """Cases reported this month per intake channel (来源)."""
-    counted = await reported.annotate(n=Count("id")).group_by("source").values("source", "n")
-    return sorted(({"source": str(r["source"]), "label": SOURCE_LABELS.get(r["source"], "其他"),
-                    "count": int(r["n"])} for r in counted), key=lambda r: -r["count"])
+    counted = [{"source": r.key, "label": SOURCE_LABELS.get(r.key, "其他"),
+                "count": r.counts["reported"]} for r in rows if r.counts["reported"] > 0]
+    return sorted(counted, key=lambda r: -r["count"])
 
 
 async def _feed(tickets: Any) -> list[dict[str, Any]]:

@@ -366,13 +366,24 @@ async def list_for_staff(*, user: User, query: StaffListQuery) -> TicketPage:
             raise NotFound("找不到该区域", code="area_not_found")
         qs = qs.filter(under("area_path", area.path))
     if query.category:
-        category = await catalog.get_category_or_raise(code=query.category)
-        qs = qs.filter(under("category__path", category.path))
+        qs = qs.filter(category_id__in=await category_subtree_ids(query.category))
     if query.unit_id:
         qs = qs.filter(unit_id=query.unit_id)
     if query.overdue is not None:
         qs = qs.filter(is_overdue=query.overdue)
     return await _page(user, qs, query.limit, query.cursor)
+
+
+async def category_subtree_ids(code: str) -> list[int]:
+    """A category and every category under it, as ids (404 for an unknown code).
+
+    The list filters by `category_id IN (…)` rather than a join on the categories' path: the
+    catalogue is cached in-process, and with ids MariaDB can walk the list's own order and stop
+    after a page instead of reading every ticket of each 小类 and sorting them.
+    """
+    category = await catalog.get_category_or_raise(code=code)
+    return [c.id for c in (await catalog.categories_by_id()).values()
+            if c.path.startswith(category.path)]
 
 
 async def dispatcher_queue(*, user: User, limit: int, cursor: str | None) -> TicketPage:

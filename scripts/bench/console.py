@@ -14,6 +14,8 @@ Then, against one Sanic process (`create_app()`, started by this script in a sub
    change swaps in, and `GET /api/v1/tickets` with the same filters where the API has them,
    requested one after the other (console, fragment, API, console, ...) so that load from other
    processes hits all alike. Median and p90 latency, and the server's CPU time per request.
+   The queue tabs' six counts are not part of the list (the tabs load them from
+   /console/queue-counts, cached per scope for a few seconds): timed apart, fresh and cached.
 2. A case: `/console/tickets/<id>` (page and side panel) and `GET /api/v1/tickets/<id>`, for
    cases filed through the API (with a timeline) and generated ones.
 3. The map data: the grid GeoJSON (size, cells) and the markers the page embeds; a
@@ -249,7 +251,8 @@ def open_env(args: argparse.Namespace, tag: str) -> Env:
 
 
 def close_env(env: Env, *, keep: bool) -> None:
-    if keep:
+    """Drop the database this run created, unless `keep`; a reused one is never dropped."""
+    if keep or not env.created:
         print(f"kept {env.database} (reuse it with --database {env.database})")
     else:
         common.drop_database(env.target, env.database)
@@ -412,7 +415,18 @@ def filter_sets(env: Env) -> list[FilterSet]:
                   "API: the community only (it has no date filter)"),
         FilterSet("全部 + keyword 垃圾 (common)", {"queue": "all", "q": "垃圾"}, None),
         FilterSet("全部 + keyword 楼道 (absent)", {"queue": "all", "q": "楼道"}, None),
+        FilterSet("全部 + keyword 楼道 (absent), 1 year", {"queue": "all", "q": "楼道",
+                  "from": (today - timedelta(days=365)).isoformat()}, None),
+        *([FilterSet("全部 + keyword = a case number", {"queue": "all", "q": number}, None)]
+          if (number := oldest_number(env)) else []),
     ]
+
+
+def oldest_number(env: Env) -> str | None:
+    """A case number to type into the keyword box (the oldest case: found at any date)."""
+    found = scalar(env.target, env.database,
+                   "SELECT number FROM tickets WHERE number IS NOT NULL ORDER BY id LIMIT 1")
+    return str(found) if found else None
 
 
 async def file_reports(base_url: str, city: ticket_bench.City, n: int) -> list[int]:
@@ -479,6 +493,13 @@ async def bench(env: Env, server: common.ServerProcess, runs: int) -> dict[str, 
                 pairs.append((api, get("/api/v1/tickets", {**fs.api, "limit": "50"}, bearer)))
             await timer.rounds(pairs, runs)
             out["lists"].append((fs, page, fragment, api))
+
+        tabs = {"HX-Request": "true"}
+        fresh = Timing("tab counts, fresh (/console/queue-counts?fresh=1)")
+        cached = Timing("tab counts, cached (/console/queue-counts)")
+        await timer.rounds([(fresh, get("/console/queue-counts", {"fresh": "1"}, tabs)),
+                            (cached, get("/console/queue-counts", None, tabs))], runs)
+        out["counts"] = [fresh, cached]
 
         cases = [(f"filed via API #{i}", i) for i in filed[:3]]
         cases += [(f"generated, {status}", i) for status, i in generated_ids(env).items()]
@@ -571,6 +592,8 @@ def run(env: Env, args: argparse.Namespace) -> None:
     rows = [t for fs, page, frag, api in out["lists"] for t in (page, frag, api) if t]
     print_timings("\nThe workbench list (50 rows) and GET /api/v1/tickets (limit=50)", rows,
                   LIST_TARGET_MS)
+    print_timings("\nThe queue tabs' six counts (a request of their own, not the list's)",
+                  out["counts"], None)
     print(f"\nConsole list / API list (target <= {CONSOLE_VS_API_TARGET:g}x), by median "
           "latency and by server CPU per request:")
     for fs, page, frag, api in out["lists"]:

@@ -23,7 +23,10 @@ async def test_a_new_report_waits_in_the_accept_queue_on_the_list_and_the_map(cl
     page = await client.get("/console/?queue=accept")
     assert page.status_code == 200
     assert ticket["number"] in page.text and "噪音扰民" in page.text
-    assert re.search(r'待受理\s*<span class="count">1</span>', page.text)
+    # The list does not wait for the tab counts: the tabs load them in a request of their own.
+    assert 'class="count"' not in page.text and "/console/queue-counts?queue=accept" in page.text
+    tabs = await client.get("/console/queue-counts?queue=accept", headers={"HX-Request": "true"})
+    assert re.search(r'待受理\s*<span class="count">1</span>', tabs.text)
     [marker] = markers(page.text)
     assert marker["id"] == ticket["id"]
     assert (marker["lng"], marker["lat"]) == (ticket["location"]["lng"], ticket["location"]["lat"])
@@ -47,6 +50,41 @@ async def test_filters_live_in_the_url_and_narrow_the_list(client, city):
     assert 'hx-swap-oob="true"' in fragment.text  # the filter form learns the current tab
 
 
+async def test_a_major_category_lists_its_minor_ones_in_the_console_and_the_api(client, city):
+    noise = await report(client, city.resident, category="9902")
+    litter = await report(client, city.resident, category="9904")
+    await sign_in_dispatcher(client)
+    major = await client.get("/console/?queue=all&category=99")
+    assert noise["number"] in major.text and litter["number"] in major.text
+    minor = await client.get("/console/?queue=all&category=9904")
+    assert litter["number"] in minor.text and noise["number"] not in minor.text
+    api = await client.get("/api/v1/tickets", headers=city.dispatcher, params={"category": "99"})
+    assert {t["id"] for t in api.json()["items"]} >= {noise["id"], litter["id"]}
+    other = await client.get("/api/v1/tickets", headers=city.dispatcher,
+                             params={"category": "9901"})
+    assert noise["id"] not in {t["id"] for t in other.json()["items"]}
+    assert (await client.get("/console/?queue=all&category=77")).status_code == 404
+
+
+async def test_a_keyword_searches_recent_reports_and_a_case_number_any(client, city):
+    from datetime import UTC, datetime, timedelta
+
+    from app.tickets.models import Ticket
+
+    old = await report(client, city.resident, category="9902", description="楼下广场舞音响太大声")
+    new = await report(client, city.resident, category="9902", description="夜里广场舞又开始了")
+    await Ticket.filter(id=old["id"]).update(created_at=datetime.now(UTC) - timedelta(days=120))
+    await sign_in_dispatcher(client)
+    recent = await client.get("/console/?queue=all&q=广场舞")
+    assert new["number"] in recent.text and old["number"] not in recent.text
+    assert "近 90 天" in recent.text  # the form says what a keyword searches
+    since = (datetime.now(UTC) - timedelta(days=200)).date().isoformat()
+    longer = await client.get(f"/console/?queue=all&q=广场舞&from={since}")
+    assert new["number"] in longer.text and old["number"] in longer.text
+    by_number = await client.get(f"/console/?queue=all&q={old['number']}")
+    assert old["number"] in by_number.text and new["number"] not in by_number.text
+
+
 async def test_a_dispatcher_accepts_a_case_and_the_list_is_told_to_refresh(client, city):
     ticket = await report(client, city.resident, category="9902")
     csrf = await sign_in_dispatcher(client)
@@ -62,6 +100,27 @@ async def test_a_dispatcher_accepts_a_case_and_the_list_is_told_to_refresh(clien
     assert json.loads(response.headers["HX-Trigger"]) == {"ticket-changed": {"id": ticket["id"]}}
     api = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.dispatcher)
     assert api.json()["status"] in ("accepted", "dispatched")
+
+
+async def test_the_tab_counts_follow_an_action_at_once(client, city):
+    ticket = await report(client, city.resident, category="9902")
+    csrf = await sign_in_dispatcher(client)
+    htmx = {"HX-Request": "true"}
+    tabs = await client.get("/console/queue-counts", headers=htmx)
+    assert re.search(r'待受理\s*<span class="count">1</span>', tabs.text)
+    # Within the cache's window the list shows the counts it has, with no request of its own.
+    listed = await client.get("/console/?queue=accept", headers={**htmx, "HX-Target": "queue-body"})
+    assert re.search(r'待受理\s*<span class="count">1</span>', listed.text)
+    await client.post(f"/console/tickets/{ticket['id']}/actions/accept",
+                      data={"version": ticket["version"]}, headers={**htmx, "X-CSRF-Token": csrf})
+    # The list refreshes after the action (recount) and its tabs count again, not from the cache.
+    refreshed = await client.get("/console/?queue=accept&recount=1",
+                                 headers={**htmx, "HX-Target": "queue-body"})
+    assert ticket["number"] not in refreshed.text
+    assert "/console/queue-counts?queue=accept&amp;fresh=1" in refreshed.text
+    tabs = await client.get("/console/queue-counts?queue=accept&fresh=1", headers=htmx)
+    assert re.search(r'待受理\s*<span class="count">0</span>', tabs.text)
+    assert (await client.get("/console/queue-counts", headers=htmx)).text == tabs.text
 
 
 async def test_an_action_without_the_csrf_token_is_refused(client, city):

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+
+import pytest
 
 from app.accounts.models import Role
+from app.screen import service
 from app.screen.models import DisplayLink
 from tests.console.helpers import dispatcher, sign_in
 from tests.factories import make_staff
@@ -134,3 +138,31 @@ async def test_unknown_tokens_are_not_found(client, city):
         response = await client.get(f"/screen/{token}/data.json")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "display_link_not_found"
+
+
+async def test_a_resolved_link_is_kept_but_a_revoke_still_ends_it_at_once(client, city):
+    csrf = await dispatcher(client, username="dispatcher-cache")
+    token = await create_link(client, csrf)
+    assert (await client.get(f"/screen/{token}/data.json")).status_code == 200
+    # Revoked behind the cache's back (as another process's revoke looks to this one, without
+    # Redis): the link is kept for a while, so 50 screens do not read it again every few seconds.
+    [link] = await DisplayLink.all()
+    await DisplayLink.filter(id=link.id).update(last_seen_at=None)
+    assert (await client.get(f"/screen/{token}/data.json")).status_code == 200
+    assert (await DisplayLink.get(id=link.id)).last_seen_at is None  # not read again
+    # Through the console (this process, and with Redis every process): at once.
+    await client.post(f"/console/screen/links/{link.id}/revoke", data={"csrf_token": csrf})
+    assert (await client.get(f"/screen/{token}/data.json")).status_code == 404
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+async def test_with_redis_a_revoke_reaches_a_process_that_cached_the_link(client, city):
+    csrf = await dispatcher(client, username="dispatcher-two")
+    token = await create_link(client, csrf)
+    assert (await client.get(f"/screen/{token}/data.json")).status_code == 200
+    [link] = await DisplayLink.all()
+    other_process = dict(service._links)  # what another process holds for this link
+    await client.post(f"/console/screen/links/{link.id}/revoke", data={"csrf_token": csrf})
+    service._links.update(other_process)
+    data = await client.get(f"/screen/{token}/data.json")
+    assert data.status_code == 404 and data.json()["error"]["code"] == "display_link_not_found"

@@ -167,3 +167,48 @@ async def test_staff_open_their_own_scope_in_the_console(client, city):
 async def test_the_screen_needs_a_session_or_a_link(client, city):
     response = await client.get("/console/screen/data.json")
     assert response.status_code == 302 and "/console/login" in response.headers["location"]
+
+
+async def test_categories_and_channels_are_the_published_breakdowns(client, city):
+    base_settings(screen_cache_s=0)
+    await report(client, city.resident, "9904")
+    await report(client, city.resident, "9904")
+    await report(client, city.resident, "9902")
+    token = await screen_link(client)
+    data = await figures(client, token)
+    period = {"area": "990100", "from": data["month"]["from"], "to": data["month"]["to"]}
+    for by, shown, name in (("category_major", data["categories"], "name"),
+                            ("source", data["sources"], "source")):
+        response = await client.get("/api/v1/stats/breakdown", headers=city.dispatcher,
+                                    params={**period, "by": by})
+        assert response.status_code == 200, response.text
+        published = {(r["name"] if name == "name" else r["key"]): r["counts"]["reported"]
+                     for r in response.json()["rows"] if r["counts"]["reported"]}
+        assert {row[name]: row["count"] for row in shown} == published, by
+    assert sum(row["count"] for row in data["categories"]) == 3
+    assert data["sources"] == [{"source": "resident", "label": "居民上报", "count": 3}]
+
+
+async def test_a_screen_with_figures_does_not_wait_for_a_slow_computation(client, city, monkeypatch):
+    base_settings(screen_cache_s=0.1)
+    token = await screen_link(client)
+    first = await figures(client, token)
+    await asyncio.sleep(0.2)  # the figures are due again
+    computed = service.compute
+
+    async def slow(screen):
+        await asyncio.sleep(service.STALE_WAIT_S + 0.5)
+        return await computed(screen)
+
+    monkeypatch.setattr(service, "compute", slow)
+    before = service.cache.computations
+    answers = await asyncio.gather(*[client.get(f"/screen/{token}/data.json") for _ in range(5)])
+    # Each screen got the figures it had within STALE_WAIT_S; one computation ran for all.
+    assert {a.json()["generated_at"] for a in answers} == {first["generated_at"]}
+    for _ in range(100):  # the one computation finishes in the background
+        if service.cache.computations > before:
+            break
+        await asyncio.sleep(0.1)
+    assert service.cache.computations == before + 1
+    again = await figures(client, token)
+    assert again["generated_at"] != first["generated_at"]
