@@ -40,6 +40,7 @@ from app.notifications import routes as notifications_routes
 from app.open311 import routes as open311_routes
 from app.polls import routes as polls_routes
 from app.ratings import routes as ratings_routes
+from app.review import routes as review_routes
 from app.routing import routes as routing_routes
 from app.screen import routes as screen_routes
 from app.settings import Settings, current
@@ -64,6 +65,7 @@ DOMAIN_BLUEPRINTS = (
     devices_routes.bp,
     conversation_routes.bp,
     escalation_routes.bp,
+    review_routes.bp,
 )
 
 

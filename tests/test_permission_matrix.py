@@ -85,6 +85,8 @@ GET    /api/v1/me                                         | 401     | ok      | 
 GET    /api/v1/me/data                                    | 401     | ok      | ok      | ok      | ok      | ok      | ok
 GET    /api/v1/users                                      | 401     | 403     | 403     | 403     | ok      | ok      | ok
 GET    /api/v1/users/{user_id}                            | 401     | 404     | ok/404  | 404     | ok/404  | ok/404  | ok/404
+GET    /api/v1/users/{user_id}/changes                    | 401     | 403     | 403     | 403     | 403     | 403     | ok/404
+GET    /api/v1/review/queue                               | 401     | 403     | 403     | 403     | ok      | ok      | ok
 GET    /api/v1/areas                                      | 401     | ok      | ok      | ok      | ok      | ok      | ok
 GET    /api/v1/areas/locate                               | 401     | ok      | ok      | ok      | ok      | ok      | ok
 GET    /api/v1/areas/{code}                               | 401     | ok      | ok      | ok      | ok      | ok      | ok
@@ -131,6 +133,7 @@ POST   /api/v1/media/uploads                              | 401     | ok      | 
 POST   /api/v1/media/uploads/{media_id}/file              | 401     | ok/404  | 404     | 404     | 404     | 404     | 404
 POST   /api/v1/users                                      | 401     | 403     | 403     | 403     | 403     | 403     | ok
 PATCH  /api/v1/users/{user_id}                            | 401     | 404     | 403/404 | 404     | 403/404 | 403/404 | ok/404
+PUT    /api/v1/users/{user_id}/grants                     | 401     | 403     | 403     | 403     | 403     | 403     | ok/404
 POST   /api/v1/areas/import                               | 401     | 403     | 403     | 403     | 403     | 403     | ok
 PATCH  /api/v1/areas/{code}                               | 401     | 403     | 403     | 403     | ok/403  | 403     | ok/403
 POST   /api/v1/categories                                 | 401     | 403     | 403     | 403     | 403     | 403     | ok
@@ -150,6 +153,12 @@ POST   /api/v1/tasks/self-dispose                         | 401     | 403     | 
 POST   /api/v1/tickets/{ticket_id}/follow                 | 401     | ok/404  | ok/404  | ok/404  | ok/404  | ok/404  | ok/404
 POST   /api/v1/tickets/{ticket_id}/info                   | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
 POST   /api/v1/tickets/{ticket_id}/release-content        | 401     | 404     | 404     | 404     | ok/404  | ok/404  | 404
+POST   /api/v1/review/tickets/{ticket_id}/release         | 401     | 404     | 404     | 404     | ok/404  | ok/404  | 404
+POST   /api/v1/review/tickets/{ticket_id}/keep            | 401     | 404     | 404     | 404     | ok/404  | ok/404  | 404
+POST   /api/v1/review/ratings/{rating_id}/release         | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
+POST   /api/v1/review/ratings/{rating_id}/keep            | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
+POST   /api/v1/review/polls/{poll_id}/texts/{answer_id}/release | 401     | 404     | 404     | 404     | 404     | 404     | 404
+POST   /api/v1/review/polls/{poll_id}/texts/{answer_id}/keep | 401     | 404     | 404     | 404     | 404     | 404     | 404
 POST   /api/v1/ratings/{rating_id}/replies                | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
 PATCH  /api/v1/ratings/{rating_id}                        | 401     | ok/404  | 404     | 404     | 404     | 404     | 404
 POST   /api/v1/tickets/{ticket_id}/rating                 | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
@@ -379,6 +388,10 @@ REQUESTS: dict[tuple[str, str], Req] = {
         "display_name": "新同事", "roles": [{"role": "grid_worker",
                                            "area_code": w.value("area", s)}]}),
     ("PATCH", "/api/v1/users/{user_id}"): Req(body=_const({"work_phone": "0537-1234567"})),
+    ("PUT", "/api/v1/users/{user_id}/grants"): Req(body=lambda w, s: {
+        "roles": [{"role": "grid_worker", "area_code": w.value("area", s)}]}),
+    ("POST", "/api/v1/review/ratings/{rating_id}/release"): Req(body=_const({})),
+    ("POST", "/api/v1/review/ratings/{rating_id}/keep"): Req(body=_const({})),
     ("POST", "/api/v1/areas/import"): Req(body=_const({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": "990300", "name": "新区", "kind": "district",
                                            "parent_code": None},

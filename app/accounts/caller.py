@@ -48,7 +48,7 @@ _SQL = (
 _VALIDATORS = ("caller_config_revision", "caller_grant_count", "caller_grant_max")
 
 
-def _lean_areas() -> QuerySet[Area]:
+def lean_areas() -> QuerySet[Area]:
     """Areas as scopes and profiles need them: never the polygons (a district's geometry is
     large, and every authenticated request needs its user's areas)."""
     return Area.all().only("id", "code", "name", "kind", "path", "parent_id")
@@ -56,8 +56,8 @@ def _lean_areas() -> QuerySet[Area]:
 
 def scope_relations() -> tuple[Prefetch, ...]:
     """What `scope_of` and `user_out` read of a user, for loading other users the same way."""
-    return (Prefetch("grants__area", _lean_areas()), Prefetch("grants__unit__area", _lean_areas()),
-            Prefetch("home_area", _lean_areas()))
+    return (Prefetch("grants__area", lean_areas()), Prefetch("grants__unit__area", lean_areas()),
+            Prefetch("home_area", lean_areas()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +82,8 @@ def _sql(dialect: str) -> str:
 async def _load_relations(user_id: int, home_area_id: int | None
                           ) -> tuple[list[RoleGrant], Area | None]:
     grants = await RoleGrant.filter(user_id=user_id).order_by("id").prefetch_related(
-        Prefetch("area", _lean_areas()), Prefetch("unit__area", _lean_areas()))
-    home = (await _lean_areas().filter(id=home_area_id).first()
+        Prefetch("area", lean_areas()), Prefetch("unit__area", lean_areas()))
+    home = (await lean_areas().filter(id=home_area_id).first()
             if home_area_id is not None else None)
     return list(grants), home
 

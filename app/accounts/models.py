@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.accounts.scope import STAFF_ROLES, Role, scope_of
 
-__all__ = ["STAFF_ROLES", "RefreshToken", "Role", "RoleGrant", "User"]
+__all__ = ["STAFF_ROLES", "AccountChange", "RefreshToken", "Role", "RoleGrant", "User"]
 
 
 class User(Model):
@@ -93,3 +95,24 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_tokens"
+
+
+class AccountChange(Model):
+    """The record of a change an admin made to a staff account: its grants replaced, or the
+    account deactivated or reactivated. Who, when, and the grants or state before and after."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE)
+    user_id: int
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    actor_id: int | None
+    action = fields.CharField(max_length=16)  # grants | deactivated | activated
+    before: fields.JSONField[Any] = fields.JSONField(null=True)
+    after: fields.JSONField[Any] = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "account_changes"
+        indexes = (("user_id", "id"),)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 
-from app.accounts import personal, service
+from app.accounts import grants, personal, service
 from app.accounts.schemas import (
+    AccountChangeList,
     DevLoginIn,
+    GrantsUpdate,
     GridInfo,
     MeUpdate,
     PasswordLoginIn,
@@ -150,6 +152,22 @@ async def get_user(request: Request, user_id: int) -> UserOut:
 async def update_user(request: Request, user_id: int, body: UserUpdate) -> UserOut:
     user = await service.update_user(actor=request.ctx.user, user_id=user_id, changes=body)
     return service.user_out(user)
+
+
+@bp.put("/users/<user_id:int>/grants")
+@endpoint(summary="Replace a staff account's roles and scopes (admins, within their area; "
+          "not their own); counts at the account's next request", tag=TAG, body=GrantsUpdate,
+          response=UserOut, errors=(403, 404, 409, 422))
+async def set_grants(request: Request, user_id: int, body: GrantsUpdate) -> UserOut:
+    user = await grants.set_grants(actor=request.ctx.user, user_id=user_id, data=body)
+    return service.user_out(user)
+
+
+@bp.get("/users/<user_id:int>/changes")
+@endpoint(summary="What admins changed on an account (grants, deactivation), newest first",
+          tag=TAG, response=AccountChangeList, errors=(403, 404))
+async def account_changes(request: Request, user_id: int) -> AccountChangeList:
+    return AccountChangeList(items=await grants.history(actor=request.ctx.user, user_id=user_id))
 
 
 # Under /areas because residents find it from their cell; here because it lists people (the

@@ -83,6 +83,32 @@ class StaffCreate(Input):
     roles: list[GrantIn] = Field(min_length=1, max_length=20)
 
 
+class GrantsUpdate(Input):
+    """Replace a staff account's grants (admins, within their area; never their own)."""
+
+    roles: list[GrantIn] = Field(min_length=1, max_length=20)
+    expected: list[GrantIn] | None = Field(
+        default=None, max_length=50,
+        description="The grants the admin saw: if the account's grants differ now (another "
+        "admin changed them), 409 grants_changed and nothing is written")
+
+
+class AccountChangeOut(BaseModel):
+    """One change an admin made to an account: grants replaced, deactivated or activated."""
+
+    id: int
+    action: str = Field(description="grants | deactivated | activated")
+    actor_id: int | None
+    actor_name: str
+    before: Any = None
+    after: Any = None
+    created_at: datetime
+
+
+class AccountChangeList(BaseModel):
+    items: list[AccountChangeOut]
+
+
 class MeUpdate(Input):
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
     home_area_code: str | None = Field(default=None, max_length=32)

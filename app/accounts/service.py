@@ -15,7 +15,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from app.accounts import caller
-from app.accounts.models import STAFF_ROLES, RefreshToken, RoleGrant, User
+from app.accounts.models import STAFF_ROLES, AccountChange, RefreshToken, RoleGrant, User
 from app.accounts.schemas import (
     GrantIn,
     GrantOut,
@@ -346,7 +346,7 @@ async def list_users(*, viewer: User, query: UserQuery) -> UserPage:
     return UserPage(items=[user_out(u) for u in rows], next=after)
 
 
-async def _resolve_grant(scope: Scope, grant: GrantIn) -> RoleGrant:
+async def resolve_grant(scope: Scope, grant: GrantIn) -> RoleGrant:
     """One requested grant (not saved yet), checked against the creating admin's own scope."""
     if grant.role == Role.RESIDENT:
         raise Invalid("居民通过微信登录，无需创建", code="invalid_role")
@@ -375,7 +375,7 @@ async def create_staff(*, actor: User, data: StaffCreate) -> User:
     scope = scope_of(actor)
     if not scope.has(Role.ADMIN):
         raise Forbidden("只有管理员可以创建工作人员账号")
-    resolved = [await _resolve_grant(scope, g) for g in data.roles]
+    resolved = [await resolve_grant(scope, g) for g in data.roles]
     password_hash = await security.hash_password(data.password)
     try:
         async with in_transaction("default"):
@@ -398,6 +398,7 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
     if not scope_of(actor).has(Role.ADMIN) or target.id == actor.id and changes.is_active is False:
         raise Forbidden("只有管理员可以修改账号")
     values = changes.model_dump(exclude_none=True)
+    was_active = target.is_active
     for name, value in values.items():
         setattr(target, name, value)
     async with in_transaction("default"):
@@ -405,6 +406,12 @@ async def update_user(*, actor: User, user_id: int, changes: UserUpdate) -> User
         await target.save(update_fields=[*values, "updated_at"])
         if changes.is_active is not None:
             await config_cache.bump()  # who hears of a unit's tasks may have changed
+        if changes.is_active is not None and changes.is_active != was_active:
+            # The record of admins' changes (accounts/grants.py reads it back).
+            await AccountChange.create(
+                user_id=target.id, actor_id=actor.id,
+                action="activated" if changes.is_active else "deactivated",
+                before={"is_active": was_active}, after={"is_active": changes.is_active})
     if changes.is_active is False:
         await RefreshToken.filter(user_id=target.id).update(revoked_at=datetime.now(UTC))
         # A deactivated account's bound WeChat is unbound, so no task or deadline message

@@ -34,7 +34,7 @@ FIELD_LABELS = {
 }
 CATEGORY_KINDS = {"component": "部件", "event": "事件"}
 SAVED = {"1": "已保存", "created": "已创建", "deactivated": "已停用", "activated": "已启用",
-         "deleted": "已删除"}
+         "deleted": "已删除", "grants": "授权已更新，该账号下一次操作起生效"}
 
 
 def may_administer(user: domain.User | None) -> bool:

@@ -2,7 +2,7 @@
 
 What the API offers is what these pages offer: a unit is created, renamed and retired; a
 handler joins a unit as a new staff account with a handler grant on it and leaves it when
-the account is disabled (the API changes no grant of an existing account). Registered by
+the account is disabled or its grants change (授权, `accounts.grants`). Registered by
 `admin.py`, whose helpers these pages share.
 """
 
@@ -181,10 +181,50 @@ async def admin_user_page(request: Request, user_id: int) -> HTTPResponse:
 
 async def _user_page(request: Request, user_id: int, *, status: int = 200,
                      errors: list[str] | None = None) -> HTTPResponse:
-    target = await domain.user_out(viewer=request.ctx.console.user, user_id=user_id)
+    user = request.ctx.console.user
+    target = await domain.user_out(viewer=user, user_id=user_id)
+    changes = await domain.account_grants.history(actor=user, user_id=user_id)
     return await render(request, "admin/user.html", status=status, target=target,
                         role_labels=domain.ROLE_LABELS, errors=errors or [],
-                        notice=notice_of(request))
+                        notice=notice_of(request), changes=changes, roles=STAFF_ROLE_CHOICES,
+                        areas=await _areas(request), units=await domain.admin_units(user=user),
+                        is_self=target.id == user.id)
+
+
+def _grant(role: str, area_code: str, unit_id: str) -> dict[str, Any]:
+    if role == domain.Role.HANDLER.value:
+        return {"role": role, "unit_id": unit_id or None}
+    return {"role": role, "area_code": area_code or None}
+
+
+@bp.post("/admin/users/<user_id:int>/grants")
+@admin_only
+async def admin_set_grants(request: Request, user_id: int) -> HTTPResponse:
+    """授权: keep the ticked grants, add one; `expected` is what the page showed, so a change
+    another admin made meanwhile answers 409 instead of being undone."""
+    count = form_values(request, "grant_count")["grant_count"]
+    shown = int(count) if count.isdigit() else 0
+    expected, kept = [], []
+    for n in range(min(shown, 50)):
+        v = form_values(request, f"g{n}_role", f"g{n}_area_code", f"g{n}_unit_id")
+        grant = _grant(v[f"g{n}_role"], v[f"g{n}_area_code"], v[f"g{n}_unit_id"])
+        expected.append(grant)
+        if checked(request, f"g{n}_keep"):
+            kept.append(grant)
+    new = form_values(request, "role", "area_code", "unit_id")
+    if new["role"]:
+        kept.append(_grant(new["role"], new["area_code"], new["unit_id"]))
+    try:
+        data = domain.GrantsUpdate.model_validate({"roles": kept, "expected": expected})
+        await domain.account_grants.set_grants(actor=request.ctx.console.user,
+                                               user_id=user_id, data=data)
+    except ValidationError as exc:
+        errors = (["至少保留或新增一项授权"] if not kept else messages(exc))
+        return await _user_page(request, user_id, status=422, errors=errors)
+    except domain.AppError as exc:
+        err = refused(exc)
+        return await _user_page(request, user_id, status=err.status_code, errors=[err.message])
+    return done(f"/admin/users/{user_id}", "grants")
 
 
 @bp.post("/admin/users/<user_id:int>")

@@ -13,9 +13,10 @@ from typing import Any
 
 from tortoise.expressions import Q
 
+from app.accounts import grants as account_grants
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.accounts.schemas import StaffCreate, UserOut, UserQuery, UserUpdate
+from app.accounts.schemas import GrantsUpdate, StaffCreate, UserOut, UserQuery, UserUpdate
 from app.accounts.scope import ROLE_LABELS, STAFF_ROLES, Role, Scope, scope_of
 from app.areas import service as areas
 from app.areas.models import Area, AreaKind
@@ -50,6 +51,8 @@ from app.ratings import service as ratings
 from app.ratings.models import Level as RatingLevel
 from app.ratings.models import Rating
 from app.ratings.schemas import RatingOut, RatingPage
+from app.review import service as review
+from app.review.models import Decision
 from app.routing import service as routing
 from app.routing.schemas import RuleCreate, RuleOut, RuleUpdate
 from app.screen import routes as screen_pages
@@ -478,3 +481,4 @@ async def poll_areas(*, user: User) -> list[Area]:
 # `ratings.release_comment`, `polls.release_text`), which checks who may.
 __all__ += ["FeatureCollection", "ImportPreview", "ImportQuery", "areas", "poll_queries",
             "polls", "ratings", "ticket_access", "ticket_actions"]
+__all__ += ["Decision", "GrantsUpdate", "account_grants", "review"]

@@ -9,6 +9,7 @@ The form is previewed (checked by the same pure rules, nothing written) before i
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,7 +96,7 @@ def _form_values(form: RequestParameters) -> dict[str, Any]:
             "description": get("description", 2100), "opens_at": get("opens_at", 20),
             "closes_at": get("closes_at", 20), "is_anonymous": bool(form.get("is_anonymous")),
             "results_visibility": get("results_visibility", 16) or "after_close",
-            "questions": questions}
+            "questions": questions, "idempotency_key": get("idempotency_key", 128)}
 
 
 def _number(value: str) -> int | str | None:
@@ -172,6 +173,9 @@ async def _form_page(request: Request, v: dict[str, Any], *, status: int = 200,
                                    "min_choices": "", "max_choices": "", "max_length": "",
                                    "required": True} for _ in range(blanks)]
     areas = await domain.poll_areas(user=request.ctx.console.user)
+    # Made when the form is first shown and carried through 预览: a double-posted 发布
+    # (a double click, a resent form) makes one poll (`polls.service.create_poll_once`).
+    v["idempotency_key"] = v.get("idempotency_key") or uuid.uuid4().hex
     return await render(request, "community/poll_new.html", status=status, v=v,
                         questions=questions, areas=areas, errors=errors or [], preview=preview,
                         kind_text=KIND_TEXT, visibility_text=VISIBILITY_TEXT,
@@ -200,12 +204,13 @@ async def create_poll(request: Request) -> HTTPResponse:
     if (request.form.get("step") if request.form else "") != "publish":
         return await _form_page(request, v, preview=body)
     try:
-        poll = await domain.polls.create_poll(actor=request.ctx.console.user, body=body)
+        poll_id, _ = await domain.polls.create_poll_once(
+            actor=request.ctx.console.user, body=body, key=v["idempotency_key"] or None)
     except domain.AppError as exc:
         if exc.status_code >= 500:
             raise
         return await _form_page(request, v, status=exc.status_code, errors=[exc.message])
-    return redirect(f"{PREFIX}/polls/{poll.id}?published=1", status=303)
+    return redirect(f"{PREFIX}/polls/{poll_id}?published=1", status=303)
 
 
 # --- one poll: detail, results, close, CSV ------------------------------------------------------

@@ -34,6 +34,7 @@ MODEL_MODULES = [
     "app.evaluation.models",
     "app.devices.models",
     "app.conversation.models",
+    "app.review.models",
 ]
 APP_LABEL = "models"
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesQuery
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import User
@@ -278,16 +279,18 @@ class HeldAnswer:
     text: str
 
 
-async def held_for_review(*, user: User, limit: int = 100) -> list[HeldAnswer]:
+async def held_for_review(*, user: User, limit: int = 100,
+                          reviewed: ValuesQuery[Any] | None = None) -> list[HeldAnswer]:
     """Held free-text answers of the polls `user` manages (`release_text`'s rule), oldest
-    polls first."""
+    polls first; `reviewed`: answer ids (a values query) a reviewer kept, left off."""
     paths = scope_of(user).paths(*STAFF_ROLES)
     titles = dict(await Poll.filter(under_any("area_path", paths)).values_list("id", "title"))
     if not titles:
         return []
-    rows = await (PollAnswer.filter(poll_id__in=list(titles), text_held=True,
-                                    text__not_isnull=True)
-                  .order_by("poll_id", "question_id").limit(limit)
+    qs = PollAnswer.filter(poll_id__in=list(titles), text_held=True, text__not_isnull=True)
+    if reviewed is not None:
+        qs = qs.exclude(id__in=Subquery(reviewed))
+    rows = await (qs.order_by("poll_id", "question_id").limit(limit)
                   .values("id", "poll_id", "question_id", "text"))
     prompts = dict(await PollQuestion.filter(id__in={r["question_id"] for r in rows})
                    .values_list("id", "prompt"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, text
+from sanic.response import HTTPResponse, json, text
 from sanic_ext.extensions.openapi import openapi
 
 from app.core.api import endpoint
@@ -21,17 +21,26 @@ from app.polls.schemas import (
     ResultsCsvQuery,
     ResultsQuery,
 )
+from app.tickets.routes import IDEMPOTENCY
 
 bp = Blueprint("polls")
 TAG = "polls"
 
 
 @bp.post("/polls")
-@endpoint(summary="Create a poll for an area subtree (community staff)", tag=TAG,
-          body=PollCreate, response=PollDetail, status=201, errors=(403,))
-async def create(request: Request, body: PollCreate) -> PollDetail:
-    poll = await service.create_poll(actor=request.ctx.user, body=body)
-    return await queries.detail(user=request.ctx.user, poll_id=poll.id)
+@IDEMPOTENCY
+@endpoint(summary="Create a poll for an area subtree (community staff); once per "
+          "Idempotency-Key", tag=TAG, body=PollCreate, response=PollDetail, status=201,
+          errors=(403, 409, 422))
+async def create(request: Request, body: PollCreate) -> HTTPResponse:
+    poll_id, replayed = await service.create_poll_once(
+        actor=request.ctx.user, body=body, key=request.headers.get("idempotency-key"))
+    # A replay answers with the poll as it is now, as a replayed report does.
+    detail = await queries.detail(user=request.ctx.user, poll_id=poll_id)
+    response = json(detail.model_dump(mode="json"), status=201)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get("/polls")

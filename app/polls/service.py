@@ -52,6 +52,7 @@ from app.polls.rules import (
     results_visible,
 )
 from app.polls.schemas import HeldText, PollCreate, ResponseIn, ResponseReceipt
+from app.tickets import idempotency
 
 
 def _now() -> datetime:
@@ -63,6 +64,20 @@ def _already_voted() -> Conflict:
 
 
 # --- creating and closing -----------------------------------------------------------------------
+
+
+async def create_poll_once(*, actor: User, body: PollCreate, key: str | None
+                           ) -> tuple[int, bool]:
+    """`create_poll` once per Idempotency-Key of this user (the API's header, the console's
+    hidden form field): a retried or double-posted 发布 answers with the first poll's id.
+    Returns the poll's id and whether this was a replay."""
+    async def run() -> idempotency.Answer:
+        poll = await create_poll(actor=actor, body=body)
+        return 201, {"poll_id": poll.id}
+
+    answer = await idempotency.once(actor=actor, key=key, scope="POST /polls",
+                                    body=body.model_dump(mode="json"), run=run)
+    return int(answer.body["poll_id"]), answer.replayed
 
 
 async def create_poll(*, actor: User, body: PollCreate) -> Poll:
@@ -167,8 +182,7 @@ async def _held_texts(rows: Sequence[AnswerRow], user: User) -> set[int]:
     return held
 
 
-async def release_text(*, user: User, poll_id: int, answer_id: str) -> HeldText:
-    """A reviewer clears a held free-text answer: it joins the results and the exports."""
+async def _staff_answer(user: User, poll_id: int, answer_id: str) -> PollAnswer:
     poll = await staff_poll_or_raise(user=user, poll_id=poll_id)
     try:
         key = uuid.UUID(answer_id)
@@ -177,5 +191,21 @@ async def release_text(*, user: User, poll_id: int, answer_id: str) -> HeldText:
     answer = await PollAnswer.get_or_none(id=key, poll_id=poll.id, text__not_isnull=True)
     if answer is None:
         raise NotFound("找不到该回答", code="answer_not_found")
+    return answer
+
+
+async def held_text_for_review(*, user: User, poll_id: int, answer_id: str) -> PollAnswer:
+    """A held free-text answer `user` may release or keep: 404 outside their polls, 409 when
+    it is not held any more."""
+    answer = await _staff_answer(user, poll_id, answer_id)
+    if not answer.text_held:
+        raise Conflict("该回答已审核", code="not_held")
+    return answer
+
+
+async def release_text(*, user: User, poll_id: int, answer_id: str) -> HeldText:
+    """A reviewer clears a held free-text answer: it joins the results and the exports."""
+    answer = await _staff_answer(user, poll_id, answer_id)
+    key = answer.id
     await PollAnswer.filter(id=key).update(text_held=False)
     return HeldText(id=str(key), text=answer.text or "", is_held=False)

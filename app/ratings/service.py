@@ -5,9 +5,11 @@ recorded reason why not)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
+from tortoise.queryset import ValuesQuery
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role, User
@@ -181,11 +183,26 @@ async def decline(*, user: User, rating_id: int, reason: str) -> Rating:
     return await Rating.get(id=rating.id)
 
 
-async def held_comments(*, user: User, limit: int = 100) -> list[Rating]:
-    """Ratings in my area whose comment the content check held, oldest first."""
+async def held_comments(*, user: User, limit: int = 100,
+                        reviewed: ValuesQuery[Any] | None = None) -> list[Rating]:
+    """Ratings in my area whose comment the content check held, oldest first; `reviewed`:
+    ids (a values query) of ratings a reviewer kept, left off the list."""
     scope = scope_of(user)
-    return list(await Rating.filter(under_any("area_path", scope.paths(*STAFF)),
-                                    comment_held=True).order_by("id").limit(limit))
+    qs = Rating.filter(under_any("area_path", scope.paths(*STAFF)), comment_held=True)
+    if reviewed is not None:
+        qs = qs.exclude(id__in=Subquery(reviewed))
+    return list(await qs.order_by("id").limit(limit))
+
+
+async def held_comment_for_review(*, user: User, rating_id: int, seen: str | None) -> Rating:
+    """A held comment `user` may release or keep: 404 outside their area, 409 when it is
+    not held any more or differs from `seen`, the comment the reviewer read."""
+    rating, _ = await _staff_rating(user, rating_id)
+    if not rating.comment_held:
+        raise Conflict("该评价留言已审核", code="not_held")
+    if seen is not None and rating.comment != seen:
+        raise Conflict("评价留言已被修改，请重新审核", code="rating_changed")
+    return rating
 
 
 async def release_comment(*, user: User, rating_id: int, seen: str | None = None) -> Rating:

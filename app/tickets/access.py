@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import ValuesQuery
 
 from app.accounts.models import Role, User
 from app.accounts.scope import Scope, scope_of
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.paths import under_any
 from app.settings import current as current_settings
 from app.tickets.models import Ticket, TicketFollower
@@ -110,12 +112,28 @@ def in_scope(scope: Scope, roles: Sequence[Role]) -> Q:
     return under_any("area_path", scope.paths(*roles))
 
 
-async def held_for_review(*, user: User, limit: int = 100) -> list[Ticket]:
+async def held_for_review(*, user: User, limit: int = 100,
+                          reviewed: ValuesQuery[Any] | None = None) -> list[Ticket]:
     """Tickets whose text the content check held, oldest first, that `user` may release
-    (`actions.release_content`'s rule: a dispatcher or community staff of the ticket's area)."""
-    return list(await Ticket.filter(in_scope(scope_of(user), [Role.DISPATCHER,
-                                                               Role.COMMUNITY_STAFF]),
-                                    content_held=True).order_by("id").limit(limit))
+    (`actions.release_content`'s rule: a dispatcher or community staff of the ticket's area).
+    `reviewed`: ids (a values query) of tickets a reviewer kept, left off the list."""
+    qs = Ticket.filter(in_scope(scope_of(user), [Role.DISPATCHER, Role.COMMUNITY_STAFF]),
+                       content_held=True)
+    if reviewed is not None:
+        qs = qs.exclude(id__in=Subquery(reviewed))
+    return list(await qs.order_by("id").limit(limit))
+
+
+async def held_ticket_for_review(*, user: User, ticket_id: int) -> Ticket:
+    """A held ticket `user` may release or keep (as `held_for_review` lists them): 404 when
+    not theirs to review, 409 when nothing is held any more."""
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None or not ({Role.DISPATCHER, Role.COMMUNITY_STAFF}
+                              & ticket_roles(user, ticket)):
+        raise NotFound("找不到该案件", code="ticket_not_found")
+    if not ticket.content_held:
+        raise Conflict("该案件的内容已审核", code="not_held")
+    return ticket
 
 
 def checks_own_handling(user: User, ticket: Ticket) -> bool:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role, RoleGrant, User
 from app.areas.models import Area, AreaKind
 from app.routing.models import RoutingRule
 from app.units.models import Unit
@@ -312,3 +312,55 @@ async def test_an_admin_adds_and_removes_a_calendar_override(client, admin):
     gone = await client.post("/console/admin/calendar/2031-10-11/delete",
                              data={"csrf_token": token})
     assert gone.status_code == 404 and "该日期没有调整" in gone.text
+
+
+async def test_an_admin_changes_a_dispatchers_grants_and_the_dispatchers_session_follows(
+        client, admin):
+    headers, _ = admin
+    worker, api = await make_staff(Role.DISPATCHER, area_code="990100001", username="moved",
+                                   name="孙派遣")
+    client.cookies.clear()  # the fixture signed the admin in: the dispatcher first
+    await sign_in(client, "moved")
+    session = client.cookies.get("gz_console")
+    client.cookies.clear()
+    token = await sign_in(client, "admin")
+
+    page = await client.get(f"/console/admin/users/{worker.id}")
+    assert "保存授权" in page.text and "东门街道（990100001）" in page.text
+    changed = await client.post(f"/console/admin/users/{worker.id}/grants", data={
+        "csrf_token": token, "grant_count": "1", "g0_role": "dispatcher",
+        "g0_area_code": "990100001", "g0_unit_id": "",  # not ticked: taken away
+        "role": "dispatcher", "area_code": "990100002", "unit_id": ""})
+    assert changed.status_code == 303, changed.text
+    assert changed.headers["location"].endswith("?saved=grants")
+    me = (await client.get("/api/v1/me", headers=api)).json()
+    assert [(g["role"], g["area"]["code"]) for g in me["roles"]] == [("dispatcher", "990100002")]
+    history = await client.get(f"/console/admin/users/{worker.id}")
+    assert "修改授权" in history.text and "钱管理" in history.text
+
+    # The page showed one grant; another admin changed them since: nothing is undone.
+    stale = await client.post(f"/console/admin/users/{worker.id}/grants", data={
+        "csrf_token": token, "grant_count": "1", "g0_role": "dispatcher",
+        "g0_area_code": "990100001", "g0_keep": "1"})
+    assert stale.status_code == 409 and "已被其他管理员修改" in stale.text
+    outside = await client.post(f"/console/admin/users/{worker.id}/grants", data={
+        "csrf_token": token, "grant_count": "1", "g0_role": "dispatcher",
+        "g0_area_code": "990100002", "g0_keep": "1", "role": "dispatcher",
+        "area_code": "990200"})
+    assert outside.status_code == 422
+    me_page = await client.get(f"/console/admin/users/{(await User.get(username='admin')).id}")
+    assert "不能修改自己账号的授权" in me_page.text and "保存授权" not in me_page.text
+    forged = await client.post(f"/console/admin/users/{worker.id}/grants", data={
+        "grant_count": "0", "role": "admin", "area_code": "990100"})
+    assert forged.status_code == 403
+    assert [g.area_id for g in await RoleGrant.filter(user_id=worker.id)] == [
+        (await Area.get(code="990100002")).id]
+
+    # Deactivated: the dispatcher's console session and API token stop at once.
+    off = await client.post(f"/console/admin/users/{worker.id}/active",
+                            data={"csrf_token": token, "is_active": "0"})
+    assert off.status_code == 303
+    assert (await client.get("/api/v1/me", headers=api)).status_code == 401
+    client.cookies.clear()
+    client.cookies.set("gz_console", session, path="/console")
+    assert (await client.get("/console/")).status_code == 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -294,3 +295,29 @@ async def test_another_communitys_staff_and_dispatchers_cannot_reach_a_poll(clie
     assert (await client.get(f"/console/polls/{poll_id}")).status_code == 403
     assert (await client.get("/console/polls/new")).status_code == 403
     assert await Poll.filter(id=poll_id, close_reason="").exists()  # still open
+
+
+async def test_a_double_posted_publish_makes_one_poll(client, city):
+    headers = await community_staff(client)
+    token = headers["X-CSRF-Token"]
+    new = await client.get("/console/polls/new")
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', new.text).group(1)
+    # 预览 carries the key the form was made with, so 发布 from the preview uses it too.
+    preview = await client.post("/console/polls", data={
+        **poll_form(), "step": "preview", "csrf_token": token, "idempotency_key": key})
+    assert f'name="idempotency_key" value="{key}"' in preview.text
+
+    form = {**poll_form(), "step": "publish", "csrf_token": token, "idempotency_key": key}
+    first = await client.post("/console/polls", data=form)
+    again = await client.post("/console/polls", data=form)  # the browser resends the form
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert await Poll.all().count() == 1
+
+    twins = await asyncio.gather(*(client.post("/console/polls", data={**form, "idempotency_key":
+                                                                       "double-click-1"})
+                                   for _ in range(2)))
+    assert await Poll.all().count() == 2, [t.status_code for t in twins]
+    assert any(t.status_code == 303 for t in twins)
+    fresh = await client.get("/console/polls/new")
+    assert key not in fresh.text  # a new form, a new key

@@ -88,15 +88,27 @@ async def test_community_staff_release_each_kind_of_held_text_from_the_queue(cli
     assert "投票文字回答（0）" in after.text
 
 
-async def test_kept_items_stay_held_and_listed(client, city):
+async def test_kept_items_stay_hidden_and_leave_the_queue(client, city):
     held = await held_everything(client, city)
-    await community_staff(client)
-    for _ in range(2):
-        queue = await client.get("/console/review")
-        assert f"{WORD} 联系电话 138" in queue.text
-    hidden = await client.get(f"/api/v1/tickets/{held['ticket']['id']}",
-                              headers=city.other_resident)
+    csrf = await community_staff(client)
+    queue = await client.get("/console/review")
+    [answer_path] = re.findall(r'formaction="(/console/review/polls/\d+/texts/[0-9a-f-]+/keep)"',
+                               queue.text)
+    tid, rid = held["ticket"]["id"], held["rating"]["id"]
+    kept = await client.post(f"/console/review/tickets/{tid}/keep", data={"csrf_token": csrf})
+    assert kept.status_code == 303 and kept.headers["location"] == "/console/review?done=kept"
+    assert (await client.post(f"/console/review/ratings/{rid}/keep", data={
+        "csrf_token": csrf, "seen": f"谢谢，{WORD}请找我"})).status_code == 303
+    assert (await client.post(answer_path, data={"csrf_token": csrf})).status_code == 303
+
+    after = await client.get("/console/review?done=kept")
+    assert "已保留不公开" in after.text
+    assert "案件描述（0）" in after.text and "评价留言（0）" in after.text
+    assert "投票文字回答（0）" in after.text
+    hidden = await client.get(f"/api/v1/tickets/{tid}", headers=city.other_resident)
     assert hidden.status_code == 404
+    assert (await Rating.get(id=rid)).comment_held
+    assert await PollAnswer.filter(text_held=True).count() == 1
 
 
 async def test_a_comment_edited_after_the_reviewer_read_it_is_not_released(client, city):
