@@ -242,9 +242,12 @@
       showGone(err.message);
     });
     source.onerror = function () {
-      // CONNECTING: the browser retries by itself. CLOSED (an error status): the poll below
-      // learns why, and we try events again later.
-      if (!gone && source && source.readyState === EventSource.CLOSED) { source = null; }
+      // The stream dropped: say so at once (the hall sees the figures may be stale) until
+      // figures arrive again. CONNECTING: the browser retries by itself. CLOSED (an error
+      // status): the poll below learns why, and we try events again later.
+      if (gone) { return; }
+      setState("offline", "连接中断，自动重连中");
+      if (source && source.readyState === EventSource.CLOSED) { source = null; }
     };
   }
 
