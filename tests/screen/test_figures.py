@@ -68,6 +68,8 @@ async def test_the_screen_shows_the_published_figures_for_its_area_and_period(cl
         assert rate["display"] == month["rates"][key]["display"], key
     assert data["month"]["rates"]["closed_on_time_rate"]["display"] == "50.00%"  # 1 of 2 立案
     assert data["open"] == 3 and data["overdue"] == 0
+    # Per cell: the two open cases at the default point share a cell, whatever their status.
+    assert sorted(c["open"] for c in data["cells"].values() if c["open"]) == [1, 2]
 
 
 async def test_a_new_report_and_a_closing_move_the_screen(client, city):
