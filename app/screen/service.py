@@ -419,9 +419,8 @@ def _segment(path: str, depth: int) -> str:
 
 
 async def _open_by_path(open_now: Any) -> dict[str, int]:
-    """Open cases now per cell path. Grouped by (status, path), the order of the
-    (status, area_path) index, so MariaDB counts along the index with no temporary table
-    (60 ms at 160,000 open cases against 360 ms grouped by path alone); summed here."""
+    """Open cases now per cell path, grouped in the (status, area_path) index's order: no
+    temporary table (60 ms at 160,000 open cases, 360 ms grouped by path alone)."""
     counted = await open_now.annotate(n=Count("id")).group_by("status", "area_path").values(
         "area_path", "n")
     by_path: dict[str, int] = {}
