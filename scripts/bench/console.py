@@ -2,6 +2,7 @@
 
 Usage: python scripts/bench/console.py [--database-url mysql://...] [--rows 1000000]
        [--database gongzhi_bench_<name>] [--keep] [--runs 15] [--load-only]
+       [--same-kind-open N]
 
 It loads a district of `--rows` tickets (the ticket bench's generator, scripts/bench/tickets.py:
 the demo district, a few hundred residents, tickets written in SQL in their final states, the
@@ -414,7 +415,10 @@ def filter_sets(env: Env) -> list[FilterSet]:
                   {"queue": "all", "area": community, **month}, {"area": community},
                   "API: the community only (it has no date filter)"),
         FilterSet("全部 + keyword 垃圾 (common)", {"queue": "all", "q": "垃圾"}, None),
-        FilterSet("全部 + keyword 楼道 (absent)", {"queue": "all", "q": "楼道"}, None),
+        FilterSet("全部 + keyword 楼道 (absent), default window", {"queue": "all", "q": "楼道"},
+                  None),
+        FilterSet("全部 + keyword 楼道 (absent), 30 days", {"queue": "all", "q": "楼道",
+                  "from": (today - timedelta(days=29)).isoformat()}, None),
         FilterSet("全部 + keyword 楼道 (absent), 1 year", {"queue": "all", "q": "楼道",
                   "from": (today - timedelta(days=365)).isoformat()}, None),
         *([FilterSet("全部 + keyword = a case number", {"queue": "all", "q": number}, None)]
@@ -447,6 +451,33 @@ async def file_reports(base_url: str, city: ticket_bench.City, n: int) -> list[i
                 raise RuntimeError(f"report refused: {response.status_code} {response.text[:300]}")
             ids.append(int(response.json()["id"]))
     return ids
+
+
+def crowd_same_kind(env: Env, n: int) -> int:
+    """Write `n` more open cases of the 小类 the bench files (`AUTO_CATEGORY`) across the
+    district, as the report benches leave them (~30 per cell point at 10,000): copies of the
+    newest generated dispatched cases, moved to that 小类, created now (ids still follow time).
+    The case pages of the filed reports then look up 相同问题 among thousands of open cases of
+    their 小类, few of them near."""
+    conn = env.target.connect(env.database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM categories WHERE code = %s", (ticket_bench.AUTO_CATEGORY,))
+            (category_id,) = cur.fetchone()
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                        "%s AND table_name = 'tickets' AND column_name NOT IN ('id', 'number', "
+                        "'category_id', 'created_at') ORDER BY ordinal_position", (env.database,))
+            names = ", ".join(f"`{name}`" for (name,) in cur.fetchall())
+            cur.execute(f"INSERT INTO tickets (number, category_id, created_at, {names}) "  # noqa: S608
+                        f"SELECT CONCAT('C', id), %s, UTC_TIMESTAMP(6), {names} FROM tickets "
+                        "WHERE status = 'dispatched' AND number LIKE 'B%%' ORDER BY id DESC "
+                        "LIMIT %s", (category_id, n))
+            written = int(cur.rowcount)
+            cur.execute("ANALYZE TABLE tickets")
+            cur.fetchall()
+    finally:
+        conn.close()
+    return written
 
 
 def generated_ids(env: Env) -> dict[str, int]:
@@ -629,6 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15, help="timed requests of each kind")
     parser.add_argument("--load-only", action="store_true",
                         help="load (or check) the database and stop; with --keep")
+    parser.add_argument("--same-kind-open", type=_rows, default=0, metavar="N",
+                        help="first write N open cases of the filed reports' 小类 across the "
+                        "district (the 相同问题 look-up's worst case; docs/benchmarks.md)")
     parser.add_argument("--serve-port", type=int, help=argparse.SUPPRESS)  # the server child
     args = parser.parse_args(argv)
     if args.serve_port:
@@ -636,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     env = open_env(args, "console")
     try:
+        if args.same_kind_open:
+            print(f"wrote {crowd_same_kind(env, args.same_kind_open):,} open cases of "
+                  f"{ticket_bench.AUTO_CATEGORY} across the district")
         if not args.load_only:
             run(env, args)
     finally:

@@ -77,7 +77,7 @@ async def test_a_keyword_searches_recent_reports_and_a_case_number_any(client, c
     await sign_in_dispatcher(client)
     recent = await client.get("/console/?queue=all&q=广场舞")
     assert new["number"] in recent.text and old["number"] not in recent.text
-    assert "近 90 天" in recent.text  # the form says what a keyword searches
+    assert "近 30 天" in recent.text  # the form says what a keyword searches
     since = (datetime.now(UTC) - timedelta(days=200)).date().isoformat()
     longer = await client.get(f"/console/?queue=all&q=广场舞&from={since}")
     assert new["number"] in longer.text and old["number"] in longer.text

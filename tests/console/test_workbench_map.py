@@ -144,3 +144,19 @@ async def test_staff_who_cannot_merge_are_not_offered_the_nearby_list(client, ci
     case = await client.get(f"/console/tickets/{beside['id']}")
     assert case.status_code == 200
     assert "相同问题" not in case.text and "actions/merge" not in case.text
+
+
+async def test_a_case_lists_the_nearest_open_cases_of_its_kind_behind_hundreds_of_newer_ones(
+        client, city):
+    nearest = await report(client, city.resident, category="9902", location=NEAR)  # ~21 m
+    case = await report(client, city.other_resident, category="9902")
+    # 205 newer open cases of the same kind, 109–201 m east, each a little farther than the last.
+    farther = [await report(client, city.resident, category="9902", location={
+        **IN_CELL, "lng": IN_CELL["lng"] + 0.0012 + k * 0.000005}) for k in range(205)]
+    await sign_in_dispatcher(client)
+    page = await client.get(f"/console/tickets/{case['id']}", headers={"HX-Request": "true"})
+    nearby = page.text.split("相同问题")[1].split("可执行的操作")[0]
+    listed = [int(found) for found in re.findall(r'<li data-id="(\d+)"', nearby)]
+    assert listed == [nearest["id"], *[t["id"] for t in farther[:9]]]
+    distances = [int(d) for d in re.findall(r"相距约 (\d+) 米", nearby)]
+    assert distances[0] == 21 and distances[1:] == sorted(distances[1:]) and distances[-1] < 115
