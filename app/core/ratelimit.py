@@ -8,13 +8,32 @@ immediate after the first failure or timeout and logs it once; a background prob
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from app.core import redis as redis_core
 from app.core.errors import TooManyRequests
+
+# Count one event on each of KEYS in order, as `incr` does (INCR, then EXPIRE NX so a window
+# starts with its first event), and stop at the first past its limit: the counters after it
+# are not counted, as when each is hit in turn. ARGV: the window (s), then each key's limit.
+# Answers {position of the one past its limit (1-based, 0: none), its count, its TTL}.
+_HIT_LUA = """
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1], 'NX')
+  if count > tonumber(ARGV[i + 1]) then
+    return {i, count, redis.call('TTL', key)}
+  end
+end
+return {0, 0, 0}
+"""
+_HIT_SHA = hashlib.sha1(_HIT_LUA.encode()).hexdigest()
 
 
 @dataclass
@@ -96,8 +115,31 @@ class Counters:
 
     async def hit(self, key: str, *, limit: int, window_s: int) -> None:
         """Count one event; raise 429 with Retry-After once `limit` is exceeded in the window."""
-        count, retry_after = await self.incr(f"rl:{key}", window_s)
-        if count > limit:
+        await self.hit_all(((key, limit),), window_s=window_s)
+
+    async def hit_all(self, hits: Sequence[tuple[str, int]], *, window_s: int) -> None:
+        """`hit` each (key, limit) in turn, in one Redis round trip: 429 with Retry-After at
+        the first past its limit, and the keys after that one are not counted."""
+        keys = [f"rl:{key}" for key, _ in hits]
+        args: list[str | int] = [*keys, window_s, *(limit for _, limit in hits)]
+
+        async def on_redis(redis: Redis) -> list[int]:
+            try:
+                return await redis.evalsha(_HIT_SHA, len(keys), *args)
+            except NoScriptError:  # a restarted or flushed server: EVAL caches it again
+                return await redis.eval(_HIT_LUA, len(keys), *args)
+
+        try:
+            over, _, ttl = await redis_core.run(on_redis)
+            retry_after = max(1, int(ttl))
+        except redis_core.Unavailable:
+            over, retry_after = 0, 1
+            for position, (key, (_, limit)) in enumerate(zip(keys, hits, strict=True), 1):
+                count, retry_after = await self.memory.incr(key, window_s)
+                if count > limit:
+                    over = position
+                    break
+        if over:
             raise TooManyRequests(headers={"Retry-After": str(retry_after)},
                                   details={"retry_after": retry_after})
 

@@ -78,8 +78,10 @@ async def run(call: Callable[[Redis], Awaitable[T]]) -> T:
     if not breaker.allows():
         raise Unavailable("circuit open")
     try:
-        # The deadline covers the whole call (connect, retry, reply), not each socket read.
-        return await asyncio.wait_for(call(redis), timeout=_timeout)
+        # The deadline covers the whole call (connect, retry, reply), not each socket read;
+        # `asyncio.timeout`, not `wait_for`: no task made per call (as app/core/mysql_engine).
+        async with asyncio.timeout(_timeout):
+            return await call(redis)
     except (RedisError, OSError, TimeoutError) as exc:
         breaker.failed(exc)
         raise Unavailable(str(exc) or type(exc).__name__) from exc

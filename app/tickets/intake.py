@@ -65,8 +65,9 @@ async def _file(*, actor: User, body: ReportCreate, idempotency_key: str | None,
     if idempotency_key is not None and not idempotency.valid_key(idempotency_key):
         raise Invalid("Idempotency-Key 格式有误", code="invalid_idempotency_key")
     role = Role.RESIDENT if source == TicketSource.RESIDENT else Role.GRID_WORKER
-    request_hash = idempotency.request_hash(body.model_dump(mode="json"))
+    request_hash = ""  # the body's fingerprint, needed only with a key
     if idempotency_key:
+        request_hash = idempotency.request_hash(body.model_dump(mode="json"))
         replay = await _replay(actor, idempotency_key, request_hash)
         if replay is not None:
             return Opened(ticket=replay, replayed=True)

@@ -279,6 +279,29 @@ class Profiling:
                     shown += 1
                     if shown >= top:
                         break
+            stats = pstats.Stats(*files)
+            by_package: dict[str, float] = {}
+            for (path, _, name), st in stats.stats.items():
+                package = _profile_package(path, name)
+                by_package[package] = by_package.get(package, 0.0) + st[2]
+            print("  own time by package: " + ", ".join(
+                f"{package} {own / stats.total_tt:.1%}"
+                for package, own in sorted(by_package.items(), key=lambda kv: -kv[1])[:14]))
+
+
+def _profile_package(path: str, name: str) -> str:
+    """Where a profiled function lives: the project's domain (`app/tickets`), else the
+    installed package (`aiomysql`, `tortoise`, `redis` ...), else the standard library module."""
+    if path == "~":  # a function written in C (socket sends, dict and str methods ...)
+        return "C calls"
+    parts = Path(path).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].removesuffix(".py")
+    if "app" in parts:
+        rest = parts[len(parts) - parts[::-1].index("app"):]
+        return "app/" + rest[0].removesuffix(".py") if rest else "app"
+    parent = Path(path).parent.name
+    return "stdlib " + (parent if parent in ("asyncio", "json", "logging") else Path(path).stem)
 
 
 async def run_pair(name_a: str, request_a: common.Request, name_b: str,
@@ -647,8 +670,11 @@ TEMPLATE_INSERT = ("INSERT INTO bench_tmpl VALUES (%s, %s, %s, %s, %s, %s, %s, %
 # Every row: a template, shifted to a creation time and moved to another cell per copy.
 # Bench data loading writes statuses directly, bypassing the ticket door (app/tickets/door.py)
 # on purpose: millions of rows in their final states; the only status write outside the door.
-# Column -> expression over the derived table `x` (below); `x.c` is the creation time.
+# Column -> expression over the derived table `x` (below); `x.c` is the creation time and
+# `x.k` its rank in creation order (`bench_order`): ids follow creation time, as they do when
+# tickets are filed one after the other (the keyword search bounds its window by id).
 FILL_COLUMNS = {
+    "id": "%(base)s + x.k",
     "number": "CONCAT('B', LPAD(x.n, 5, '0'), LPAD(x.i, 5, '0'))",
     "source": "x.source", "description": "x.description",
     "lng": "x.lng", "lat": "x.lat", "original_lng": "x.lng", "original_lat": "x.lat",
@@ -678,16 +704,27 @@ FILL_COLUMNS = {
     "reporter_id": "IF(x.self_disposed, %(grid_worker)s, x.reporter)",
     "unit_id": "IF(x.has_unit, COALESCE(x.rule_unit, x.team), NULL)",
 }
+# Every (copy, template) pair, ranked by its creation time: `k` numbers the rows in the order
+# a live system would have filed them. The same creation times as before; only the ids follow.
+ORDER_STATEMENT = """
+INSERT INTO bench_order (n, i, c)
+SELECT s.n, t.i,
+  %(now)s - INTERVAL (t.o_last + CRC32(CONCAT(s.n, ':', t.i)) %% t.spread) SECOND AS c
+FROM bench_seq s
+JOIN bench_tmpl t
+WHERE s.n * %(templates)s + t.i < %(rows)s
+ORDER BY c, s.n, t.i
+"""
 FILL_FROM = """
 FROM (
-  SELECT s.n, t.*, c.cell_id, c.path, c.lng, c.lat, c.team, r.user_id AS reporter,
-    %(now)s - INTERVAL (t.o_last + CRC32(CONCAT(s.n, ':', t.i)) %% t.spread) SECOND AS c
-  FROM bench_seq s
-  JOIN bench_tmpl t
-  JOIN bench_cell c ON c.i = (t.cell_i + s.n * 37) %% %(cells)s
-  JOIN bench_res r ON r.i = (s.n * 7919 + t.i) %% %(residents)s
-  WHERE s.n BETWEEN %(lo)s AND %(hi)s AND s.n * %(templates)s + t.i < %(rows)s
+  SELECT o.k, o.n, t.*, c.cell_id, c.path, c.lng, c.lat, c.team, r.user_id AS reporter, o.c
+  FROM bench_order o
+  JOIN bench_tmpl t ON t.i = o.i
+  JOIN bench_cell c ON c.i = (t.cell_i + o.n * 37) %% %(cells)s
+  JOIN bench_res r ON r.i = (o.n * 7919 + t.i) %% %(residents)s
+  WHERE o.k BETWEEN %(lo)s AND %(hi)s
 ) x
+ORDER BY x.k
 """
 # For NOT NULL columns without a default added after this script was written.
 ZERO_BY_TYPE = {"tinyint": "0", "smallint": "0", "int": "0", "bigint": "0", "double": "0",
@@ -711,7 +748,8 @@ def fill_statement(columns: list[tuple[str, str, bool]]) -> str:
 
 def generate_tickets(target: common.MySQLTarget, database: str, city: City, rows: int,
                      now: datetime, seed: int) -> float:
-    """Fill `tickets` with `rows` generated rows; returns the seconds it took."""
+    """Fill `tickets` with `rows` generated rows, numbered in creation order (ids ascend with
+    `created_at`, after any ticket already there); returns the seconds it took."""
     t0 = time.perf_counter()
     conn = target.connect(database)
     try:
@@ -740,20 +778,25 @@ def generate_tickets(target: common.MySQLTarget, database: str, city: City, rows
             copies = math.ceil(rows / TEMPLATES)
             cur.execute("CREATE TABLE bench_seq (n INT PRIMARY KEY)")
             cur.executemany("INSERT INTO bench_seq VALUES (%s)", [(n,) for n in range(copies)])
+            naive_now = now.replace(tzinfo=None)
+            cur.execute("CREATE TABLE bench_order (k INT AUTO_INCREMENT PRIMARY KEY, n INT, "
+                        "i INT, c DATETIME)")
+            cur.execute(ORDER_STATEMENT, {"now": naive_now, "templates": TEMPLATES,
+                                          "rows": rows})
+            cur.execute("SELECT COALESCE(MAX(id), 0) FROM tickets")
+            (base,) = cur.fetchone()
             # Consistent by construction; the checks only slow the bulk load down.
             cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-            step = max(1, 100_000 // TEMPLATES)  # ~100,000 rows per statement
-            naive_now = now.replace(tzinfo=None)
-            for lo in range(0, copies, step):
+            step = 100_000  # rows per statement
+            for lo in range(1, rows + 1, step):
                 cur.execute(statement, {
-                    "now": naive_now, "grid_worker": city.grid_worker_id,
+                    "now": naive_now, "grid_worker": city.grid_worker_id, "base": int(base),
                     "cells": len(city.cells), "residents": len(city.residents),
-                    "templates": TEMPLATES, "rows": rows, "lo": lo, "hi": lo + step - 1})
-                print(f"\r  generated {min(rows, (lo + step) * TEMPLATES):,} tickets", end="",
-                      flush=True)
+                    "lo": lo, "hi": lo + step - 1})
+                print(f"\r  generated {min(rows, lo + step - 1):,} tickets", end="", flush=True)
             print()
             cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
-            cur.execute("DROP TABLE bench_tmpl, bench_cell, bench_res, bench_seq")
+            cur.execute("DROP TABLE bench_tmpl, bench_cell, bench_res, bench_seq, bench_order")
             cur.execute("ANALYZE TABLE tickets")
             cur.fetchall()
     finally:
