@@ -196,7 +196,7 @@ def cmd_stats_rebuild(args: argparse.Namespace) -> int:
     async def run() -> int:
         started = time.perf_counter()
         read = await service.rebuild()
-        print(f"recounted the daily statistics from {read} tickets in "
+        print(f"recounted the daily and monthly statistics from {read} tickets in "
               f"{time.perf_counter() - started:.1f} s")
         return 0
 

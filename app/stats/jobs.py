@@ -1,4 +1,4 @@
-"""Periodic statistics work: fold the change deltas into the daily rollups."""
+"""Periodic statistics work: fold the change deltas into the daily and monthly rollups."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""The daily rollups behind the summaries: ticket counts per (local day, grid cell), per
+"""The rollups behind the summaries: ticket counts per (local day, grid cell), per
 (local day, community, unit), per (local day, community, category) and per (local day,
-community, source, urgency).
+community, source, urgency), and the same four per local month beside them.
 
 Every ticket change writes what it adds to each day's counts as `StatsDelta` rows, in the
 same transaction as the change (inserts only: no hot row to lock). The job process folds
-them into both rollups (`app.stats.service.compact`). A summary reads a rollup and the
+them into the daily and the monthly rollups at once (`app.stats.rollups.compact`). A summary
+reads whole months from a monthly rollup, the other whole days from the daily one, and the
 deltas, so it is exact at every moment; see docs/metrics.md.
 """
 
@@ -84,6 +85,48 @@ class StatsDailySource(_Counts):
 
     class Meta:
         table = "stats_daily_sources"
+        unique_together = (("day", "area_path", "source", "urgency"),)
+
+
+# The monthly rollups: the same keys and counts, `day` being the first day of the local
+# month (a month's row is the sum of its days' rows). Whole months of a period are read from
+# them: a year is 12 rows per key instead of 365 (`app.stats.reads`).
+
+
+class StatsMonthly(_Counts):
+    id = fields.IntField(primary_key=True)
+
+    class Meta:
+        table = "stats_monthly"
+        unique_together = (("day", "area_path"),)
+
+
+class StatsMonthlyUnit(_Counts):
+    id = fields.IntField(primary_key=True)
+    unit_id = fields.IntField()
+
+    class Meta:
+        table = "stats_monthly_units"
+        unique_together = (("day", "area_path", "unit_id"),)
+
+
+class StatsMonthlyCategory(_Counts):
+    id = fields.IntField(primary_key=True)
+    category_path = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "stats_monthly_categories"
+        unique_together = (("day", "area_path", "category_path"),)
+        indexes = (("category_path", "day"),)
+
+
+class StatsMonthlySource(_Counts):
+    id = fields.IntField(primary_key=True)
+    source = fields.CharField(max_length=16)
+    urgency = fields.CharField(max_length=8)
+
+    class Meta:
+        table = "stats_monthly_sources"
         unique_together = (("day", "area_path", "source", "urgency"),)
 
 

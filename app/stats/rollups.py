@@ -1,5 +1,6 @@
-"""Keeping the daily rollups: the deltas every ticket change writes (`record`), the job that
-folds them (`compact`), and the recount from the tickets (`rebuild`).
+"""Keeping the rollups: the deltas every ticket change writes (`record`), the job that folds
+them into the daily and the monthly rollups (`compact`), and the recount from the tickets
+(`rebuild`).
 
 The rollups and the deltas are defined in `app.stats.models`; the summaries that read them are
 in `app.stats.service` (which re-exports these names for the door, the job and the CLI).
@@ -24,6 +25,10 @@ from app.stats.models import (
     StatsDailySource,
     StatsDailyUnit,
     StatsDelta,
+    StatsMonthly,
+    StatsMonthlyCategory,
+    StatsMonthlySource,
+    StatsMonthlyUnit,
 )
 from app.tickets.models import Ticket
 from app.tickets.workflow import Status
@@ -97,6 +102,19 @@ async def record(before: Ticket | None, after: Ticket) -> None:
 Totals = dict[tuple[Any, ...], dict[str, int]]
 
 
+def month_of(day: date) -> date:
+    """The first day of the (local) month of a local day: the monthly rollups' `day`."""
+    return day.replace(day=1)
+
+
+def _by_month(totals: Totals) -> Totals:
+    """Daily totals (keys starting with the day) added up per month."""
+    out: Totals = {}
+    for (day, *rest), counts in totals.items():
+        _add(out, (month_of(day), *rest), counts)
+    return out
+
+
 def _add(totals: Totals, key: tuple[Any, ...], counts: dict[str, int]) -> None:
     into = totals.setdefault(key, dict.fromkeys(metrics.ROLLUP_COUNTS, 0))
     for name, value in counts.items():
@@ -122,11 +140,16 @@ class _Rollups:
         _add(self.categories, (day, community, category.path if category else ""), counts)
         _add(self.sources, (day, community, source or "", urgency or ""), counts)
 
-    def _all(self) -> tuple[tuple[Any, tuple[str, ...], Totals], ...]:
-        return ((StatsDaily, CELL_KEYS, self.cells),
-                (StatsDailyUnit, UNIT_KEYS, self.units),
-                (StatsDailyCategory, CATEGORY_KEYS, self.categories),
-                (StatsDailySource, SOURCE_KEYS, self.sources))
+    def _all(self) -> list[tuple[Any, tuple[str, ...], Totals]]:
+        """(model, key columns, totals) of every daily rollup and its monthly one."""
+        out: list[tuple[Any, tuple[str, ...], Totals]] = []
+        for daily, monthly, keys, totals in (
+                (StatsDaily, StatsMonthly, CELL_KEYS, self.cells),
+                (StatsDailyUnit, StatsMonthlyUnit, UNIT_KEYS, self.units),
+                (StatsDailyCategory, StatsMonthlyCategory, CATEGORY_KEYS, self.categories),
+                (StatsDailySource, StatsMonthlySource, SOURCE_KEYS, self.sources)):
+            out += [(daily, keys, totals), (monthly, keys, _by_month(totals))]
+        return out
 
     async def fold(self) -> None:
         for model, keys, totals in self._all():
@@ -159,7 +182,8 @@ SOURCE_KEYS = ("day", "area_path", "source", "urgency")
 
 
 async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
-    """Fold delta rows into the rollups, a batch per transaction; returns rows folded.
+    """Fold delta rows into the daily and the monthly rollups, a batch per transaction;
+    returns rows folded.
 
     The batch is read with a row lock, so a second job instance waits and then finds the
     rows gone rather than folding them twice.
@@ -185,7 +209,8 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
 
 
 async def rebuild(*, batch: int = 20_000) -> int:
-    """Recount the rollups from the tickets (after a bulk import, or to repair them).
+    """Recount the daily and the monthly rollups from the tickets (after a bulk import, after
+    a migration that adds a rollup, or to repair them).
 
     Run it while nothing else changes tickets (a maintenance window): a ticket changed while
     it runs may be counted twice or not at all. Returns the tickets read.

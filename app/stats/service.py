@@ -21,16 +21,13 @@ from app.areas.models import Area
 from app.catalog import service as catalog
 from app.core import replica
 from app.core.errors import Forbidden, Invalid
-from app.core.paths import under, under_any
+from app.core.paths import under_any
 from app.ratings.models import Rating
-from app.stats import metrics
-from app.stats.models import (
-    StatsDaily,
-    StatsDailyCategory,
-    StatsDailySource,
-    StatsDailyUnit,
-    StatsDelta,
-)
+from app.stats import metrics, reads
+
+# The rollups' names, and the category subtree's ids, as the other stats modules know them.
+from app.stats.reads import CATEGORIES, CELLS, SOURCES, UNITS
+from app.stats.reads import category_ids as _category_ids
 
 # Keeping the rollups lives in `rollups`; its entry points stay reachable from here.
 from app.stats.rollups import (  # noqa: F401
@@ -178,12 +175,6 @@ async def _filtered(viewer: User, query: StatsQuery) -> tuple[Any, Any, list[str
     return tickets, ratings, paths, category_path
 
 
-async def _category_ids(path: str) -> list[int]:
-    """The ids of the category at `path` and of every category under it."""
-    return [c.id for c in (await catalog.categories_by_id()).values()
-            if c.path.startswith(path)]
-
-
 COUNT_NAMES = tuple(metrics.TicketCounts.__dataclass_fields__)
 
 
@@ -233,15 +224,6 @@ GROUP_DEPTH = {"grid": 4, "community": 3, "street": 2}
 Names = tuple[str, ...]
 
 
-def _whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
-    """The local days lying wholly inside [start, end), as [first, stop); None if none."""
-    first = start.astimezone(TZ).date()
-    if start > metrics.midnight(first, TZ):
-        first += timedelta(days=1)
-    stop = end.astimezone(TZ).date()
-    return (first, stop) if first < stop else None
-
-
 async def _scanned(tickets: Any, start: datetime, end: datetime, key_field: str | None,
                    names: Names = metrics.TICKET_COUNTS) -> list[dict[str, Any]]:
     """Counts read from the tickets themselves (any filter, any period)."""
@@ -273,31 +255,23 @@ def _unsum(row: dict[str, Any]) -> dict[str, Any]:
     return {(k[4:] if k.startswith("sum_") else k): v for k, v in row.items()}
 
 
-CELLS, UNITS, CATEGORIES, SOURCES = "cells", "units", "categories", "sources"  # the rollups
 SOURCE_KEYS = ("source", "urgency")  # the groupings only the source rollup keeps
 
 
 async def _rolled_up(rollup: str, paths: list[str], category_path: str | None, query: Any,
                      first: date, stop: date, key_field: str | None,
-                     names: Names = metrics.TICKET_COUNTS) -> list[dict[str, Any]]:
-    """Counts of whole days from a rollup and the deltas not yet folded into it."""
-    days = Q(day__gte=first, day__lt=stop)
-    pending = StatsDelta.filter(days, under_any("area_path", paths))
-    if rollup == UNITS:
-        folded: Any = StatsDailyUnit.filter(days, under_any("area_path", paths))
-        if query.unit:
-            folded = folded.filter(unit_id=query.unit)
-            pending = pending.filter(unit_id=query.unit)
-    elif rollup == CATEGORIES:
+                     names: Names = metrics.TICKET_COUNTS, *, months: bool = True
+                     ) -> list[dict[str, Any]]:
+    """Counts of whole days from a rollup (whole months from its monthly layer,
+    `reads.rollup_rows`) and the deltas not yet folded into it."""
+    if rollup == CATEGORIES:
         assert category_path is not None
-        folded = StatsDailyCategory.filter(days, under_any("area_path", paths),
-                                           under("category_path", category_path))
-        pending = pending.filter(category_id__in=await _category_ids(category_path))
-    elif rollup == SOURCES:
-        folded = StatsDailySource.filter(days, under_any("area_path", paths))
-    else:
-        folded = StatsDaily.filter(days, under_any("area_path", paths))
-    rows = await _sums(folded, key_field, names) + await _sums(pending, key_field, names)
+    folded, pending = await reads.rollup_rows(
+        rollup, paths, first, stop, category_path=category_path,
+        unit=query.unit if rollup == UNITS else None, months=months)
+    rows = []
+    for qs in (*folded, pending):
+        rows += await _sums(qs, key_field, names)
     return [_unsum(row) for row in rows]
 
 
@@ -327,11 +301,12 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
     """Rows of ticket counts `names` for the period (grouped by `key_field` when given).
 
     Whole local days come from a rollup (`_rollup_for`); the hours before the first and after
-    the last whole day, and what no rollup can answer, are counted from the tickets. All reads
+    the last whole day (or the rest of a last day read whole, `reads.cut`), and what no rollup
+    can answer, are counted from the tickets. All reads
     share one snapshot, so a ticket changing meanwhile (its delta rows written with it) or the
     job folding deltas is seen entirely or not at all.
     """
-    days = _whole_days(start, end)
+    days, pieces = reads.cut(start, end)
     rollup = _rollup_for(paths, query, key_field)
     if days is None or rollup is None:
         return await _scanned(tickets, start, end, key_field, names)
@@ -339,10 +314,18 @@ async def _ticket_counts(tickets: Any, paths: list[str], category_path: str | No
     async with in_transaction(replica.reading_from()):
         rows = await _rolled_up(rollup, paths, category_path, query, first, stop, key_field,
                                 names)
-        for a, b in ((start, metrics.midnight(first, TZ)), (metrics.midnight(stop, TZ), end)):
-            if a < b:
-                rows += await _scanned(tickets, a, b, key_field, names)
+        for a, b, sign in pieces:
+            rows += _signed(await _scanned(tickets, a, b, key_field, names), sign)
     return rows
+
+
+def _signed(rows: list[dict[str, Any]], sign: int) -> list[dict[str, Any]]:
+    """Rows of counts as they are (1) or taken away (-1): a piece of a day the rollup holds
+    whole but the period does not (`reads.cut`)."""
+    if sign == 1:
+        return rows
+    return [{k: -int(v or 0) if k in metrics.ROLLUP_COUNTS else v for k, v in row.items()}
+            for row in rows]
 
 
 @replica.heavy_read
