@@ -2,7 +2,8 @@ import functools
 from json import dumps, loads
 
 from tortoise import fields, migrations
-from tortoise.migrations import operations as ops
+
+from app.core.migration_ops import AddFilledField
 
 
 class Migration(migrations.Migration):
@@ -11,12 +12,12 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(
+        AddFilledField(
             model_name='IdempotencyRecord',
             name='response',
             field=fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='IdempotencyRecord',
             name='response_status',
             field=fields.IntField(null=True),

@@ -1,5 +1,6 @@
 from tortoise import fields, migrations
-from tortoise.migrations import operations as ops
+
+from app.core.migration_ops import AddFilledField
 
 
 class Migration(migrations.Migration):
@@ -8,12 +9,12 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(
+        AddFilledField(
             model_name='User',
             name='deleted_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='User',
             name='wechat_openid',
             field=fields.CharField(null=True, unique=True, max_length=64),

@@ -1,6 +1,7 @@
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
+from app.core.migration_ops import AddFilledField
 from app.media.models import MediaCheck, ModerationAction
 
 
@@ -10,37 +11,37 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='check',
             field=fields.CharEnumField(default=MediaCheck.PASSED, description='CHECKING: checking\nPASSED: passed\nREVIEW: review\nRISKY: risky', enum_type=MediaCheck, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='check_trace_id',
             field=fields.CharField(null=True, db_index=True, max_length=64),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='check_sent_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='check_label',
             field=fields.CharField(null=True, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='checked_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='hidden_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Media',
             name='hidden_reason',
             field=fields.CharField(null=True, max_length=200),

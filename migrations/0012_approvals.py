@@ -4,6 +4,7 @@ from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 from app.approvals.models import ApprovalKind, ApprovalStatus
+from app.core.migration_ops import AddFilledField
 from app.tickets.models import ExtensionStatus
 from app.tickets.workflow import Status
 
@@ -19,12 +20,12 @@ class Migration(migrations.Migration):
             name='status',
             field=fields.CharEnumField(db_index=True, description='SUBMITTED: submitted\nACCEPTED: accepted\nREJECTED: rejected\nDISPATCHED: dispatched\nCLAIMED: claimed\nHANDLED: handled\nVERIFYING: verifying\nCLOSED: closed\nRETURNED: returned\nREOPENED: reopened\nMERGED: merged\nSUSPENDED: suspended\nVOIDED: voided', enum_type=Status, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Ticket',
             name='suspended_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Ticket',
             name='suspend_count',
             field=fields.IntField(default=0),

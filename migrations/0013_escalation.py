@@ -3,6 +3,7 @@ from tortoise.fields.base import OnDelete
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
+from app.core.migration_ops import AddFilledField
 from app.escalation.models import CoHandlingStatus, EscalationStatus
 from app.tickets.models import TicketLevel
 from app.tickets.workflow import Status
@@ -19,12 +20,12 @@ class Migration(migrations.Migration):
             name='status',
             field=fields.CharEnumField(db_index=True, description='SUBMITTED: submitted\nACCEPTED: accepted\nREJECTED: rejected\nDISPATCHED: dispatched\nCLAIMED: claimed\nHANDLED: handled\nVERIFYING: verifying\nCLOSED: closed\nRETURNED: returned\nREOPENED: reopened\nMERGED: merged\nSUSPENDED: suspended\nVOIDED: voided\nESCALATED: escalated', enum_type=Status, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Ticket',
             name='level',
             field=fields.CharEnumField(default=TicketLevel.GRID, description='GRID: grid\nCOMMUNITY: community\nSTREET: street\nDISTRICT: district', enum_type=TicketLevel, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='Ticket',
             name='level_area_id',
             field=fields.IntField(null=True),

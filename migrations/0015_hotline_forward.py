@@ -2,6 +2,7 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
+from app.core.migration_ops import AddFilledField
 from app.tickets.workflow import Status
 
 
@@ -29,22 +30,22 @@ class Migration(migrations.Migration):
             options={'table': 'hotline_forwards', 'app': 'models', 'pk_attr': 'id', 'table_description': "热线推送: a case forwarded to an outside body, and the body's answer (staff only)."},
             bases=['Model'],
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDaily',
             name='forwarded',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyCategory',
             name='forwarded',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyUnit',
             name='forwarded',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='forwarded',
             field=fields.IntField(default=0),

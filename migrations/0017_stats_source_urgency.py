@@ -7,6 +7,8 @@ or the source and urgency breakdowns and the units' ranking miss the days before
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
+from app.core.migration_ops import AddFilledField
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0016_ticket_deadline_indexes')]
@@ -44,92 +46,92 @@ class Migration(migrations.Migration):
             options={'table': 'stats_daily_sources', 'app': 'models', 'unique_together': (('day', 'area_path', 'source', 'urgency'),), 'pk_attr': 'id', 'table_description': "By intake channel and urgency: `area_path` is the community's path, `source` and"},
             bases=['_Counts'],
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDaily',
             name='dispatched_closed',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDaily',
             name='dispatched_closed_on_time',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDaily',
             name='extended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDaily',
             name='suspended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyCategory',
             name='dispatched_closed',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyCategory',
             name='dispatched_closed_on_time',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyCategory',
             name='extended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyCategory',
             name='suspended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyUnit',
             name='dispatched_closed',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyUnit',
             name='dispatched_closed_on_time',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyUnit',
             name='extended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDailyUnit',
             name='suspended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='dispatched_closed',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='dispatched_closed_on_time',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='extended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='source',
             field=fields.CharField(null=True, max_length=16),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='suspended',
             field=fields.IntField(default=0),
         ),
-        ops.AddField(
+        AddFilledField(
             model_name='StatsDelta',
             name='urgency',
             field=fields.CharField(null=True, max_length=8),

@@ -22,8 +22,9 @@ from app.console import domain
 from app.console.web import PREFIX, bp, env, error_page, is_htmx, page, render
 from app.core.workcalendar import SHANGHAI
 
-STATUS_TEXT = {"upcoming": "未开始", "open": "进行中", "closed": "已结束"}
-STATUS_FILTERS = {"all": "全部", "open": "进行中", "upcoming": "未开始", "closed": "已结束"}
+STATUS_TEXT = {"draft": "草稿", "upcoming": "未开始", "open": "进行中", "closed": "已结束"}
+STATUS_FILTERS = {"all": "全部", "open": "进行中", "upcoming": "未开始", "closed": "已结束",
+                  "draft": "草稿"}
 KIND_TEXT = {"single": "单选", "multiple": "多选", "scale": "评分（1–5）", "text": "填空"}
 VISIBILITY_TEXT = {"after_vote": "居民投票后可看结果", "after_close": "投票结束后公布结果",
                    "staff_only": "结果仅工作人员可见"}
@@ -194,15 +195,19 @@ async def new_poll(request: Request) -> HTTPResponse:
 @bp.post("/polls")
 @page
 async def create_poll(request: Request) -> HTTPResponse:
-    """预览 (step=preview: checked, nothing written) or 发布 (the polls service creates it)."""
+    """预览 (step=preview: checked, nothing written), 保存草稿 (step=draft: created, seen by
+    staff only) or 发布 (step=publish); the polls service creates it."""
     if _refuse_non_staff(request):
         return await error_page(request, 403, STAFF_ONLY)
     v = _form_values(request.form or RequestParameters())
     body, errors = _check(v)
     if body is None:
         return await _form_page(request, v, status=422, errors=errors)
-    if (request.form.get("step") if request.form else "") != "publish":
+    step = request.form.get("step") if request.form else ""
+    if step not in ("publish", "draft"):
         return await _form_page(request, v, preview=body)
+    if step == "draft":
+        body = body.model_copy(update={"draft": True})
     try:
         poll_id, _ = await domain.polls.create_poll_once(
             actor=request.ctx.console.user, body=body, key=v["idempotency_key"] or None)
@@ -210,7 +215,8 @@ async def create_poll(request: Request) -> HTTPResponse:
         if exc.status_code >= 500:
             raise
         return await _form_page(request, v, status=exc.status_code, errors=[exc.message])
-    return redirect(f"{PREFIX}/polls/{poll_id}?published=1", status=303)
+    done = "saved" if step == "draft" else "published"
+    return redirect(f"{PREFIX}/polls/{poll_id}?{done}=1", status=303)
 
 
 # --- one poll: detail, results, close, CSV ------------------------------------------------------
@@ -254,10 +260,40 @@ async def poll_page(request: Request, poll_id: int) -> HTTPResponse:
         return await error_page(request, 403, STAFF_ONLY)
     context = await _poll_context(request, poll_id, _by(request))
     if request.args.get("published"):
-        status = context["p"].status
-        context.update(notice="投票已发布，居民现在可以参与" if status == "open"
-                       else "投票已发布，将在开始时间后向居民开放", notice_ok=True)
+        context.update(notice=_published_text(context["p"].status), notice_ok=True)
+    elif request.args.get("saved"):
+        context.update(notice="草稿已保存：居民看不到，发布后才向居民开放", notice_ok=True)
     return await render(request, "community/poll.html", **context)
+
+
+def _published_text(status: str) -> str:
+    return ("投票已发布，居民现在可以参与" if status == "open"
+            else "投票已发布，将在开始时间后向居民开放")
+
+
+@bp.post("/polls/<poll_id:int>/publish")
+@page
+async def publish_poll(request: Request, poll_id: int) -> HTTPResponse:
+    """发布 a draft (the polls service decides; publishing twice answers as published)."""
+    if _refuse_non_staff(request):
+        return await error_page(request, 403, STAFF_ONLY)
+    notice, status, ok = "", 200, True
+    try:
+        await domain.polls.publish_poll(actor=request.ctx.console.user, poll_id=poll_id)
+    except domain.NotFound:
+        raise
+    except domain.AppError as exc:
+        if exc.status_code >= 500:
+            raise
+        notice, status, ok = exc.message, exc.status_code, False
+    if not is_htmx(request) and ok:
+        return redirect(f"{PREFIX}/polls/{poll_id}?published=1", status=303)
+    context = await _poll_context(request, poll_id, None)
+    if ok:
+        notice = _published_text(context["p"].status)
+    template = "community/_poll.html" if is_htmx(request) else "community/poll.html"
+    return await render(request, template, status=status, notice=notice, notice_ok=ok,
+                        **context)
 
 
 @bp.post("/polls/<poll_id:int>/close")

@@ -67,6 +67,8 @@ async def get_visible_or_raise(*, user: User, poll_id: int) -> tuple[Poll, Viewe
     """The poll and what the caller is to it; 404 when they may not see it at all."""
     poll = await get_or_raise(poll_id)
     viewer = await viewer_of(user, poll)
+    if poll.is_draft and not viewer.is_staff:  # a draft is its staff's only
+        raise not_found()
     # A voter who has since moved away still sees the poll they answered.
     if viewer.is_staff or viewer.is_eligible or viewer.has_voted:
         return poll, viewer
@@ -83,6 +85,6 @@ async def staff_poll_or_raise(*, user: User, poll_id: int) -> Poll:
     viewer = await viewer_of(user, poll)
     if viewer.is_staff:
         return poll
-    if viewer.is_eligible or viewer.has_voted:
+    if (viewer.is_eligible or viewer.has_voted) and not poll.is_draft:
         raise Forbidden("只有负责该区域的社区工作人员可以操作", code="staff_only")
     raise not_found()

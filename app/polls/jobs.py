@@ -71,7 +71,8 @@ async def announce_closed(*, now: datetime | None = None, limit: int = ANNOUNCE_
     `poll.closed:{poll}`, is the backstop). Returns how many polls this instance announced.
     """
     now = now or datetime.now(UTC)
-    polls = await (Poll.filter(closing_announced_at__isnull=True, closes_at__lte=now)
+    polls = await (Poll.filter(closing_announced_at__isnull=True, closes_at__lte=now,
+                               is_draft=False)
                    .order_by("closes_at", "id").limit(limit))
     announced = 0
     for poll in polls:

@@ -33,6 +33,9 @@ class Poll(Model):
     closed_early_by_id: int | None
     close_reason = fields.CharField(max_length=255, default="")
     is_anonymous = fields.BooleanField(default=True)
+    # 草稿: only its area's staff see it; publishing opens it to residents and queues the
+    # "poll opened" notice (`service.publish_poll`). Set once, from True to False.
+    is_draft = fields.BooleanField(default=False)
     results_visibility = fields.CharEnumField(ResultsVisibility, max_length=16,
                                               default=ResultsVisibility.AFTER_CLOSE)
     created_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(

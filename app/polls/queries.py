@@ -105,6 +105,10 @@ async def detail(*, user: User, poll_id: int) -> PollDetail:
 
 
 def _with_status(qs: QuerySet[Poll], status: str, now: datetime) -> QuerySet[Poll]:
+    if status == "draft":
+        return qs.filter(is_draft=True)
+    if status != "all":
+        qs = qs.filter(is_draft=False)
     if status == "open":
         return qs.filter(opens_at__lte=now, closes_at__gt=now)
     if status == "closed":
@@ -144,7 +148,7 @@ async def list_polls(*, user: User, query: PollQuery) -> PollPage:
         qs = _with_status(qs, query.status or "all", now)
     else:
         area = await _resident_area(user, query)
-        qs = _with_status(Poll.filter(area_path__in=ancestor_paths(area.path)),
+        qs = _with_status(Poll.filter(area_path__in=ancestor_paths(area.path), is_draft=False),
                           query.status or "open", now)
     rows, after = await keyset_page(qs, ordering=BY_NEWEST, limit=query.limit,
                                     cursor=query.cursor)

@@ -82,6 +82,15 @@ async def results_csv(request: Request, poll_id: int, query: ResultsCsvQuery) ->
         "Content-Disposition": f'attachment; filename="poll-{poll_id}-{query.view}.csv"'})
 
 
+@bp.post("/polls/<poll_id:int>/publish")
+@endpoint(summary="Publish a draft: residents see it and are notified (staff; publishing a "
+          "published poll answers it as it is)", tag=TAG, response=PollDetail,
+          errors=(403, 404, 409))
+async def publish(request: Request, poll_id: int) -> PollDetail:
+    poll = await service.publish_poll(actor=request.ctx.user, poll_id=poll_id)
+    return await queries.detail(user=request.ctx.user, poll_id=poll.id)
+
+
 @bp.post("/polls/<poll_id:int>/close")
 @endpoint(summary="Close a poll early with a reason residents see (staff)", tag=TAG,
           body=PollClose, response=PollDetail, errors=(403, 404, 409))

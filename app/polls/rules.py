@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from app.core.errors import Conflict, Invalid
 
-PollStatus = Literal["upcoming", "open", "closed"]
+PollStatus = Literal["draft", "upcoming", "open", "closed"]
 
 
 class ResultsVisibility(StrEnum):
@@ -58,13 +58,18 @@ class PollTimes(Protocol):
     def closes_at(self) -> datetime: ...
     @property
     def results_visibility(self) -> str: ...
+    @property
+    def is_draft(self) -> bool: ...
 
 
 # --- timing and eligibility ---------------------------------------------------------------------
 
 
 def status_of(poll: PollTimes, now: datetime) -> PollStatus:
-    """upcoming / open / closed from the poll's times (an early close moves closes_at)."""
+    """draft until published; then upcoming / open / closed from the poll's times (an early
+    close moves closes_at)."""
+    if poll.is_draft:
+        return "draft"
     if now >= poll.closes_at:
         return "closed"
     if now < poll.opens_at:
@@ -75,6 +80,8 @@ def status_of(poll: PollTimes, now: datetime) -> PollStatus:
 def check_open(poll: PollTimes, now: datetime) -> None:
     """A response is taken only while the poll is open; 409 with the reason otherwise."""
     status = status_of(poll, now)
+    if status == "draft":
+        raise Conflict("投票尚未发布", code="poll_draft")
     if status == "upcoming":
         raise Conflict("投票尚未开始", code="poll_not_open",
                        details={"opens_at": poll.opens_at.isoformat()})

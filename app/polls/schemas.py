@@ -62,6 +62,9 @@ class PollCreate(Input):
     is_anonymous: bool = True
     results_visibility: ResultsVisibility = ResultsVisibility.AFTER_CLOSE
     questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    draft: bool = Field(default=False, description=(
+        "保存为草稿: only the area's staff see it, nobody is notified, nobody can answer, "
+        "until POST /polls/{id}/publish"))
 
 
 class PollClose(Input):
@@ -150,8 +153,9 @@ class PollPage(BaseModel):
 class PollQuery(PageQuery):
     """Newest first (id order, keyset paged)."""
 
-    status: Literal["open", "closed", "upcoming", "all"] | None = Field(
-        default=None, description="Default: open for residents, all for staff")
+    status: Literal["open", "closed", "upcoming", "draft", "all"] | None = Field(
+        default=None, description="Default: open for residents, all for staff (drafts too: "
+        "residents never see one)")
     area: str | None = Field(default=None, max_length=32, description="Staff: only this subtree")
     lng: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
     lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)

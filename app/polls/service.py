@@ -82,7 +82,8 @@ async def create_poll_once(*, actor: User, body: PollCreate, key: str | None
 
 async def create_poll(*, actor: User, body: PollCreate) -> Poll:
     """A poll for an area subtree inside the actor's scope, with its questions and the
-    `poll.opened` outbox row (delivered once the poll opens), in one transaction."""
+    `poll.opened` outbox row (delivered once the poll opens), in one transaction. A draft
+    gets no outbox row: publishing it does that (`publish_poll`)."""
     scope = scope_of(actor)
     if not scope.has(*STAFF_ROLES):
         raise Forbidden("只有社区工作人员可以发起投票", code="staff_only")
@@ -100,20 +101,50 @@ async def create_poll(*, actor: User, body: PollCreate) -> Poll:
         poll = await Poll.create(
             area=area, area_path=area.path, title=body.title, description=body.description,
             opens_at=opens_at, closes_at=closes_at, is_anonymous=body.is_anonymous,
-            results_visibility=body.results_visibility, created_by=actor, using_db=conn)
+            results_visibility=body.results_visibility, created_by=actor, is_draft=body.draft,
+            using_db=conn)
         await PollQuestion.bulk_create([PollQuestion(poll_id=poll.id, **q) for q in questions],
                                        using_db=conn)
-        # One row for the whole area: the delivery side fans out to its residents.
-        await enqueue([notice(notices.OPENED, recipient_id=None,
-                              payload={"poll_id": poll.id, "area_path": poll.area_path,
-                                       "title": poll.title, "closes_at": closes_at.isoformat()},
-                              available_at=max(now, opens_at))], using_db=conn)
+        if not body.draft:
+            await _announce_opening(poll, now, conn)
     return poll
+
+
+async def _announce_opening(poll: Poll, now: datetime, conn: Any) -> None:
+    # One row for the whole area: the delivery side fans out to its residents.
+    await enqueue([notice(notices.OPENED, recipient_id=None,
+                          payload={"poll_id": poll.id, "area_path": poll.area_path,
+                                   "title": poll.title,
+                                   "closes_at": poll.closes_at.isoformat()},
+                          available_at=max(now, poll.opens_at))], using_db=conn)
+
+
+async def publish_poll(*, actor: User, poll_id: int) -> Poll:
+    """发布 a draft: residents see it from now on (from its start time if that is later; a
+    start time already past becomes now) and the "poll opened" notice is queued, in one
+    transaction. Publishing a published poll answers it as it is (a retried tap); a draft
+    whose end time has passed cannot be published (409)."""
+    poll = await staff_poll_or_raise(user=actor, poll_id=poll_id)
+    if not poll.is_draft:
+        return poll
+    now = _now()
+    if poll.closes_at <= now:
+        raise Conflict("该草稿的结束时间已过，请修改时间后重新发起", code="poll_period_passed")
+    opens_at = max(poll.opens_at, now)
+    async with in_transaction("default") as conn:
+        # Conditional: of two publishes at once, one queues the notice.
+        if await Poll.filter(id=poll.id, is_draft=True).using_db(conn).update(
+                is_draft=False, opens_at=opens_at):
+            poll.is_draft, poll.opens_at = False, opens_at
+            await _announce_opening(poll, now, conn)
+    return await Poll.get(id=poll.id)
 
 
 async def close_poll(*, actor: User, poll_id: int, reason: str) -> Poll:
     """Close early, saying why: closes_at becomes now. Closing a closed poll is a 409."""
     poll = await staff_poll_or_raise(user=actor, poll_id=poll_id)
+    if poll.is_draft:
+        raise Conflict("草稿尚未发布，无需结束", code="poll_draft")
     now = _now()
     values: dict[str, Any] = {"closes_at": now, "closed_early_by_id": actor.id,
                               "close_reason": reason}
@@ -140,6 +171,8 @@ async def respond(*, user: User, poll_id: int, body: ResponseIn) -> ResponseRece
     scope = scope_of(user)
     if not scope.has(Role.RESIDENT):
         raise Forbidden("只有居民可以参与投票", code="residents_only")
+    if poll.is_draft:  # residents never see a draft
+        raise not_found()
     home = home_path(user)
     if home is None:
         raise home_area_required()

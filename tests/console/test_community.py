@@ -321,3 +321,29 @@ async def test_a_double_posted_publish_makes_one_poll(client, city):
     assert any(t.status_code == 303 for t in twins)
     fresh = await client.get("/console/polls/new")
     assert key not in fresh.text  # a new form, a new key
+
+
+async def test_a_draft_saved_in_the_console_is_published_there_and_only_then_seen(client, city):
+    headers = await community_staff(client)
+    saved = await client.post("/console/polls", data={
+        **poll_form(), "step": "draft", "csrf_token": headers["X-CSRF-Token"]})
+    assert saved.status_code == 303
+    poll_id = int(saved.headers["location"].split("/")[-1].split("?")[0])
+    shown = await client.get(saved.headers["location"])
+    assert "草稿已保存" in shown.text and "草稿</span>" in shown.text
+    assert f'action="/console/polls/{poll_id}/publish"' in shown.text
+    assert 'id="close-reason"' not in shown.text  # a draft is published, not closed
+    voter = await neighbour(client, "gina")
+    assert (await client.get(f"/api/v1/polls/{poll_id}", headers=voter)).status_code == 404
+    drafts = await client.get("/console/polls", params={"status": "draft"})
+    assert f'data-poll="{poll_id}"' in drafts.text
+
+    forged = await client.post(f"/console/polls/{poll_id}/publish", headers=HTMX)
+    assert forged.status_code == 403 and (await Poll.get(id=poll_id)).is_draft  # no CSRF token
+    published = await client.post(f"/console/polls/{poll_id}/publish", headers=headers)
+    assert published.status_code == 200 and "投票已发布，居民现在可以参与" in published.text
+    assert 'id="close-reason"' in published.text
+    seen = await ok(await client.get(f"/api/v1/polls/{poll_id}", headers=voter))
+    assert seen["status"] == "open" and seen["can_vote"]
+    again = await client.post(f"/console/polls/{poll_id}/publish", headers=headers)
+    assert again.status_code == 200 and "投票已发布" in again.text  # a second tap: as it is

@@ -7,7 +7,7 @@ BODYLESS = {
     "/api/v1/tickets/{ticket_id}/follow", "/api/v1/tickets/{ticket_id}/release-content",
     "/api/v1/messages/{message_id}/read", "/api/v1/messages/read-all",
     "/api/v1/admin/outbox/{outbox_id}/retry",
-    "/api/v1/polls/{poll_id}/texts/{answer_id}/release",
+    "/api/v1/polls/{poll_id}/texts/{answer_id}/release", "/api/v1/polls/{poll_id}/publish",
     "/api/v1/devices/events/{event_id}/confirm",
     "/api/v1/review/tickets/{ticket_id}/release", "/api/v1/review/tickets/{ticket_id}/keep",
     "/api/v1/review/polls/{poll_id}/texts/{answer_id}/release",

@@ -82,7 +82,9 @@ def test_text_length_counts_characters_not_bytes():
 
 def test_poll_status_follows_the_clock():
     poll = SimpleNamespace(opens_at=NOW, closes_at=NOW + timedelta(days=1),
-                           results_visibility=ResultsVisibility.AFTER_VOTE)
+                           results_visibility=ResultsVisibility.AFTER_VOTE, is_draft=True)
+    assert status_of(poll, NOW) == "draft"  # whatever the clock, until published
+    poll.is_draft = False
     assert status_of(poll, NOW - timedelta(seconds=1)) == "upcoming"
     assert status_of(poll, NOW) == "open"
     assert status_of(poll, NOW + timedelta(days=1)) == "closed"
