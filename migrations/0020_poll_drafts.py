@@ -18,7 +18,7 @@ async def fill_empty_enums(apps: object, editor: object) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0018_review_decisions')]
+    dependencies = [('models', '0019_monthly_rollups')]
 
     initial = False
 
