@@ -177,6 +177,7 @@ POST   /api/v1/ratings/{rating_id}/decline                | 401     | 404     | 
 POST   /api/v1/ratings/{rating_id}/rework                 | 401     | 404     | 404     | 404     | ok/404  | ok/404  | ok/404
 POST   /api/v1/tickets/{ticket_id}/rework                 | 401     | 403/404 | 403/404 | 403/404 | ok/404  | ok/404  | 403/404
 POST   /api/v1/polls/{poll_id}/close                      | 401     | 404     | 404     | 404     | ok/404  | 404     | ok/404
+POST   /api/v1/polls/{poll_id}/publish                    | 401     | 404     | 404     | 404     | ok/404  | 404     | ok/404
 POST   /api/v1/tickets/{ticket_id}/withdraw               | 401     | ok/404  | 403/404 | 403/404 | 403/404 | 403/404 | 403/404
 POST   /api/v1/tickets/{ticket_id}/reject                 | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
 POST   /api/v1/tickets/{ticket_id}/close                  | 401     | 403/404 | 403/404 | 403/404 | 403/404 | ok/404  | 403/404
