@@ -166,6 +166,66 @@ class ServerProcess:
         self._log.close()
 
 
+# --- a lean HTTP client --------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """What the benches read of a response (httpx's names, so either client fits)."""
+
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content)
+
+
+class LeanClient:
+    """An aiohttp session behind httpx's `get`/`post` signatures, for the load generators.
+
+    The client shares the 2 cores with the server: httpx spent 2-4 ms of CPU per request here,
+    more than most of the requests it measured, and its queueing showed in every percentile.
+    aiohttp's C parser costs a fraction of that (scripts/bench/load.py prints both sides' CPU).
+    """
+
+    def __init__(self, base_url: str, *, connections: int, timeout: float = 60.0) -> None:
+        self.base_url = base_url
+        self.connections = connections
+        self.timeout = timeout
+        self._session: Any = None
+
+    async def __aenter__(self) -> LeanClient:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(
+            base_url=self.base_url,
+            connector=aiohttp.TCPConnector(limit=self.connections, limit_per_host=0),
+            timeout=aiohttp.ClientTimeout(total=self.timeout), skip_auto_headers=("User-Agent",))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._session.close()
+
+    async def _send(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                    params: dict[str, Any] | None = None, json: Any = None) -> Answer:
+        query = {k: str(v) for k, v in params.items()} if params else None
+        async with self._session.request(method, url, headers=headers, params=query,
+                                         json=json) as response:
+            return Answer(response.status, await response.read())
+
+    async def get(self, url: str, **kwargs: Any) -> Answer:
+        return await self._send("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> Answer:
+        return await self._send("POST", url, **kwargs)
+
+
 # --- closed-loop load -----------------------------------------------------------------------
 
 

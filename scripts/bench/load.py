@@ -3,6 +3,7 @@
 Usage: python scripts/bench/load.py --database-url mysql://root@127.0.0.1:3307/
        [--redis-url redis://127.0.0.1:6390/0] [--workers 2] [--clients 8,32,128]
        [--seconds 15] [--residents 400] [--profile-seconds 10]
+       [--client aiohttp|httpx] [--mix detail=30,list=20,nearby=20,report=20,work=10]
 
 It creates a throw-away database `gongzhi_bench_load_<pid>_<hex>`, applies the migrations, loads
 the demo district and generated residents (scripts/bench/tickets.py `set_up`), starts the API
@@ -19,7 +20,8 @@ loop and interleaved (mixed, bare, bare, mixed), the mix:
 against `GET /bench/bare-read/{id}` (one primary-key read: the floor of Sanic + Tortoise).
 Per phase: requests/s, p50/p95/p99, errors, and the CPU the API server's processes (main,
 workers, Sanic's state manager; not the job process) and this client spent per answered
-request. With --profile-seconds it records the busiest worker with py-spy during a 32-client
+request, and each kind's latency at 32 clients (where the p99 comes from). `--mix list=1`
+measures one kind alone. With --profile-seconds it records the busiest worker with py-spy during a 32-client
 mixed phase and prints the top functions by own time and the project's by total time. The database is dropped at the end, also on failure.
 See docs/benchmarks.md ("Mixed load").
 """
@@ -55,6 +57,18 @@ WORK_CATEGORY = "2004"  # 楼道堆物: auto-accepted, no photo, routed to the c
 REPORT_CATEGORIES = (ticket_bench.AUTO_CATEGORY, WORK_CATEGORY)
 APP_PATHS = (str(common.ROOT / "app") + "/", "app/")  # py-spy names files as Python found them
 MIX = (("detail", 30), ("list", 20), ("nearby", 20), ("report", 20), ("work", 10))
+
+
+def parse_mix(text: str) -> tuple[tuple[str, int], ...]:
+    """`detail=30,list=20,...` (kinds from MIX, integer weights): to measure one kind alone."""
+    known = {kind for kind, _ in MIX}
+    mix = []
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        if kind not in known or not weight.isdigit():
+            raise argparse.ArgumentTypeError(f"expected kind=weight with kind in {sorted(known)}")
+        mix.append((kind, int(weight)))
+    return tuple(mix)
 
 
 # --- the server: the product's serve, with the bench routes -------------------------------------
@@ -131,7 +145,8 @@ class Mix:
     """The requests of the mixed load, with the state they share (tickets made, tasks open)."""
 
     def __init__(self, client: Any, city: ticket_bench.City, worker_token: str,
-                 dispatcher_token: str, district_code: str, worker_points: list[int]) -> None:
+                 dispatcher_token: str, district_code: str, worker_points: list[int],
+                 weights: tuple[tuple[str, int], ...] = MIX) -> None:
         self.client = client
         self.city = city
         self.worker = {"Authorization": f"Bearer {worker_token}"}
@@ -141,7 +156,9 @@ class Mix:
         self.tickets: list[tuple[int, int]] = []  # (ticket id, resident index)
         self.tasks: list[int] = []  # dispatched 楼道堆物 tickets nobody claimed yet
         self.kinds: Counter[str] = Counter()
-        self.wheel = [kind for kind, weight in MIX for _ in range(weight)]
+        self.latencies: dict[str, list[float]] = {}  # kind -> seconds, while `timing`
+        self.timing = False
+        self.wheel = [kind for kind, weight in weights for _ in range(weight)]
         self.rng = random.Random(20261205)
 
     async def report(self, k: int, category: str | None = None) -> str | None:
@@ -184,6 +201,13 @@ class Mix:
     async def request(self, w: int, seq: int) -> str | None:
         kind = self.wheel[self.rng.randrange(len(self.wheel))]
         self.kinds[kind] += 1
+        started = time.perf_counter()
+        error = await self._request(kind)
+        if self.timing and error is None:
+            self.latencies.setdefault(kind, []).append(time.perf_counter() - started)
+        return error
+
+    async def _request(self, kind: str) -> str | None:
         k = self.rng.randrange(1 << 30)
         if kind == "report":
             return await self.report(k)
@@ -217,7 +241,9 @@ async def timed(label: str, request: common.Request, *, clients: int, seconds: f
     before = Counter(mix.kinds)
     pids = _tree(server)
     s0, c0 = _cpu(pids), time.process_time()
+    mix.timing = clients == P99_TARGET_CLIENTS and label == "mixed"
     result = await common.closed_loop(label, request, concurrency=clients, seconds=seconds)
+    mix.timing = False
     phase = Phase(label, clients, result, server_cpu=_cpu(pids) - s0,
                   client_cpu=time.process_time() - c0)
     phase.kinds = mix.kinds - before
@@ -289,6 +315,18 @@ def print_phases(phases: list[Phase], workers: int) -> dict[int, tuple[Phase, Ph
     return pairs
 
 
+def print_kinds(latencies: dict[str, list[float]]) -> None:
+    """Latency per kind of request in the mixed phases at 32 clients: where the p99 comes from."""
+    if not latencies:
+        return
+    print(f"\nPer kind, mixed phases at {P99_TARGET_CLIENTS} clients (work = claim + handle, "
+          "two requests):")
+    for kind, values in sorted(latencies.items()):
+        one = common.LoadResult(kind, ok=len(values), latencies=values)
+        print(f"  {kind:<7} {len(values):>6,} requests  p50 {one.pct(50):7.1f}  "
+              f"p95 {one.pct(95):7.1f}  p99 {one.pct(99):7.1f} ms")
+
+
 def _merged(phases: list[Phase]) -> Phase:
     out = Phase(phases[0].label, phases[0].clients, common.LoadResult(phases[0].label))
     for p in phases:
@@ -322,17 +360,22 @@ def print_verdicts(pairs: dict[int, tuple[Phase, Phase]]) -> bool:
 
 async def run(args: argparse.Namespace, base_url: str, server: ServerProcs,
               city: ticket_bench.City, worker_points: list[int]) -> bool:
-    import httpx
-
     from app.core.security import issue_access_token
 
     clients_max = max(args.clients)
-    limits = httpx.Limits(max_connections=clients_max, max_keepalive_connections=clients_max)
     worker_token = issue_access_token(city.grid_worker_id)[0]
     dispatcher_token = city.staff_tokens[0][1]
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0) as client:
+    if args.client == "httpx":
+        import httpx
+
+        limits = httpx.Limits(max_connections=clients_max,
+                              max_keepalive_connections=clients_max)
+        http: Any = httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0)
+    else:
+        http = common.LeanClient(base_url, connections=clients_max)
+    async with http as client:
         mix = Mix(client, city, worker_token, dispatcher_token, args.district,
-                  worker_points)
+                  worker_points, args.mix)
         # Fill the district: reports for the reads to find, tasks for the work to take.
         filled = await common.closed_loop(
             "fill", lambda w, s: mix.report(s * 8 + w), concurrency=8, seconds=3600,
@@ -367,6 +410,7 @@ async def run(args: argparse.Namespace, base_url: str, server: ServerProcs,
                 else:
                     print(f"  py-spy wrote nothing: {err.decode(errors='replace')[-400:]}")
     pairs = print_phases(phases, args.workers)
+    print_kinds(mix.latencies)
     return print_verdicts(pairs)
 
 
@@ -410,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fill", type=int, default=600, help="reports made before the load")
     parser.add_argument("--district", default="370811")
     parser.add_argument("--profile-seconds", type=float, default=0.0)
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="the load generator's HTTP client (httpx costs several times "
+                        "the CPU per request, taken from the server's 2 cores)")
+    parser.add_argument("--mix", type=parse_mix, default=MIX,
+                        help="kind=weight,... instead of the documented mix, e.g. list=1 to "
+                        "measure one kind's server CPU alone")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: the server
     args = parser.parse_args(argv)
     if args.serve:
@@ -450,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python {platform.python_version()}, {os.cpu_count()} CPUs; {args.workers} API "
               f"workers on port {port} + job process; {len(city.residents)} residents; "
               f"database {database} on {target.host}:{target.port}; "
-              f"redis {redis_url or 'none (in-process)'}")
+              f"redis {redis_url or 'none (in-process)'}; client {args.client}")
         worker_points = asyncio.run(_worker_points(settings, city))
         ok = asyncio.run(run(args, api.base_url, ServerProcs(api, jobs), city, worker_points))
         return 0 if ok else 1
