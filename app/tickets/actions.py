@@ -216,12 +216,10 @@ async def handle(*, actor: User, ticket_id: int, note: str, media_ids: Sequence[
                                                 or now <= ticket.deadline_at)
         change.media, change.stage = photos, MediaStage.HANDLING
 
-    ticket = await transition(ticket_id=ticket_id, action="handle", actor=actor, note=note,
-                              expected_version=version, effect=effect)
-    if ticket.status != Status.HANDLED:
-        return ticket  # a retry of a handling already written (the door answered it)
-    # Field verification (核查) follows every handling.
-    return await transition(ticket_id=ticket.id, action="request_verification", actor=None)
+    # Field verification (核查) follows every handling, in the same transaction.
+    return await transition(ticket_id=ticket_id, action="handle", actor=actor, note=note,
+                            expected_version=version, effect=effect,
+                            then=("request_verification",))
 
 
 async def verify(*, actor: User, ticket_id: int, passed: bool, note: str,

@@ -120,11 +120,15 @@ async def transition(
     effect: Effect | None = None,
     acting_as: str | None = None,
     extra_roles: frozenset[str] = frozenset(),
+    then: Sequence[str] = (),
 ) -> Ticket:
     """Apply `action` to the ticket in its own transaction; returns the ticket as written.
 
     `extra_roles` are roles the caller established beyond the map and the assignment, e.g. a
     co-handling unit's handler (app/escalation), who acts as a handler for their part only.
+    `then`: automatic (system) actions that follow at once, e.g. a handling's
+    request_verification, written in the same transaction: one event and one version each,
+    the listeners told of every step, as if each were its own transition.
     """
     async with in_transaction("default"):
         ticket = await _locked(ticket_id)
@@ -138,8 +142,9 @@ async def transition(
             return ticket  # a retry whose answer was lost: it stands where the actor took it
         if action == "claim" and ticket.status == Status.CLAIMED:
             raise Conflict("该任务已被其他网格员认领", code="already_claimed")
-        step = Step(action, acting_as, actor, note=note, duplicate_of=duplicate_of, effect=effect)
-        after, _ = await _apply(ticket, [step], roles=roles, expected_version=expected_version)
+        steps = [Step(action, acting_as, actor, note=note, duplicate_of=duplicate_of,
+                      effect=effect)] + [Step(name, SYSTEM) for name in then]
+        after, _ = await _apply(ticket, steps, roles=roles, expected_version=expected_version)
         return after
 
 
@@ -201,8 +206,9 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
     """The one step function: check and apply `steps` to `ticket`, then write everything.
 
     `ticket` is unsaved (a new ticket, inserted here) or the row locked by `transition`
-    (updated here on its version). `roles` are what the actor holds on it; None means each
-    step acts in its own `role` (new tickets).
+    (updated here on its version, one version per step). `roles` are what the actor holds on
+    it, for the steps with an actor (automatic steps act as the system); None means each step
+    acts in its own `role` (new tickets).
     """
     is_new = ticket.id is None
     before = None if is_new else copy(ticket)
@@ -210,6 +216,7 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
     status: str | None = None if is_new else ticket.status
     fields: dict[str, Any] = {}
     walked: list[tuple[Step, str, str | None, str]] = []
+    passed: list[Ticket] = []  # an existing ticket as each step but the last left it
     for step in steps:
         row = workflow.TRANSITIONS.get(step.action)
         if row is not None:
@@ -218,7 +225,10 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
             if is_new and row.creates:
                 status = None
             _require_inputs(row, step)
-        held = roles if roles is not None else {str(step.role)}
+        if roles is None:
+            held = {str(step.role)}
+        else:
+            held = roles if step.actor is not None else {SYSTEM}
         try:
             rule = workflow.resolve(action=step.action, status=status, roles=held)
         except workflow.TransitionError as exc:
@@ -243,6 +253,10 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
         fields.update(change.fields)
         walked.append((step, step.role or _acting_role(rule.roles, held), status, new_status))
         status = new_status
+        if before is not None and len(walked) < len(steps):
+            passed.append(copy(ticket))
+            passed[-1].status = Status(status)
+            passed[-1].version, passed[-1].updated_at = before.version + len(walked), now
     assert status is not None, "no steps"
     ticket.status = Status(status)
 
@@ -253,7 +267,8 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
                          f"{ticket.id:06d}")
         await _SET_NUMBER.execute(ticket.number, ticket.id)
     else:
-        values = {**fields, "status": status, "version": before.version + 1, "updated_at": now}
+        values = {**fields, "status": status, "version": before.version + len(steps),
+                  "updated_at": now}
         # Conditional on the version we read: of two concurrent writers exactly one wins.
         if not await Ticket.filter(id=ticket.id, version=before.version).update(**values):
             if steps[0].action == "claim":
@@ -271,8 +286,9 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
     await enqueue([row for step, _, _, to_status in walked
                    for row in _notices(ticket, step=step, to_status=to_status,
                                        followers=followers, now=now)])
-    for listener in _listeners:
-        await listener(before, ticket)
+    for old, new in zip([before, *passed], [*passed, ticket], strict=True):
+        for listener in _listeners:
+            await listener(old, new)
     return ticket, events
 
 

@@ -151,3 +151,25 @@ async def test_the_pages_prepared_reads_return_what_tortoises_own_queries_return
     assert [(event_id, stage, medium.id) for event_id, stage, medium in await reads.photos(tid)
             ] == [(link.event_id, link.stage, link.media_id) for link in links] != []
     assert await reads.ticket_row(tid + 1000, LIST_FIELDS) is None
+
+
+async def test_a_handling_and_its_verification_request_are_one_write(client):
+    """Handle and the 核查 request that follows it are written together (issue 16): one
+    conditional update of the ticket, both events, and still one version per step."""
+    city = await build_city(client)
+    ticket = await report(client, city.resident, category="9904")  # to the grid team
+    claimed = await client.post(f"/api/v1/tasks/{ticket['id']}/claim", json={},
+                                headers=city.worker)
+    assert claimed.status_code == 200, claimed.text
+    with statements() as sent:
+        handled = await client.post(f"/api/v1/tasks/{ticket['id']}/handle", headers=city.worker,
+                                    json={"note": "已清理", "version": claimed.json()["version"]})
+    assert handled.status_code == 200, handled.text
+    updates = [q for q in sent if q.lstrip().upper().startswith("UPDATE")
+               and "tickets" in q.split("SET")[0]]
+    assert len(updates) == 1, "\n".join(sent)
+    body = handled.json()
+    assert (body["status"], body["version"]) == ("verifying", claimed.json()["version"] + 2)
+    steps = body["timeline"][-2:]
+    assert [s["action"] for s in steps] == ["handle", "request_verification"]
+    assert steps[0]["created_at"] == steps[1]["created_at"]
