@@ -67,7 +67,10 @@ def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[
 
 
 async def _is_follower(user: User, ticket: Ticket) -> bool:
-    return await TicketFollower.filter(ticket_id=ticket.id, user_id=user.id).exists()
+    # `follower_count` is raised in the transaction that adds a follower and never lowered:
+    # a ticket counting none has none, and costs no statement.
+    return bool(ticket.follower_count) and await TicketFollower.filter(
+        ticket_id=ticket.id, user_id=user.id).exists()
 
 
 async def get_visible_or_raise(*, user: User, ticket_id: int) -> tuple[Ticket, set[str]]:

@@ -278,9 +278,11 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
         ticket.version, ticket.updated_at = values["version"], now
 
     events = await _write_events(ticket, walked, now)
-    # A new ticket has no followers yet.
+    # A new ticket has no followers yet; `follower_count` is raised in the transaction that
+    # adds a follower (never lowered), so a ticket counting none has none.
     followers: Sequence[int] = []
-    if before is not None and any(step.action in NOTICE_FOR_ACTION for step in steps):
+    if before is not None and ticket.follower_count and any(
+            step.action in NOTICE_FOR_ACTION for step in steps):
         followers = cast(list[int], await TicketFollower.filter(ticket_id=ticket.id)
                          .values_list("user_id", flat=True))
     await enqueue([row for step, _, _, to_status in walked

@@ -114,8 +114,8 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
     if missing:
         assignees.update((u.id, u) for u in await User.filter(id__in=missing))
     if followed is None:
-        # A reporter's own ticket is theirs whether they follow it or not.
-        others = [t.id for t in tickets if t.reporter_id != user.id]
+        # A reporter's own ticket is theirs followed or not; one counting no followers has none.
+        others = [t.id for t in tickets if t.reporter_id != user.id and t.follower_count]
         followed = set(cast(list[int], await TicketFollower.filter(
             user_id=user.id, ticket_id__in=others).values_list("ticket_id", flat=True))
         ) if others else set()

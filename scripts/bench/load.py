@@ -136,6 +136,7 @@ class Phase:
     server_cpu: float = 0.0
     client_cpu: float = 0.0
     kinds: Counter[str] = field(default_factory=Counter)
+    busiest: list[float] = field(default_factory=list)  # the two busiest processes' CPU shares
 
     def cpu_ms(self, seconds: float) -> float:
         return seconds / self.load.ok * 1000 if self.load.ok else float("nan")
@@ -241,12 +242,15 @@ async def timed(label: str, request: common.Request, *, clients: int, seconds: f
     before = Counter(mix.kinds)
     pids = _tree(server)
     s0, c0 = _cpu(pids), time.process_time()
+    each0 = {p: ticket_bench._cpu_seconds(p) for p in pids}
     mix.timing = clients == P99_TARGET_CLIENTS and label == "mixed"
     result = await common.closed_loop(label, request, concurrency=clients, seconds=seconds)
     mix.timing = False
     phase = Phase(label, clients, result, server_cpu=_cpu(pids) - s0,
                   client_cpu=time.process_time() - c0)
     phase.kinds = mix.kinds - before
+    spent = sorted((ticket_bench._cpu_seconds(p) - each0[p] for p in pids), reverse=True)
+    phase.busiest = [x / phase.server_cpu for x in spent[:2]] if phase.server_cpu else []
     return phase
 
 
@@ -305,6 +309,9 @@ def print_phases(phases: list[Phase], workers: int) -> dict[int, tuple[Phase, Ph
               f"{p.load.pct(95):>7.1f} | {p.load.pct(99):>7.1f} | {p.load.ok:>8,} | "
               f"{p.load.errors:>6} | {p.cpu_ms(p.server_cpu):>17.2f} | "
               f"{p.cpu_ms(p.client_cpu):>17.2f}")
+        if p.busiest:
+            print(f"{'':>7}   (the two busiest server processes: "
+                  + " / ".join(f"{x:.0%}" for x in p.busiest) + " of its CPU)")
         for sample in p.load.error_samples[:3]:
             print(f"    error: {sample}")
     pairs: dict[int, tuple[Phase, Phase]] = {}
@@ -325,6 +332,40 @@ def print_kinds(latencies: dict[str, list[float]]) -> None:
         one = common.LoadResult(kind, ok=len(values), latencies=values)
         print(f"  {kind:<7} {len(values):>6,} requests  p50 {one.pct(50):7.1f}  "
               f"p95 {one.pct(95):7.1f}  p99 {one.pct(99):7.1f} ms")
+
+
+async def _gc_stats(client: Any, asks: int = 32) -> dict[int, dict[str, Any]]:
+    """Each worker's garbage collections so far (`GET /bench/gc`, answered by any worker:
+    asked at once, over as many of the client's connections)."""
+    seen: dict[int, dict[str, Any]] = {}
+    for answer in await asyncio.gather(*(client.get("/bench/gc") for _ in range(asks))):
+        body = answer.json()
+        pid = body.pop("pid")
+        for gen, v in seen.get(pid, {}).items():  # the longest pause is told once
+            body[gen]["max_ms"] = max(body[gen]["max_ms"], v["max_ms"])
+        seen[pid] = body
+    return seen
+
+
+def _gc_since(before: dict[int, dict[str, Any]],
+              after: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The collections of the measured phases, and the longest pause in them."""
+    out = {}
+    for pid, gens in after.items():
+        was = before.get(pid, {})
+        out[pid] = {g: {"count": v["count"] - was.get(g, {}).get("count", 0),
+                        "ms": v["ms"] - was.get(g, {}).get("ms", 0.0), "max_ms": v["max_ms"]}
+                    for g, v in gens.items()}
+    return out
+
+
+def print_gc(stats: dict[int, dict[str, Any]]) -> None:
+    """Garbage collection per worker in the measured phases: a full collection stops the
+    worker and every request in flight on it."""
+    print("\nGarbage collections per worker, measured phases (count, total ms, longest ms):")
+    for pid, gens in sorted(stats.items()):
+        print(f"  worker {pid}: " + "; ".join(
+            f"{g} {v['count']:,} / {v['ms']:,.0f} / {v['max_ms']:.1f}" for g, v in gens.items()))
 
 
 def _merged(phases: list[Phase]) -> Phase:
@@ -387,6 +428,7 @@ async def run(args: argparse.Namespace, base_url: str, server: ServerProcs,
         await common.closed_loop("warm-up", mix.request, concurrency=8, seconds=3)
         await common.closed_loop("warm-up", mix.bare, concurrency=8, seconds=2)
 
+        gc_before = await _gc_stats(client)
         phases: list[Phase] = []
         for clients in args.clients:
             for label in ("mixed", "bare read", "bare read", "mixed"):
@@ -394,6 +436,7 @@ async def run(args: argparse.Namespace, base_url: str, server: ServerProcs,
                 phases.append(await timed(label, request, clients=clients,
                                           seconds=args.seconds / 2, server=server.api.proc.pid,
                                           mix=mix))
+        gc_stats = _gc_since(gc_before, await _gc_stats(client))
         if args.profile_seconds:
             workers = [p for p in _tree(server.api.proc.pid)
                        if b"SANIC_WORKER_NAME=Sanic-Server" in _environ(p)]
@@ -411,6 +454,7 @@ async def run(args: argparse.Namespace, base_url: str, server: ServerProcs,
                     print(f"  py-spy wrote nothing: {err.decode(errors='replace')[-400:]}")
     pairs = print_phases(phases, args.workers)
     print_kinds(mix.latencies)
+    print_gc(gc_stats)
     return print_verdicts(pairs)
 
 

@@ -79,7 +79,39 @@ def bench_blueprint():  # type: ignore[no-untyped-def]
         ticket = await Ticket.get(id=ticket_id)
         return json_response({"id": ticket.id, "number": ticket.number, "status": ticket.status})
 
+    pauses = _gc_pauses()
+
+    @bp.get("/gc")
+    async def gc_pauses(request: Request) -> HTTPResponse:
+        """This worker's garbage collections since it started: count, time, and the longest
+        pause since the last time it was asked."""
+        answer = {"pid": os.getpid(), **{g: dict(v) for g, v in pauses.items()}}
+        for v in pauses.values():
+            v["max_ms"] = 0.0
+        return json_response(answer)
+
     return bp
+
+
+def _gc_pauses() -> dict[str, Any]:
+    """Time this process's garbage collections (gc.callbacks), per generation."""
+    import gc
+
+    stats: dict[str, Any] = {f"gen{g}": {"count": 0, "ms": 0.0, "max_ms": 0.0} for g in range(3)}
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            ms = (time.perf_counter() - started[0]) * 1000
+            gen = stats[f"gen{info['generation']}"]
+            gen["count"] += 1
+            gen["ms"] += ms
+            gen["max_ms"] = max(gen["max_ms"], ms)
+
+    gc.callbacks.append(callback)
+    return stats
 
 
 def _profile_on_signals(out_dir: Path) -> None:

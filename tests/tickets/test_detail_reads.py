@@ -173,3 +173,33 @@ async def test_a_handling_and_its_verification_request_are_one_write(client):
     steps = body["timeline"][-2:]
     assert [s["action"] for s in steps] == ["handle", "request_verification"]
     assert steps[0]["created_at"] == steps[1]["created_at"]
+
+
+async def test_followers_are_asked_for_only_when_the_ticket_counts_some(client):
+    """A ticket nobody follows costs no follower look-ups (its `follower_count` is 0); once a
+    resident follows it, they hear of the handling and the worker's page still asks."""
+    from tests.notifications.helpers import deliver_all, messages
+
+    city = await build_city(client)
+    ticket = await report(client, city.resident, category="9904")  # to the grid team
+    claimed = await client.post(f"/api/v1/tasks/{ticket['id']}/claim", json={},
+                                headers=city.worker)
+    with statements() as sent:
+        page = await client.get(f"/api/v1/tickets/{ticket['id']}", headers=city.worker)
+    assert page.status_code == 200 and page.json()["follower_count"] == 0
+    assert not [q for q in sent if "ticket_followers" in q], "\n".join(sent)
+
+    followed = await client.post(f"/api/v1/tickets/{ticket['id']}/follow",
+                                 headers=city.other_resident)
+    assert followed.status_code == 200 and followed.json()["follower_count"] == 1
+    with statements() as sent:
+        handled = await client.post(f"/api/v1/tasks/{ticket['id']}/handle", headers=city.worker,
+                                    json={"note": "已清理", "version": claimed.json()["version"]})
+    assert handled.status_code == 200, handled.text
+    assert [q for q in sent if "ticket_followers" in q]  # the notices' recipients
+    await deliver_all()
+    titles = [m["title"] for m in (await messages(client, city.other_resident))["items"]]
+    assert titles == ["案件已处置"]  # told of the handling (the claim is not told)
+    follower_page = await client.get(f"/api/v1/tickets/{ticket['id']}",
+                                     headers=city.other_resident)
+    assert follower_page.status_code == 200 and follower_page.json()["is_mine"] is True
