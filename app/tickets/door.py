@@ -1,6 +1,7 @@
 """The one door for ticket state: the only code that writes a ticket's status.
 
-`transition()` moves an existing ticket by one action; `open_ticket()` inserts a new one in
+`transition()` moves an existing ticket by one action (and the automatic actions that follow
+it at once, e.g. a handling's 核查 request); `open_ticket()` inserts a new one in
 the state its first actions reach (submit, then maybe auto-accept and dispatch). Both go
 through `_apply`, which checks each action against the workflow table (its roles, its
 from-states and its required inputs), runs the action's effect, and writes in the caller's
