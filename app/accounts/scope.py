@@ -45,12 +45,20 @@ class Scope:
     area_paths: dict[Role, tuple[str, ...]] = field(default_factory=dict)
     unit_ids: dict[Role, tuple[int, ...]] = field(default_factory=dict)
 
+    # Loops rather than generators: a list page asks these of every row.
     def has(self, *roles: Role) -> bool:
-        return any(role in self.roles for role in roles)
+        for role in roles:
+            if role in self.roles:
+                return True
+        return False
 
     def covers(self, path: str, *roles: Role) -> bool:
         """Whether one of `roles` is granted on an area subtree that contains `path`."""
-        return any(path.startswith(p) for role in roles for p in self.area_paths.get(role, ()))
+        for role in roles:
+            prefixes = self.area_paths.get(role)
+            if prefixes and path.startswith(prefixes):  # a tuple: any of them
+                return True
+        return False
 
     def is_city_wide(self, *roles: Role) -> bool:
         """One of `roles` is held on the whole city (a grant without an area, or the root)."""

@@ -340,15 +340,34 @@ def invalidate_index() -> None:
     _cache.revision = None
 
 
+# What the caches keep of an area: no geometry.
+AREA_COLUMNS = ("id", "code", "name", "kind", "path", "parent_id")
+
+
 @config_cache.lookup
 async def _areas(ids: list[int]) -> dict[int, Area]:
-    rows = await Area.filter(id__in=ids).only("id", "code", "name", "kind", "path", "parent_id")
+    rows = await Area.filter(id__in=ids).only(*AREA_COLUMNS)
     return {a.id: a for a in rows}
 
 
 async def areas_by_id(ids: Iterable[int]) -> dict[int, Area]:
     """Areas without their geometry, from this process's cache: read-only."""
     return await _areas.get_many(ids)
+
+
+@config_cache.lookup
+async def _areas_by_code(codes: list[str]) -> dict[str, Area]:
+    rows = await Area.filter(code__in=codes).only(*AREA_COLUMNS)
+    return {a.code: a for a in rows}
+
+
+async def area_by_code(code: str) -> Area | None:
+    """An area without its geometry (a district's polygon is large), from this process's
+    cache: read-only; None for a code no area has."""
+    found = await _areas_by_code.get(code)
+    if found is None:  # the column's collation may match what the exact key does not
+        found = await Area.get_or_none(code=code).only(*AREA_COLUMNS)
+    return found
 
 
 async def _locate_hit(lng: float, lat: float, crs: str) -> tuple[Point, LocateHit | None]:

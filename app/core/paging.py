@@ -12,7 +12,7 @@ below 2**63: anything else is refused with 422 `invalid_cursor` before the datab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -119,18 +119,23 @@ BY_NEWEST = Ordering.of("-id")
 
 
 async def keyset_page(qs: Any, *, ordering: Ordering, limit: int, cursor: str | None,
-                      fields: Sequence[str] = ()) -> tuple[list[Any], str | None]:
+                      fields: Sequence[str] = (),
+                      read: Callable[[Any], Awaitable[list[Any]]] | None = None,
+                      ) -> tuple[list[Any], str | None]:
     """One page of `qs` in `ordering` after `cursor`, and the cursor of the page after it.
 
     With `fields`, the rows are those columns (and annotations) read as plain values, with
     attribute access, instead of model instances: cheaper for a page that only shows them.
+    `read`: how to read the page's query instead (rows with attribute access).
     """
     values = ordering.parse(cursor)
     if values is not None:
         qs = qs.filter(ordering.after(values))
     qs = qs.order_by(*ordering.order_by).limit(limit + 1)
-    if fields:
-        rows: list[Any] = [SimpleNamespace(**row) for row in await qs.values(*fields)]
+    if read is not None:
+        rows: list[Any] = await read(qs)
+    elif fields:
+        rows = [SimpleNamespace(**row) for row in await qs.values(*fields)]
     else:
         rows = list(await qs)
     if len(rows) > limit:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from tortoise.expressions import Q, RawSQL
 
@@ -19,7 +19,6 @@ from app.accounts.models import Role, User
 from app.accounts.scope import ROLE_LABELS, scope_of, staff_label
 from app.areas import service as areas
 from app.areas.geo import gcj02_to_wgs84
-from app.areas.models import Area
 from app.catalog import service as catalog
 from app.catalog.models import Category
 from app.core.errors import Forbidden, NotFound
@@ -33,13 +32,9 @@ from app.tickets.access import (
     FOLLOWER,
     in_scope,
     not_handled_by,
-    off_duty_actions,
-    on_duty,
     ticket_roles,
     visible_roles_or_raise,
-    without_own_checks,
 )
-from app.tickets.deadlines import calendar_overrides, deadline_colour
 from app.tickets.door import SYSTEM, Opened
 from app.tickets.models import (
     ExtensionRequest,
@@ -49,6 +44,7 @@ from app.tickets.models import (
     TicketFollower,
     TicketMedia,
 )
+from app.tickets.rows import ticket_outs
 from app.tickets.schemas import (
     EventOut,
     PublicTicketOut,
@@ -61,7 +57,6 @@ from app.tickets.schemas import (
     TicketPoint,
 )
 from app.tickets.workflow import Status
-from app.units import service as unit_service
 from app.units.models import Unit, UnitKind
 
 NEARBY_DAYS = 30
@@ -92,67 +87,6 @@ def view_of(roles: set[str]) -> str:
     if roles - {Role.RESIDENT, FOLLOWER}:
         return STAFF
     return REPORTER if Role.RESIDENT in roles else PUBLIC
-
-
-async def ticket_outs(user: User, tickets: Sequence[Ticket],
-                      followed: set[int] | None = None,
-                      known_users: dict[int, User] | None = None) -> list[TicketOut]:
-    """Serialise a page of tickets with a fixed number of queries (no N+1).
-
-    Categories, cells and units come from the process's configuration snapshots; `followed`
-    (the ids among `tickets` the user follows) is looked up unless given, and only for
-    tickets someone else reported; assignees already in `known_users` are not read again.
-    """
-    if not tickets:
-        return []
-    scope = scope_of(user)
-    categories = await catalog.categories_by_id()
-    cells = await areas.areas_by_id(t.cell_id for t in tickets if t.cell_id)
-    units = await unit_service.units_by_id(t.unit_id for t in tickets if t.unit_id)
-    assignees = dict(known_users or {})
-    missing = list({t.assignee_id for t in tickets if t.assignee_id} - assignees.keys())
-    if missing:
-        assignees.update((u.id, u) for u in await User.filter(id__in=missing))
-    if followed is None:
-        # A reporter's own ticket is theirs followed or not; one counting no followers has none.
-        others = [t.id for t in tickets if t.reporter_id != user.id and t.follower_count]
-        followed = set(cast(list[int], await TicketFollower.filter(
-            user_id=user.id, ticket_id__in=others).values_list("ticket_id", flat=True))
-        ) if others else set()
-    now = datetime.now(UTC)
-    overrides = await calendar_overrides()
-    refs = reads.Refs(cells, units)
-    out = []
-    for t in tickets:
-        category = categories[t.category_id]
-        roles = ticket_roles(user, t, scope)
-        staff_view = bool(roles - {Role.RESIDENT})
-        unit = units.get(t.unit_id) if t.unit_id else None
-        # The reporter's own moves (撤回 before 立案, 补充信息 while open) are listed too, so
-        # the mini-program shows those buttons only when the door would take them.
-        actions = workflow.allowed_actions(t.status, roles)
-        if not on_duty(t, scope, unit.kind if unit is not None else None):
-            actions = off_duty_actions(actions, roles)
-        actions = without_own_checks(user, t, actions)
-        assignee = assignees.get(t.assignee_id) if t.assignee_id else None
-        out.append(TicketOut(
-            id=t.id, number=t.number, status=t.status, status_label=workflow.status_label(t.status),
-            source=t.source, category=refs.category(category), description=t.description,
-            location=TicketPoint(lng=t.lng, lat=t.lat), address=t.address,
-            cell=refs.cell(t.cell_id), unit=refs.unit(t.unit_id),
-            urgency=t.urgency, is_public=t.is_public, content_held=t.content_held,
-            routed_by=t.routed_by,
-            deadline_at=t.deadline_at, deadline_colour=deadline_colour(t, category, now, overrides),  # type: ignore[arg-type]
-            is_overdue=t.is_overdue, version=t.version, follower_count=t.follower_count,
-            is_mine=t.reporter_id == user.id or t.id in followed,
-            # A grid team's task is worked by a grid worker, a department's by its handler.
-            assignee_label=_staff_label(assignee, Role.HANDLER if unit is not None
-                                        and unit.kind != UnitKind.GRID_TEAM else Role.GRID_WORKER)
-            if assignee and (staff_view or t.reporter_id == user.id) else None,
-            allowed_actions=actions,
-            created_at=t.created_at, updated_at=t.updated_at,
-        ))
-    return out
 
 
 def _category_ref(category: Category) -> TicketCategoryRef:
@@ -317,25 +251,25 @@ LIST_FIELDS = (
     "is_overdue", "dispatched_at", "created_at", "updated_at")
 
 
-def _with_page_facts(qs: Any, user: User) -> Any:
-    """The list's per-row look-ups folded into its one statement: whether the caller follows
-    each ticket, and its assignee's surname (all a list row shows of them)."""
+def _page_facts(user: User) -> dict[str, str]:
+    """The list's per-row look-ups folded into its one statement, as SQL: whether the caller
+    follows each ticket, and its assignee's surname (all a list row shows of them)."""
     viewer = int(user.id)  # an integer: nothing of the request reaches the SQL text
-    return qs.annotate(
-        caller_follows=RawSQL(
-            f"(SELECT COUNT(*) FROM ticket_followers WHERE ticket_followers.ticket_id = tickets.id AND ticket_followers.user_id = {viewer})"),  # noqa: S608
-        assignee_surname=RawSQL(
-            "(SELECT users.surname FROM users WHERE users.id = tickets.assignee_id)"))
+    return {
+        "caller_follows": f"(SELECT COUNT(*) FROM ticket_followers WHERE ticket_followers.ticket_id = tickets.id AND ticket_followers.user_id = {viewer})",  # noqa: S608
+        "assignee_surname": "(SELECT users.surname FROM users WHERE users.id = tickets.assignee_id)"}
 
 
 # A page's rows are read as plain values, not models: Tortoise builds no instance per row.
 PAGE_FIELDS = (*LIST_FIELDS, "caller_follows", "assignee_surname")
+_PAGE_ROWS = reads.PackedRows(Ticket, PAGE_FIELDS)
 
 
 async def _page(user: User, qs: Any, limit: int, cursor: str | None,
                 ordering: Ordering = BY_NEWEST) -> TicketPage:
-    rows, after = await keyset_page(_with_page_facts(qs, user), ordering=ordering, limit=limit,
-                                    cursor=cursor, fields=PAGE_FIELDS)
+    facts = _page_facts(user)
+    rows, after = await keyset_page(qs, ordering=ordering, limit=limit, cursor=cursor,
+                                    read=lambda page: _PAGE_ROWS(page, facts))
     followed = {t.id for t in rows if t.caller_follows}
     assignees = {t.assignee_id: User(id=t.assignee_id, surname=t.assignee_surname)
                  for t in rows if t.assignee_id and t.assignee_surname is not None}
@@ -361,7 +295,7 @@ async def list_for_staff(*, user: User, query: StaffListQuery) -> TicketPage:
     if query.status:
         qs = qs.filter(status=query.status)
     if query.area:
-        area = await Area.get_or_none(code=query.area)
+        area = await areas.area_by_code(query.area)
         if area is None:
             raise NotFound("找不到该区域", code="area_not_found")
         qs = qs.filter(under("area_path", area.path))

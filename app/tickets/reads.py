@@ -9,12 +9,18 @@ through whole models.
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
+from tortoise.expressions import RawSQL
+from tortoise.fields import BooleanField, DatetimeField, FloatField
+from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.models import Model
+from tortoise.timezone import get_default_timezone
 
 from app.accounts.models import User
 from app.accounts.schemas import AreaRef
@@ -162,3 +168,53 @@ class Refs:
             unit = self._units.get(unit_id)
             self._unit[unit_id] = TicketUnitRef(id=unit.id, name=unit.name) if unit else None
         return self._unit[unit_id]
+
+
+class PackedRows:
+    """A list page's rows as `qs.values(*fields)` reads them, with attribute access.
+
+    On MySQL each row is read as one JSON array (`JSON_ARRAY(...)`) rather than ~27 columns:
+    the driver decodes every column of every row, and its field descriptions, in Python,
+    which was the larger part of a 50-row page's CPU; `json.loads` does it in C. Each value
+    is then converted to what `values()` returns (aware datetimes in Tortoise's zone, bools,
+    floats, enums). MariaDB writes a double in JSON as it sends it, shortest round-trip, so
+    the floats are the same. Other databases read the columns as `values()` does.
+    """
+
+    def __init__(self, model: type[Model], fields: Sequence[str]) -> None:
+        self.fields = tuple(fields)
+        table, projection = model._meta.db_table, model._meta.fields_db_projection
+        self.columns = {name: f"`{table}`.`{projection.get(name, name)}`" for name in fields}
+        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, name in enumerate(self.fields):
+            field = model._meta.fields_map.get(name)
+            if isinstance(field, DatetimeField):
+                self.converters.append((i, _aware))
+            elif isinstance(field, BooleanField):
+                self.converters.append((i, bool))
+            elif isinstance(field, FloatField):
+                self.converters.append((i, float))
+            elif isinstance(field, CharEnumFieldInstance):
+                self.converters.append((i, field.to_python_value))
+
+    async def __call__(self, qs: Any, annotations: dict[str, str]) -> list[Any]:
+        """The rows of `qs`; `annotations`: name → SQL of the `fields` that are not columns."""
+        if qs._choose_db().capabilities.dialect != "mysql":
+            qs = qs.annotate(**{name: RawSQL(sql) for name, sql in annotations.items()})
+            return [SimpleNamespace(**row) for row in await qs.values(*self.fields)]
+        packed = RawSQL("JSON_ARRAY(" + ", ".join(
+            annotations.get(name) or self.columns[name] for name in self.fields) + ")")
+        fields, converters = self.fields, self.converters
+        rows = []
+        for (row,) in await qs.annotate(packed_row=packed).values_list("packed_row"):
+            values = json.loads(row)
+            for i, convert in converters:
+                if values[i] is not None:
+                    values[i] = convert(values[i])
+            rows.append(SimpleNamespace(**dict(zip(fields, values, strict=True))))
+        return rows
+
+
+def _aware(text: str) -> datetime:
+    """A DATETIME as JSON_ARRAY writes it ("2026-12-06 02:25:30.000000") as Tortoise reads it."""
+    return datetime.fromisoformat(text).replace(tzinfo=get_default_timezone())
