@@ -383,16 +383,21 @@ class HttpResults:
 
 async def http_bench(base_url: str, city: City, *, concurrency: int, seconds: float,
                      rounds: int, server_pid: int,
-                     profiling: Profiling | None = None) -> HttpResults:
-    import httpx
-
+                     profiling: Profiling | None = None, client_kind: str = "aiohttp",
+                     ) -> HttpResults:
     db_pid = _mariadb_pid()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     created: list[tuple[int, int]] = []  # (ticket id, resident index)
     residents = city.residents
     points = city.points
+    if client_kind == "httpx":
+        import httpx
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0) as client:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        http: Any = httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0)
+    else:  # the client shares the 2 cores: the lean one (scripts/bench/_common.py)
+        http = common.LeanClient(base_url, connections=concurrency)
+
+    async with http as client:
 
         async def submit(w: int, seq: int) -> str | None:
             k = seq * concurrency + w
@@ -1120,6 +1125,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Redis for the rate-limit counters (default: $REDIS_URL on logical "
                         "database 15; 'none' for in-process counters)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="the load's HTTP client (httpx, used before 6 December 2026, "
+                        "costs several times the CPU per request on the server's cores)")
     parser.add_argument("--seconds", type=float, default=8.0,
                         help="seconds per endpoint per round (default 8)")
     parser.add_argument("--rounds", type=int, default=3)
@@ -1198,7 +1206,9 @@ def main(argv: list[str] | None = None) -> int:
             profiling = (Profiling(args.profile, server.proc.pid) if args.profile else None)
             http = asyncio.run(http_bench(server.base_url, city, concurrency=args.concurrency,
                                           seconds=args.seconds, rounds=args.rounds,
-                                          server_pid=server.proc.pid, profiling=profiling))
+                                          server_pid=server.proc.pid, profiling=profiling,
+                                          client_kind=args.client))
+            print(f"client: {args.client}")
             print_http(http)
             if profiling is not None:
                 profiling.report()
