@@ -186,15 +186,20 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
     returns rows folded.
 
     The batch is read with a row lock, so a second job instance waits and then finds the
-    rows gone rather than folding them twice.
+    rows gone rather than folding them twice. The rows are locked by their ids, not by a
+    range: on MySQL/MariaDB a locking range scan that reaches the end of the table also
+    locks the gap after its last row (next-key locking), and every ticket change's delta
+    insert then waited for the whole fold to commit (a few hundred ms every FOLD_INTERVAL_S,
+    the reports' and handlings' p99 under the mixed load, scripts/bench/load.py).
     """
     folded = 0
     for _ in range(max_batches):
         async with in_transaction("default"):
-            # Model rows, not .values(): Tortoise drops FOR UPDATE from a values() query.
-            rows = await StatsDelta.all().order_by("id").limit(batch).select_for_update()
-            if not rows:
+            ids = await StatsDelta.all().order_by("id").limit(batch).values_list("id", flat=True)
+            if not ids:
                 break
+            # Model rows, not .values(): Tortoise drops FOR UPDATE from a values() query.
+            rows = await StatsDelta.filter(id__in=ids).order_by("id").select_for_update()
             rollups = _Rollups(await catalog.categories_by_id())
             for row in rows:
                 rollups.add(row.day, row.area_path, row.unit_id, row.category_id,
@@ -203,7 +208,7 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
             await rollups.fold()
             await StatsDelta.filter(id__in=[r.id for r in rows]).delete()
         folded += len(rows)
-        if len(rows) < batch:
+        if len(ids) < batch:
             break
     return folded
 
