@@ -143,9 +143,9 @@ def settle_gc() -> None:
 
     A full collection walks every object the collector tracks, and a started worker holds
     ~200,000 that live as long as it does (modules, models, schemas, the locate index). Under
-    the mixed load (scripts/bench/load.py) each worker ran a full collection every ~10 s, of
-    200-280 ms, while every request in flight on it waited. Frozen after start-up, those
-    objects are never walked again: the same collections took at most 9-12 ms.
+    the mixed load (scripts/bench/load.py) each worker ran a full collection every few
+    seconds, of 110-280 ms, while every request in flight on it waited. Frozen after
+    start-up, those objects are never walked again: the same collections took 4-12 ms.
     """
     gc.collect()
     gc.freeze()

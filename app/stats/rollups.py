@@ -189,8 +189,7 @@ async def compact(*, batch: int = COMPACT_BATCH, max_batches: int = 50) -> int:
     rows gone rather than folding them twice. The rows are locked by their ids, not by a
     range: on MySQL/MariaDB a locking range scan that reaches the end of the table also
     locks the gap after its last row (next-key locking), and every ticket change's delta
-    insert then waited for the whole fold to commit (a few hundred ms every FOLD_INTERVAL_S,
-    the reports' and handlings' p99 under the mixed load, scripts/bench/load.py).
+    insert then waited for the whole fold to commit (tests/stats/test_fold_locks.py).
     """
     folded = 0
     for _ in range(max_batches):

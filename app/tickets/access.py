@@ -66,10 +66,14 @@ def ticket_roles(user: User, ticket: Ticket, scope: Scope | None = None) -> set[
     return roles
 
 
+def may_have_followers(ticket: Ticket) -> bool:
+    """Whether looking up the ticket's followers can find any: `follower_count` is raised in
+    the transaction that adds a follower and never lowered, so a ticket counting none has none."""
+    return bool(ticket.follower_count)
+
+
 async def _is_follower(user: User, ticket: Ticket) -> bool:
-    # `follower_count` is raised in the transaction that adds a follower and never lowered:
-    # a ticket counting none has none, and costs no statement.
-    return bool(ticket.follower_count) and await TicketFollower.filter(
+    return may_have_followers(ticket) and await TicketFollower.filter(
         ticket_id=ticket.id, user_id=user.id).exists()
 
 

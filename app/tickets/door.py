@@ -29,7 +29,7 @@ from app.notifications.models import Outbox
 from app.notifications.outbox import NoticeKind, enqueue, notice
 from app.settings import current as current_settings
 from app.tickets import workflow
-from app.tickets.access import ticket_roles
+from app.tickets.access import may_have_followers, ticket_roles
 from app.tickets.models import MediaStage, Ticket, TicketEvent, TicketFollower, TicketMedia
 from app.tickets.notices import NOTICE_FOR_ACTION
 from app.tickets.reads import ID, Prepared
@@ -279,10 +279,9 @@ async def _apply(ticket: Ticket, steps: Sequence[Step], *, roles: set[str] | Non
         ticket.version, ticket.updated_at = values["version"], now
 
     events = await _write_events(ticket, walked, now)
-    # A new ticket has no followers yet; `follower_count` is raised in the transaction that
-    # adds a follower (never lowered), so a ticket counting none has none.
+    # A new ticket has no followers yet.
     followers: Sequence[int] = []
-    if before is not None and ticket.follower_count and any(
+    if before is not None and may_have_followers(ticket) and any(
             step.action in NOTICE_FOR_ACTION for step in steps):
         followers = cast(list[int], await TicketFollower.filter(ticket_id=ticket.id)
                          .values_list("user_id", flat=True))

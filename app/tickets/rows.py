@@ -23,6 +23,7 @@ from app.catalog import service as catalog
 from app.tickets import reads, workflow
 from app.tickets.access import (
     checks_own_handling,
+    may_have_followers,
     off_duty_actions,
     on_duty,
     ticket_roles,
@@ -96,9 +97,8 @@ async def ticket_outs(user: User, tickets: Sequence[Ticket],
     if missing:
         assignees.update((u.id, u) for u in await User.filter(id__in=missing))
     if followed is None:
-        # A reporter's own ticket is theirs whether they follow it or not; one counting no
-        # followers has none (`follower_count` is raised with each follow, never lowered).
-        others = [t.id for t in tickets if t.reporter_id != user.id and t.follower_count]
+        # A reporter's own ticket is theirs whether they follow it or not.
+        others = [t.id for t in tickets if t.reporter_id != user.id and may_have_followers(t)]
         followed = set(cast(list[int], await TicketFollower.filter(
             user_id=user.id, ticket_id__in=others).values_list("ticket_id", flat=True))
         ) if others else set()
